@@ -1,0 +1,1 @@
+"""synthfaces: the embedded default probe domain, a procedural face renderer with known edits."""
