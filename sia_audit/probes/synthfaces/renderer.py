@@ -7,6 +7,9 @@ render the same person edited, which is what makes a generator's edits checkable
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -91,25 +94,11 @@ def render(identity: Tensor, nuisance: Tensor, attrs: Tensor, size: int = 64) ->
     v = (-sin * px + cos * py) / zoom
     pw = 2.0 / (size * zoom)  # one pixel in face units
 
-    def a(name: str) -> Tensor:
-        return attrs[:, INDEX[name]].view(-1, 1, 1)
-
-    colors = _colors(g, a)
+    f = _Face(g, attrs)
     img = _background(g, cx, cy, size)
-    head = _head_distance(u, v, g)
-    img = _hair_back(img, u, v, g, pw, colors["hair"])
-    img = _body(img, u, v, g, pw, a("Male"), colors["skin"], size)
-    img = _face(img, u, v, g, pw, head, colors["skin"])
-    img = _wrinkles(img, u, v, g, pw, 1.0 - a("Young"), colors["skin"])
-    img = _beard(img, u, v, g, pw, head, 1.0 - a("No_Beard"), colors["hair"])
-    img = _nose(img, u, v, g, pw, colors["skin"])
-    img = _smile_lines(img, u, v, g, pw, a("Smiling"), colors["skin"])
-    img = _mouth(img, u, v, g, pw, colors["lips"])
-    img = _mustache(img, u, v, g, pw, a("Mustache"), colors["hair"])
-    img = _eyes(img, u, v, g, pw, colors["iris"])
-    img = _brows(img, u, v, g, pw, colors["hair"], a("Bushy_Eyebrows"))
-    img = _hair_front(img, u, v, g, pw, colors["hair"])
-    img = _glasses(img, u, v, g, pw, a("Eyeglasses"), colors["frame"])
+    for layer, face_box in LAYERS:
+        rows, cols = _window(size, face_box)
+        img[..., rows, cols] = layer(img[..., rows, cols], u[:, rows, cols], v[:, rows, cols], pw, f)
     shade = 1.0 + nu["light"] * (torch.cos(nu["light_angle"]) * cx + torch.sin(nu["light_angle"]) * cy)
     img = (img * shade.unsqueeze(1)).clamp(0.0, 1.0)
 
@@ -122,7 +111,53 @@ def render(identity: Tensor, nuisance: Tensor, attrs: Tensor, size: int = 64) ->
     return Render(images=img.contiguous(), landmarks=landmarks)
 
 
-def _colors(g: dict[str, Tensor], a) -> dict[str, Tensor]:  # noqa: ANN001 - local accessor
+class _Face:
+    """What every layer reads: the geometry, the colours and the attributes of the batch."""
+
+    def __init__(self, g: dict[str, Tensor], attrs: Tensor) -> None:
+        self.g = g
+        self.attrs = attrs
+        self.colors = _colors(g, self.a)
+
+    def a(self, name: str) -> Tensor:
+        """Intensity of one attribute, (B, 1, 1)."""
+        return self.attrs[:, INDEX[name]].view(-1, 1, 1)
+
+
+def _window(size: int, face_box: tuple[float, float, float, float] | None) -> tuple[slice, slice]:
+    """Pixel rows and columns that a face-coordinate box can reach under any allowed nuisance.
+
+    Layers are computed only there: most features are small, and this is where the renderer
+    spends its time. A test checks that windowed and full-canvas rendering agree.
+    """
+    if face_box is None:
+        return slice(None), slice(None)
+    return _window_cached(size, face_box)
+
+
+@functools.lru_cache(maxsize=64)
+def _window_cached(size: int, face_box: tuple[float, float, float, float]) -> tuple[slice, slice]:
+    u0, u1, v0, v1 = face_box
+    (s_lo, s_hi), (r_lo, r_hi) = NUISANCE_RANGES["scale"], NUISANCE_RANGES["roll"]
+    shift = max(abs(x) for x in (*NUISANCE_RANGES["shift_x"], *NUISANCE_RANGES["shift_y"]))
+    xs, ys = [], []
+    for zoom in (s_lo * ZOOM, s_hi * ZOOM):
+        for roll in (r_lo, 0.0, r_hi):
+            c, s = math.cos(roll), math.sin(roll)
+            for u, v in ((u0, v0), (u0, v1), (u1, v0), (u1, v1)):
+                xs.append(zoom * (c * u - s * v))
+                ys.append(zoom * (s * u + c * v))
+    margin = 2  # pixels: the arc between roll extremes and the anti-aliasing ramp
+
+    def pixels(lo: float, hi: float) -> slice:
+        a = math.floor((lo - shift + 1.0) * 0.5 * size) - margin
+        b = math.ceil((hi + shift + 1.0) * 0.5 * size) + margin
+        return slice(max(a, 0), min(b, size))
+
+    return pixels(min(ys), max(ys)), pixels(min(xs), max(xs))
+
+
+def _colors(g: dict[str, Tensor], a: Callable[[str], Tensor]) -> dict[str, Tensor]:
     t = g["skin"]
     skin = torch.where(
         t.unsqueeze(1) < 0.5,
@@ -181,7 +216,8 @@ def _bald_crown(u: Tensor, v: Tensor, g: dict[str, Tensor]) -> Tensor:
     return torch.sqrt(u * u + (v - HEAD_TOP) ** 2) - g["bald_r"]
 
 
-def _hair_back(img, u, v, g, pw, hair) -> Tensor:  # noqa: ANN001 - internal layer
+def _hair_back(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, hair = f.g, f.colors["hair"]
     hw = g["face_w"] + g["hair_vol"] + 0.05
     bottom = 0.10 + g["hair_len"]
     box = torch.maximum((u.abs() - hw), torch.maximum(V0 - 0.1 - v, v - bottom))
@@ -191,7 +227,8 @@ def _hair_back(img, u, v, g, pw, hair) -> Tensor:  # noqa: ANN001 - internal lay
     return dr.over(img, dr.fill(d, pw), _hair_texture(u, v, hair) * 0.85)
 
 
-def _body(img, u, v, g, pw, male, skin, size) -> Tensor:  # noqa: ANN001 - internal layer
+def _body(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, male, skin = f.g, f.a("Male"), f.colors["skin"]
     shirt = torch.cat([g["shirt_r"], g["shirt_g"], g["shirt_b"]], dim=1).unsqueeze(-1)
     neck_w = 0.15 + 0.04 * male
     neck = torch.maximum(u.abs() - neck_w, 0.2 - v)
@@ -200,7 +237,9 @@ def _body(img, u, v, g, pw, male, skin, size) -> Tensor:  # noqa: ANN001 - inter
     return dr.over(img, dr.fill(shoulders, pw), shirt)
 
 
-def _face(img, u, v, g, pw, head, skin) -> Tensor:  # noqa: ANN001 - internal layer
+def _face(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, skin = f.g, f.colors["skin"]
+    head = _head_distance(u, v, g)
     ear = torch.minimum(
         dr.ellipse(u, v, -g["face_w"], g["eye_y"] + 0.06, 0.055, 0.11),
         dr.ellipse(u, v, g["face_w"], g["eye_y"] + 0.06, 0.055, 0.11),
@@ -211,7 +250,8 @@ def _face(img, u, v, g, pw, head, skin) -> Tensor:  # noqa: ANN001 - internal la
     return dr.over(img, dr.fill(head, pw), skin * shade)
 
 
-def _wrinkles(img, u, v, g, pw, old, skin) -> Tensor:  # noqa: ANN001 - internal layer
+def _wrinkles(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, old, skin = f.g, 1.0 - f.a("Young"), f.colors["skin"]
     width = 0.016
     lines = []
     for dy in (0.17, 0.22):  # forehead
@@ -225,7 +265,9 @@ def _wrinkles(img, u, v, g, pw, old, skin) -> Tensor:  # noqa: ANN001 - internal
     return dr.over(img, dr.stroke(d, width, pw) * 0.8 * old, skin * 0.68)
 
 
-def _beard(img, u, v, g, pw, head, beard, hair) -> Tensor:  # noqa: ANN001 - internal layer
+def _beard(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, beard, hair = f.g, 1.0 - f.a("No_Beard"), f.colors["hair"]
+    head = _head_distance(u, v, g)
     top = g["nose_y"] + 0.03 + 0.07 * (1.0 - (u / g["face_w"]) ** 2).clamp_min(0.0)
     d = torch.maximum(head - 0.025 * beard, top - v)
     noise = dr.hash_noise(u, v)
@@ -233,7 +275,8 @@ def _beard(img, u, v, g, pw, head, beard, hair) -> Tensor:  # noqa: ANN001 - int
     return dr.over(img, alpha, hair * 0.62)
 
 
-def _nose(img, u, v, g, pw, skin) -> Tensor:  # noqa: ANN001 - internal layer
+def _nose(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, skin = f.g, f.colors["skin"]
     nostrils = torch.minimum(
         dr.ellipse(u, v, -0.55 * g["nose_w"], g["nose_y"], 0.017, 0.010),
         dr.ellipse(u, v, 0.55 * g["nose_w"], g["nose_y"], 0.017, 0.010),
@@ -243,7 +286,8 @@ def _nose(img, u, v, g, pw, skin) -> Tensor:  # noqa: ANN001 - internal layer
     return dr.over(img, dr.stroke(ridge, 0.018, pw) * 0.35, skin * 0.7)
 
 
-def _mouth(img, u, v, g, pw, lips) -> Tensor:  # noqa: ANN001 - internal layer
+def _mouth(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, lips = f.g, f.colors["lips"]
     line = mouth_line(u, g)
     prof = lip_profile(u, g)
     half_gap = 0.5 * g["mouth_gap"] * prof
@@ -261,8 +305,9 @@ def _mouth(img, u, v, g, pw, lips) -> Tensor:  # noqa: ANN001 - internal layer
     return dr.over(img, seam * 0.7, lips * 0.45)
 
 
-def _smile_lines(img, u, v, g, pw, smile, skin) -> Tensor:  # noqa: ANN001 - internal layer
+def _smile_lines(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
     """Short creases beside the mouth corners that deepen with a smile."""
+    g, smile, skin = f.g, f.a("Smiling"), f.colors["skin"]
     corner_v = g["mouth_y"] - g["smile_lift"]
     creases = torch.minimum(
         dr.segment(u, v, (-g["mouth_w"] - 0.025, corner_v - 0.035), (-g["mouth_w"] - 0.012, corner_v + 0.03)),
@@ -271,7 +316,8 @@ def _smile_lines(img, u, v, g, pw, smile, skin) -> Tensor:  # noqa: ANN001 - int
     return dr.over(img, dr.stroke(creases, 0.014, pw) * 0.7 * smile, skin * 0.7)
 
 
-def _mustache(img, u, v, g, pw, m, hair) -> Tensor:  # noqa: ANN001 - internal layer
+def _mustache(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, m, hair = f.g, f.a("Mustache"), f.colors["hair"]
     w = g["mouth_w"] * 1.18
     t = (u / w).clamp(-1.0, 1.0)
     lip_top = mouth_line(u, g) - 0.5 * g["mouth_gap"] * lip_profile(u, g) - g["lip_up"] * lip_profile(u, g)
@@ -282,7 +328,8 @@ def _mustache(img, u, v, g, pw, m, hair) -> Tensor:  # noqa: ANN001 - internal l
     return dr.over(img, alpha * (0.85 + 0.15 * noise), hair * 0.55)
 
 
-def _eyes(img, u, v, g, pw, iris) -> Tensor:  # noqa: ANN001 - internal layer
+def _eyes(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, iris = f.g, f.colors["iris"]
     for side in (-1.0, 1.0):
         cu = side * g["eye_dx"]
         sclera = dr.ellipse(u, v, cu, g["eye_y"], g["eye_w"], g["eye_h"])
@@ -296,7 +343,8 @@ def _eyes(img, u, v, g, pw, iris) -> Tensor:  # noqa: ANN001 - internal layer
     return img
 
 
-def _brows(img, u, v, g, pw, hair, bushy) -> Tensor:  # noqa: ANN001 - internal layer
+def _brows(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, hair, bushy = f.g, f.colors["hair"], f.a("Bushy_Eyebrows")
     hw = 1.25 * g["eye_w"]
     s = ((u.abs() - g["eye_dx"]) / hw).clamp(-1.0, 1.0)
     centre = brow_centre(u, g)
@@ -307,7 +355,8 @@ def _brows(img, u, v, g, pw, hair, bushy) -> Tensor:  # noqa: ANN001 - internal 
     return dr.over(img, alpha * (0.9 + 0.1 * noise), color)
 
 
-def _hair_front(img, u, v, g, pw, hair) -> Tensor:  # noqa: ANN001 - internal layer
+def _hair_front(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, hair = f.g, f.colors["hair"]
     grown = dr.ellipse(u, v, 0.0, V0, g["face_w"] + g["hair_vol"], V0 - HEAD_TOP + g["hair_vol"])
     cap = torch.maximum(grown, v - hairline(u, g))
     cap = torch.maximum(cap, -_bald_crown(u, v, g))
@@ -318,7 +367,8 @@ def _hair_front(img, u, v, g, pw, hair) -> Tensor:  # noqa: ANN001 - internal la
     return dr.over(img, dr.fill(d, pw), _hair_texture(u, v, hair))
 
 
-def _glasses(img, u, v, g, pw, glasses, frame) -> Tensor:  # noqa: ANN001 - internal layer
+def _glasses(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
+    g, glasses, frame = f.g, f.a("Eyeglasses"), f.colors["frame"]
     width = 0.028 * glasses
     lw, lh = 1.45 * g["eye_w"], 2.4 * g["eye_h"] + 0.02
     n = 2.5 + 3.0 * g["frame"]
@@ -341,3 +391,21 @@ def _glasses(img, u, v, g, pw, glasses, frame) -> Tensor:  # noqa: ANN001 - inte
     d = torch.minimum(lens.abs(), arms)
     return dr.over(img, dr.stroke(d, width, pw), frame)
 
+
+
+# Back to front: each layer and the face-coordinate box it can touch (None: the whole canvas).
+LAYERS: tuple[tuple[Callable[..., Tensor], tuple[float, float, float, float] | None], ...] = (
+    (_hair_back, None),
+    (_body, (-1.2, 1.2, 0.15, 1.2)),
+    (_face, (-0.56, 0.56, -0.64, 0.66)),
+    (_wrinkles, (-0.32, 0.32, -0.36, 0.44)),
+    (_beard, (-0.52, 0.52, 0.10, 0.70)),
+    (_nose, (-0.12, 0.12, -0.06, 0.21)),
+    (_smile_lines, (-0.27, 0.27, 0.12, 0.42)),
+    (_mouth, (-0.21, 0.21, 0.16, 0.43)),
+    (_mustache, (-0.23, 0.23, 0.12, 0.38)),
+    (_eyes, (-0.30, 0.30, -0.13, 0.04)),
+    (_brows, (-0.33, 0.33, -0.26, -0.03)),
+    (_hair_front, (-0.62, 0.62, -0.76, 0.72)),
+    (_glasses, (-0.56, 0.56, -0.21, 0.13)),
+)

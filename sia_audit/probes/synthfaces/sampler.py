@@ -7,6 +7,7 @@ then gives each an intensity: on in `on_range`, off in `off_range`. Planted corr
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,9 +24,9 @@ _SPEC = re.compile(r"^\s*([A-Za-z_]+)\s*->\s*([A-Za-z_]+)\s*@\s*([0-9]*\.?[0-9]+
 
 def _known(name: str, what: str) -> str:
     if name not in INDEX:
-        raise UsageError(
-            f"unknown attribute {name!r} in {what}; known attributes: {', '.join(ATTRIBUTES)}"
-        )
+        close = difflib.get_close_matches(name, ATTRIBUTES, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(ATTRIBUTES)}"
+        raise UsageError(f"unknown attribute {name!r} in {what}; {hint}")
     return name
 
 
