@@ -1,0 +1,67 @@
+"""The CLI's plumbing: version, help, one-line errors with exit 2, tracebacks only with --debug."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sia_audit import __version__
+from sia_audit.cli import cli
+from sia_audit.errors import DataError
+
+
+def test_version_and_help() -> None:
+    runner = CliRunner()
+    assert __version__ in runner.invoke(cli, ["--version"]).output
+    out = runner.invoke(cli, ["--help"]).output
+    assert "synth" in out and "Exit codes" in out
+
+
+def test_error_is_one_line_without_traceback_unless_debug(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    cmd = [sys.executable, "-m", "sia_audit.cli", "synth", str(out), "--correlate", "Foo->Bar@1"]
+    plain = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert plain.returncode == 2
+    assert plain.stderr.count("\n") == 1 and plain.stderr.startswith("sia-audit: error: ")
+    debug = subprocess.run(
+        [cmd[0], "-m", "sia_audit.cli", "--debug", *cmd[3:]], capture_output=True, text=True, check=False
+    )
+    assert "Traceback" in debug.stderr and "UsageError" in debug.stderr
+
+
+def test_siaaudit_errors_from_any_command_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sia_audit.commands.synth as synth_cmd
+
+    def boom(*args, **kwargs):
+        raise DataError("probe folder /x: list_attr_celeba.txt missing; point to a CelebA folder")
+
+    monkeypatch.setattr(synth_cmd, "synthesize", boom)
+    result = CliRunner().invoke(cli, ["synth", "/tmp/never-written-xyz"])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "sia-audit: error: probe folder /x: list_attr_celeba.txt missing; point to a CelebA folder"
+    )
+
+
+def test_demo_renders_the_probe_set_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["demo", "--out", str(out), "--count", "8"])
+    assert first.exit_code == 0, first.output
+    assert "not built yet" in first.output
+    assert len(list((out / "probes" / "img_align_celeba").glob("*.png"))) == 8
+    assert (out / "synthfaces.png").is_file()
+    again = runner.invoke(cli, ["demo", "--out", str(out), "--count", "8"])  # replaces its own
+    assert again.exit_code == 0, again.output
+
+
+def test_demo_never_replaces_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(cli, ["demo", "--out", str(out)])
+    assert result.exit_code == 2 and (out / "notes.txt").read_text() == "mine"
