@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up sia-audit on a fresh machine, idempotently: Debian's Pango and a font for WeasyPrint's
+# PDF reports, a virtualenv in .venv, and the package with its pinned torch. A second run only
+# checks and returns.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1. System libraries WeasyPrint loads at run time (installed only when missing).
+missing=()
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# 2. A Python 3.11 virtualenv (torch 2.14.1 and torchvision 0.29.1 are built for it).
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$python" ]; then
+  echo "setup: error: Python 3.11 not found; install it or set PYTHON=/path/to/python3.11" >&2
+  exit 2
+fi
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+
+# 3. The package (editable) and its dependencies, reinstalled only when pyproject.toml changes.
+stamp=.venv/.sia-audit-setup-stamp
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+  echo "setup: installing sia-audit and its dependencies into .venv (torch is large: a few minutes)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  echo "$want" >"$stamp"
+fi
+echo "setup: ready (.venv/bin/sia-audit)"
