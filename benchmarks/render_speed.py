@@ -42,7 +42,10 @@ def _timed(fn) -> float:  # noqa: ANN001 - a thunk
 
 
 def main() -> None:
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.2f}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
     rates = {}
     for n in (32, 128, 256):
         rates[n] = best_rate(n)
@@ -57,7 +60,9 @@ def main() -> None:
     print(f"windowed layers vs whole-canvas layers (batch 128, same run): {windowed / full:.2f}x")
     best = max(rates.values())
     verdict = "meets" if best >= GOAL else "MISSES"
-    print(f"best {best:.0f} faces/s = {best / GOAL:.2f}x the goal of {GOAL:.0f} faces/s: {verdict} it")
+    print(
+        f"best {best:.0f} faces/s = {best / GOAL:.2f}x the goal of {GOAL:.0f} faces/s: {verdict} it"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The sia-audit command line: a thin click layer that turns SiaAuditError into one line + exit 2."""
+"""The sia-audit command line: a thin click layer turning SiaAuditError into one line + exit 2."""
 
 from __future__ import annotations
 

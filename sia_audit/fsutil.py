@@ -19,7 +19,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}; choose a writable location") from exc
+        raise OutputError(
+            f"cannot write {path}: {exc.strerror}; choose a writable location"
+        ) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -54,7 +56,9 @@ def atomic_dir(out: Path) -> Iterator[Path]:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc.strerror}; choose a writable location") from exc
+        raise OutputError(
+            f"cannot write {out}: {exc.strerror}; choose a writable location"
+        ) from exc
     try:
         yield tmp
         if out.exists():

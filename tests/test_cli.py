@@ -28,7 +28,10 @@ def test_error_is_one_line_without_traceback_unless_debug(tmp_path: Path) -> Non
     assert plain.returncode == 2
     assert plain.stderr.count("\n") == 1 and plain.stderr.startswith("sia-audit: error: ")
     debug = subprocess.run(
-        [cmd[0], "-m", "sia_audit.cli", "--debug", *cmd[3:]], capture_output=True, text=True, check=False
+        [cmd[0], "-m", "sia_audit.cli", "--debug", *cmd[3:]],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert "Traceback" in debug.stderr and "UsageError" in debug.stderr
 

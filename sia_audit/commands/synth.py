@@ -28,7 +28,7 @@ from sia_audit.probes.synthfaces.sampler import parse_correlations
     "correlations",
     multiple=True,
     metavar="A->B@P",
-    help="Plant P(B on | A on) = P, e.g. 'Eyeglasses->Mustache@0.95'. Repeatable, applied in order.",
+    help="Plant P(B on | A on) = P, e.g. 'Eyeglasses->Mustache@0.95'. Repeatable, in order.",
 )
 def synth(out: Path, count: int, seed: int, size: str, correlations: tuple[str, ...]) -> None:
     """Render COUNT synthetic faces into the new folder OUT, in CelebA format.

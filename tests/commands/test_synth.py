@@ -55,15 +55,18 @@ def test_same_seed_same_bytes(thousand: Path, tmp_path: Path) -> None:
     assert run("synth", str(again), "--count", "1000", "--seed", "1").exit_code == 0
     assert tree_digest(again) == tree_digest(thousand)
     other = tmp_path / "other"
-    assert run("synth", str(other), "--count", "1000", "--seed", "2").exit_code == 0
-    assert tree_digest(other) != tree_digest(thousand)
+    assert run("synth", str(other), "--count", "10", "--seed", "2").exit_code == 0
+    first = (thousand / "img_align_celeba" / "000001.png").read_bytes()
+    assert (other / "img_align_celeba" / "000001.png").read_bytes() != first
 
 
 def test_exported_faces_re_render_exactly_and_edit_as_the_same_person(thousand: Path) -> None:
     probes = CelebAProbes(thousand, ATTRIBUTES, first_n=4, preprocess=Preprocess(None, None))
     identity, nuisance = read_params(thousand, probes.names)
     again = render(identity, nuisance, probes.attrs, 64)
-    stored = np.stack([np.asarray(Image.open(thousand / "img_align_celeba" / n)) for n in probes.names])
+    stored = np.stack(
+        [np.asarray(Image.open(thousand / "img_align_celeba" / n)) for n in probes.names]
+    )
     assert np.array_equal((again.images.permute(0, 2, 3, 1) * 255).round().byte().numpy(), stored)
     assert torch.allclose(probes.landmarks, again.landmarks, atol=1e-3)
     edited = probes.attrs.clone()

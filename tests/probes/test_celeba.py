@@ -18,9 +18,9 @@ from sia_audit.probes.celeba import (
     LANDMARK_FILE,
     PARTITION_FILE,
     CelebAProbes,
-    CelebAWriter,
     Preprocess,
 )
+from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 
 RAW = Preprocess(center_crop=None, size=None)

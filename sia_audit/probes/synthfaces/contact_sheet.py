@@ -19,7 +19,9 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
     return (images.permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
 
 
-def contact_sheet(seed: int = 0, n_random: int = 20, n_sweep: int = 3, cell: int = 96) -> Image.Image:
+def contact_sheet(
+    seed: int = 0, n_random: int = 20, n_sweep: int = 3, cell: int = 96
+) -> Image.Image:
     """Top: `n_random` random faces at the default 64 px (shown 2x). Below: one row per
     attribute, for `n_sweep` identities, the attribute at 0, 0.5 and 1 on a neutral face."""
     g = torch.Generator().manual_seed(seed)
@@ -39,7 +41,9 @@ def contact_sheet(seed: int = 0, n_random: int = 20, n_sweep: int = 3, cell: int
     ident = sample_unit(n_random, IDENTITY_PARAMS, g)
     nuis = sample_unit(n_random, NUISANCE_PARAMS, g)
     faces = _to_uint8(render(ident, nuis, on_attrs, size=64).images)
-    draw.text((pad, 5), f"Random synthfaces at 64x64 (seed {seed}), shown 2x", fill="black", font=font)
+    draw.text(
+        (pad, 5), f"Random synthfaces at 64x64 (seed {seed}), shown 2x", fill="black", font=font
+    )
     for i, face in enumerate(faces):
         img = Image.fromarray(face).resize((rand_cell, rand_cell), Image.NEAREST)
         sheet.paste(img, (pad + (i % per_row) * rand_cell, header + (i // per_row) * rand_cell))

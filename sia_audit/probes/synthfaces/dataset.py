@@ -19,7 +19,7 @@ import torch
 from sia_audit import __version__
 from sia_audit.errors import DataError, UsageError
 from sia_audit.fsutil import atomic_dir
-from sia_audit.probes.celeba import CelebAWriter
+from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import (
     IDENTITY_PARAMS,
@@ -48,9 +48,7 @@ class SynthFaces:
     partition: torch.Tensor
 
 
-def sample_faces(
-    count: int, seed: int, correlations: Sequence[Correlation] = ()
-) -> SynthFaces:
+def sample_faces(count: int, seed: int, correlations: Sequence[Correlation] = ()) -> SynthFaces:
     """Draw `count` faces from `seed`; the draw order (identity, nuisance, attributes) is fixed."""
     g = torch.Generator().manual_seed(seed)
     identity = sample_unit(count, IDENTITY_PARAMS, g)

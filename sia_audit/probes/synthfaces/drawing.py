@@ -41,10 +41,8 @@ def ellipse(u: Tensor, v: Tensor, cu: Num, cv: Num, a: Num, b: Num) -> Tensor:
     return (r - 1.0) * torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
 
 
-def superellipse(
-    u: Tensor, v: Tensor, cu: Num, cv: Num, a: Num, b: Num, n: Num
-) -> Tensor:
-    """Approximate signed distance to |x/a|^n + |y/b|^n = 1 (n = 2 is an ellipse, larger is boxier)."""
+def superellipse(u: Tensor, v: Tensor, cu: Num, cv: Num, a: Num, b: Num, n: Num) -> Tensor:
+    """Approximate signed distance to |x/a|^n + |y/b|^n = 1 (n = 2: an ellipse; larger: boxier)."""
     x = ((u - cu) / a).abs().clamp_min(1e-6)
     y = ((v - cv) / b).abs().clamp_min(1e-6)
     r = (x**n + y**n) ** (1.0 / n)

@@ -62,7 +62,7 @@ NUISANCE_PARAMS: tuple[str, ...] = tuple(NUISANCE_RANGES)
 
 
 def sample_unit(n: int, names: tuple[str, ...], generator: torch.Generator) -> Tensor:
-    """n unit-cube vectors (n, len(names)) from `generator`; the draw order is part of the format."""
+    """n unit-cube vectors (n, len(names)) from `generator`; the draw order is the format."""
     return torch.rand((n, len(names)), generator=generator, dtype=torch.float32)
 
 

@@ -66,9 +66,13 @@ class Render:
 def _check(identity: Tensor, nuisance: Tensor, attrs: Tensor, size: int) -> None:
     n = identity.shape[0]
     if identity.shape != (n, len(IDENTITY_PARAMS)):
-        raise ValueError(f"identity must be (B, {len(IDENTITY_PARAMS)}), got {tuple(identity.shape)}")
+        raise ValueError(
+            f"identity must be (B, {len(IDENTITY_PARAMS)}), got {tuple(identity.shape)}"
+        )
     if nuisance.shape != (n, len(NUISANCE_PARAMS)):
-        raise ValueError(f"nuisance must be (B, {len(NUISANCE_PARAMS)}), got {tuple(nuisance.shape)}")
+        raise ValueError(
+            f"nuisance must be (B, {len(NUISANCE_PARAMS)}), got {tuple(nuisance.shape)}"
+        )
     if attrs.shape != (n, len(ATTRIBUTES)):
         raise ValueError(f"attrs must be (B, {len(ATTRIBUTES)}), got {tuple(attrs.shape)}")
     if size < 16:
@@ -98,8 +102,12 @@ def render(identity: Tensor, nuisance: Tensor, attrs: Tensor, size: int = 64) ->
     img = _background(g, cx, cy, size)
     for layer, face_box in LAYERS:
         rows, cols = _window(size, face_box)
-        img[..., rows, cols] = layer(img[..., rows, cols], u[:, rows, cols], v[:, rows, cols], pw, f)
-    shade = 1.0 + nu["light"] * (torch.cos(nu["light_angle"]) * cx + torch.sin(nu["light_angle"]) * cy)
+        img[..., rows, cols] = layer(
+            img[..., rows, cols], u[:, rows, cols], v[:, rows, cols], pw, f
+        )
+    shade = 1.0 + nu["light"] * (
+        torch.cos(nu["light_angle"]) * cx + torch.sin(nu["light_angle"]) * cy
+    )
     img = (img * shade.unsqueeze(1)).clamp(0.0, 1.0)
 
     pts = face_landmarks(g, v0=V0, head_top=HEAD_TOP)  # (B, 68, 2) face coordinates
@@ -310,8 +318,15 @@ def _smile_lines(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Ten
     g, smile, skin = f.g, f.a("Smiling"), f.colors["skin"]
     corner_v = g["mouth_y"] - g["smile_lift"]
     creases = torch.minimum(
-        dr.segment(u, v, (-g["mouth_w"] - 0.025, corner_v - 0.035), (-g["mouth_w"] - 0.012, corner_v + 0.03)),
-        dr.segment(u, v, (g["mouth_w"] + 0.025, corner_v - 0.035), (g["mouth_w"] + 0.012, corner_v + 0.03)),
+        dr.segment(
+            u,
+            v,
+            (-g["mouth_w"] - 0.025, corner_v - 0.035),
+            (-g["mouth_w"] - 0.012, corner_v + 0.03),
+        ),
+        dr.segment(
+            u, v, (g["mouth_w"] + 0.025, corner_v - 0.035), (g["mouth_w"] + 0.012, corner_v + 0.03)
+        ),
     )
     return dr.over(img, dr.stroke(creases, 0.014, pw) * 0.7 * smile, skin * 0.7)
 
@@ -320,7 +335,11 @@ def _mustache(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor
     g, m, hair = f.g, f.a("Mustache"), f.colors["hair"]
     w = g["mouth_w"] * 1.18
     t = (u / w).clamp(-1.0, 1.0)
-    lip_top = mouth_line(u, g) - 0.5 * g["mouth_gap"] * lip_profile(u, g) - g["lip_up"] * lip_profile(u, g)
+    lip_top = (
+        mouth_line(u, g)
+        - 0.5 * g["mouth_gap"] * lip_profile(u, g)
+        - g["lip_up"] * lip_profile(u, g)
+    )
     bottom = lip_top + 0.006 + 0.025 * t * t  # droops over the mouth corners
     top = bottom - 0.045 * m * (1.0 - 0.5 * t * t)
     alpha = dr.band(top, bottom, v, pw) * dr.fill(u.abs() - w, pw) * (0.35 + 0.65 * m)
@@ -349,7 +368,9 @@ def _brows(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
     s = ((u.abs() - g["eye_dx"]) / hw).clamp(-1.0, 1.0)
     centre = brow_centre(u, g)
     half = 0.5 * g["brow_t"] * (1.0 - 0.35 * s.clamp_min(0.0))  # thinner towards the outer end
-    alpha = dr.band(centre - half, centre + half, v, pw) * dr.fill((u.abs() - g["eye_dx"]).abs() - hw, pw)
+    alpha = dr.band(centre - half, centre + half, v, pw) * dr.fill(
+        (u.abs() - g["eye_dx"]).abs() - hw, pw
+    )
     noise = dr.hash_noise(u, v)
     color = dr.mix(hair * 0.55, dr.rgb(0.08, 0.06, 0.05), 0.3 + 0.4 * bushy)
     return dr.over(img, alpha * (0.9 + 0.1 * noise), color)
@@ -390,7 +411,6 @@ def _glasses(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
     ).amin(dim=0)
     d = torch.minimum(lens.abs(), arms)
     return dr.over(img, dr.stroke(d, width, pw), frame)
-
 
 
 # Back to front: each layer and the face-coordinate box it can touch (None: the whole canvas).

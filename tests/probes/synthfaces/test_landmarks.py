@@ -18,7 +18,9 @@ def pixel(images: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
     return images[torch.arange(images.shape[0]), :, y, x]
 
 
-def skin_mask(identities: torch.Tensor, nuisance: torch.Tensor, attrs: torch.Tensor) -> torch.Tensor:
+def skin_mask(
+    identities: torch.Tensor, nuisance: torch.Tensor, attrs: torch.Tensor
+) -> torch.Tensor:
     """Pixels whose colour follows the skin tone: render twice with two tones and compare."""
     light, dark = identities.clone(), identities.clone()
     light[:, SKIN], dark[:, SKIN] = 0.0, 1.0

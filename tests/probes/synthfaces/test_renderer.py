@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX
+from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS, NUISANCE_PARAMS, sample_unit
 from sia_audit.probes.synthfaces.renderer import render
 from tests.probes.synthfaces.conftest import SIZE, box, neutral, sweep, to_px, upright
@@ -96,19 +96,30 @@ def test_bald_makes_hair_vanish_on_top(identities) -> None:
 
 @pytest.mark.parametrize(
     ("name", "colour"),
-    [("Black_Hair", (0.07, 0.06, 0.06)), ("Blond_Hair", (0.93, 0.80, 0.45)), ("Brown_Hair", (0.40, 0.23, 0.11))],
+    [
+        ("Black_Hair", (0.07, 0.06, 0.06)),
+        ("Blond_Hair", (0.93, 0.80, 0.45)),
+        ("Brown_Hair", (0.40, 0.23, 0.11)),
+    ],
 )
 def test_hair_colour_moves_towards_its_colour(identities, name: str, colour) -> None:
     target = torch.tensor(colour).view(1, 3, 1, 1)
     dist = [
-        float((box(r.images, -0.12, 0.12, -0.68, -0.60).mean(dim=(2, 3), keepdim=True) - target).abs().mean())
+        float(
+            (box(r.images, -0.12, 0.12, -0.68, -0.60).mean(dim=(2, 3), keepdim=True) - target)
+            .abs()
+            .mean()
+        )
         for r in sweep(identities, name, LEVELS)
     ]
     assert all(b < a for a, b in zip(dist, dist[1:], strict=False)), dist
 
 
 def test_pale_skin_lightens_the_cheeks(identities) -> None:
-    cheeks = [float(lum(box(r.images, -0.28, -0.2, 0.02, 0.1))) for r in sweep(identities, "Pale_Skin", LEVELS)]
+    cheeks = [
+        float(lum(box(r.images, -0.28, -0.2, 0.02, 0.1)))
+        for r in sweep(identities, "Pale_Skin", LEVELS)
+    ]
     assert strictly_increasing(cheeks)
 
 
@@ -121,7 +132,9 @@ def test_young_removes_forehead_wrinkles(identities) -> None:
 
 
 def test_smiling_lifts_the_mouth_corners(identities) -> None:
-    corner_y = [float(r.landmarks[:, [48, 54], 1].mean()) for r in sweep(identities, "Smiling", LEVELS)]
+    corner_y = [
+        float(r.landmarks[:, [48, 54], 1].mean()) for r in sweep(identities, "Smiling", LEVELS)
+    ]
     assert all(b < a for a, b in zip(corner_y, corner_y[1:], strict=False))
 
 
@@ -133,7 +146,10 @@ def test_mouth_open_parts_the_inner_lips(identities) -> None:
 
 
 def test_male_widens_the_jaw(identities) -> None:
-    width = [float((r.landmarks[:, 12, 0] - r.landmarks[:, 4, 0]).mean()) for r in sweep(identities, "Male", LEVELS)]
+    width = [
+        float((r.landmarks[:, 12, 0] - r.landmarks[:, 4, 0]).mean())
+        for r in sweep(identities, "Male", LEVELS)
+    ]
     assert strictly_increasing(width)
 
 
