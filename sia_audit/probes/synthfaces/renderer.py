@@ -110,12 +110,7 @@ def render(identity: Tensor, nuisance: Tensor, attrs: Tensor, size: int = 64) ->
     )
     img = (img * shade.unsqueeze(1)).clamp(0.0, 1.0)
 
-    pts = face_landmarks(g, v0=V0, head_top=HEAD_TOP)  # (B, 68, 2) face coordinates
-    s = zoom.view(-1, 1)
-    cr, sr = cos.view(-1, 1), sin.view(-1, 1)
-    x = s * (cr * pts[..., 0] - sr * pts[..., 1]) + nu["shift_x"].view(-1, 1)
-    y = s * (sr * pts[..., 0] + cr * pts[..., 1]) + nu["shift_y"].view(-1, 1)
-    landmarks = torch.stack([(x + 1.0) * 0.5 * size, (y + 1.0) * 0.5 * size], dim=-1)
+    landmarks = _landmark_pixels(g, nu, size)
     return Render(images=img.contiguous(), landmarks=landmarks)
 
 
@@ -163,6 +158,22 @@ def _window_cached(size: int, face_box: tuple[float, float, float, float]) -> tu
         return slice(max(a, 0), min(b, size))
 
     return pixels(min(ys), max(ys)), pixels(min(xs), max(xs))
+
+
+def render_landmarks(identity: Tensor, nuisance: Tensor, attrs: Tensor, size: int = 64) -> Tensor:
+    """The landmarks `render` would report, (B, 68, 2) pixels, without drawing anything."""
+    _check(identity, nuisance, attrs, size)
+    g = geometry(identity.float(), attrs.float().clamp(0.0, 1.0))
+    return _landmark_pixels(g, unpack(nuisance.float(), NUISANCE_RANGES), size)
+
+
+def _landmark_pixels(g: dict[str, Tensor], nu: dict[str, Tensor], size: int) -> Tensor:
+    pts = face_landmarks(g, v0=V0, head_top=HEAD_TOP)  # (B, 68, 2) face coordinates
+    zoom = (nu["scale"] * ZOOM).view(-1, 1)
+    cr, sr = torch.cos(nu["roll"]).view(-1, 1), torch.sin(nu["roll"]).view(-1, 1)
+    x = zoom * (cr * pts[..., 0] - sr * pts[..., 1]) + nu["shift_x"].view(-1, 1)
+    y = zoom * (sr * pts[..., 0] + cr * pts[..., 1]) + nu["shift_y"].view(-1, 1)
+    return torch.stack([(x + 1.0) * 0.5 * size, (y + 1.0) * 0.5 * size], dim=-1)
 
 
 def _colors(g: dict[str, Tensor], a: Callable[[str], Tensor]) -> dict[str, Tensor]:
