@@ -41,6 +41,9 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   echo "setup: installing sia-audit and its dependencies into .venv (torch is large: a few minutes)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  # Test-only reference for PGD/FGSM parity. Its metadata pins requests~=2.25 (unused by it),
+  # which would downgrade the venv's requests, so it goes in without its declared deps.
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps torchattacks==3.5.1
   echo "$want" >"$stamp"
 fi
 echo "setup: ready (.venv/bin/sia-audit)"
