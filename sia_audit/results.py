@@ -1,0 +1,95 @@
+"""Frozen results of an audit: per-probe data (for reports and paired comparisons) and figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor
+
+from sia_audit.metrics import AttributeEffects, Estimate, Sensitivity, SubpopulationSensitivity
+
+
+@dataclass(frozen=True)
+class ProbeData:
+    """Per-probe results of one attack, CPU tensors in probe order (N on dim 0).
+
+    `a0`/`a_T` are None for pixel attacks. `*_clean` is measured on x0; `*_start` on what the
+    attack starts from (G(x0, a0) for generator attacks, x0 for pixel ones); `*_adv` on the
+    adversary. `error_*` is 0/1 misclassification or NME; `correct_*` applies the task's rule.
+    """
+
+    names: tuple[str, ...]
+    a0: Tensor | None
+    a_T: Tensor | None
+    loss_clean: Tensor
+    loss_start: Tensor
+    loss_adv: Tensor
+    error_clean: Tensor
+    error_start: Tensor
+    error_adv: Tensor
+    correct_clean: Tensor
+    correct_start: Tensor
+    correct_adv: Tensor
+    psnr_x0: Tensor
+    ssim_x0: Tensor
+    psnr_recon: Tensor | None
+    ssim_recon: Tensor | None
+    effects: Tensor | None  # (N, K) loss drop when attribute k alone is reset to a0
+
+    @property
+    def delta(self) -> Tensor | None:
+        """a_T - a_0 per probe, (N, K)."""
+        return None if self.a_T is None or self.a0 is None else self.a_T - self.a0
+
+
+@dataclass(frozen=True)
+class AttackSummary:
+    """The figures of one attack over the probe set, each with its bootstrap interval."""
+
+    name: str
+    config: dict[str, Any]
+    robust_accuracy: Estimate
+    attack_success_rate: Estimate
+    psnr_x0: Estimate
+    ssim_x0: Estimate
+    psnr_recon: Estimate | None
+    ssim_recon: Estimate | None
+    mean_nme: Estimate | None  # keypoint tasks only
+    failure_rate: Estimate | None
+    probes: ProbeData = field(repr=False)
+
+
+@dataclass(frozen=True)
+class GalleryItem:
+    """One probe for the report: original | reconstruction | adversary, uint8 (H, W, 3) each."""
+
+    name: str
+    original: Tensor
+    reconstruction: Tensor
+    adversary: Tensor
+    changes: tuple[tuple[str, float], ...]  # attribute, a_T - a_0, largest first
+    flipped: bool
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything an audit measured. The core never formats: reports read this."""
+
+    attr_names: tuple[str, ...]
+    frozen: tuple[str, ...]
+    main_attack: str
+    clean_accuracy: Estimate
+    reconstruction_accuracy: Estimate
+    sensitivity: Sensitivity
+    subpopulations: dict[str, SubpopulationSensitivity]
+    effects: AttributeEffects | None
+    single_attribute: Sensitivity | None
+    attacks: dict[str, AttackSummary]
+    gallery: tuple[GalleryItem, ...]
+    provenance: dict[str, Any]
+    timings: dict[str, float]
+
+    @property
+    def main(self) -> AttackSummary:
+        return self.attacks[self.main_attack]
