@@ -23,6 +23,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f"cannot write {path}: {exc.strerror}; choose a writable location"
         ) from exc
     try:
+        # mkstemp creates 0600; give the file the mode a plain open() would (0666 & ~umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
