@@ -11,6 +11,7 @@ from sia_audit import __version__
 from sia_audit.commands.check_probes import check_probes
 from sia_audit.commands.demo import demo
 from sia_audit.commands.synth import synth
+from sia_audit.commands.train_generator import train_generator
 from sia_audit.errors import SiaAuditError
 
 
@@ -45,6 +46,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 cli.add_command(synth)
 cli.add_command(check_probes)
 cli.add_command(demo)
+cli.add_command(train_generator)
 
 
 def main() -> None:

@@ -1,0 +1,218 @@
+"""Training: paired and unpaired loops, resumption, and the train-generator command (tiny, CPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from sia_audit.cli import _Cli
+from sia_audit.commands.train_generator import train_generator
+from sia_audit.errors import SiaAuditError
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.generators.training import (
+    ArchConfig,
+    PairedConfig,
+    UnpairedConfig,
+    state_path_for,
+    train_paired,
+    train_unpaired,
+)
+from sia_audit.generators.training.paired import sample_batch
+from sia_audit.probes.celeba_writer import CelebAWriter
+from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
+from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS, NUISANCE_PARAMS, sample_unit
+from sia_audit.probes.synthfaces.renderer import render
+from sia_audit.probes.synthfaces.sampler import AttributeSampler
+
+TINY = ArchConfig(img_size=16, enc_dim=8, dec_dim=8, layers=2, shortcut_layers=1, inject_layers=1)
+
+
+def tiny_paired(**kw: object) -> PairedConfig:
+    base: dict[str, object] = {"steps": 4, "batch_size": 4, "seed": 3, "warmup": 0, "arch": TINY}
+    return PairedConfig(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.fixture(scope="module")
+def celeba_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("celeba")
+    gen = torch.Generator().manual_seed(0)
+    n = 16
+    _, attrs = AttributeSampler().sample(n, gen)
+    images = render(
+        sample_unit(n, IDENTITY_PARAMS, gen), sample_unit(n, NUISANCE_PARAMS, gen), attrs, 16
+    ).images
+    pixels = (images.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
+    with CelebAWriter(root, ATTRIBUTES, with_landmarks=False) as w:
+        w.add(pixels, attrs.numpy(), np.zeros(n, dtype=np.int64))
+    return root
+
+
+def tiny_unpaired(root: Path, **kw: object) -> UnpairedConfig:
+    base: dict[str, object] = {
+        "data": str(root),
+        "attr_names": ATTRIBUTES,
+        "steps": 2,
+        "batch_size": 4,
+        "n_d": 2,
+        "center_crop": None,
+        "dis_dim": 8,
+        "dis_fc_dim": 16,
+        "dis_layers": 2,
+        "arch": TINY,
+    }
+    return UnpairedConfig(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_paired_lowers_the_loss_on_a_fixed_batch() -> None:
+    config = tiny_paired(steps=30, batch_size=8, lr=3e-3)
+    batch = sample_batch(16, 16, torch.Generator().manual_seed(99), config)
+
+    def loss(steps: int) -> float:
+        g = train_paired(
+            tiny_paired(steps=max(steps, 1), batch_size=8, lr=3e-3), stop_at=steps
+        ).generator
+        with torch.no_grad():
+            return float(
+                (g(batch.x, batch.b) - batch.truth).abs().mean()
+                + (g(batch.x, batch.a) - batch.x).abs().mean()
+            )
+
+    assert loss(30) < 0.8 * loss(0)
+
+
+def test_paired_is_seeded_and_resumes_exactly(tmp_path: Path) -> None:
+    config = tiny_paired(steps=4)
+    straight = train_paired(config).generator
+    state = tmp_path / "g.pt.state.pt"
+    half = train_paired(config, state_path=state, checkpoint_every=2, stop_at=2)
+    assert not half.finished and half.steps_done == 2
+    assert torch.load(state, weights_only=True)["step"] == 2
+    resumed = train_paired(config, state_path=state, resume=True)
+    assert resumed.finished and resumed.steps_done == 4
+    assert same_weights(straight.net, resumed.generator.net)
+    assert not same_weights(straight.net, train_paired(tiny_paired(seed=4)).generator.net)
+
+
+def test_paired_with_critic_resumes_exactly(tmp_path: Path) -> None:
+    config = tiny_paired(lambda_adv=0.1, dis_dim=4, dis_fc_dim=8, dis_layers=2)
+    straight = train_paired(config)
+    assert {"d_loss", "d_gp", "g_adv"} <= set(straight.last_losses)
+    state = tmp_path / "g.pt.state.pt"
+    train_paired(config, state_path=state, stop_at=2)
+    assert "D" in torch.load(state, weights_only=True)
+    resumed = train_paired(config, state_path=state, resume=True)
+    assert same_weights(straight.generator.net, resumed.generator.net)
+
+
+def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "g.pt.state.pt"
+    train_paired(tiny_paired(), state_path=state, stop_at=2)
+    with pytest.raises(SiaAuditError, match="config differs.*lr"):
+        train_paired(tiny_paired(lr=5e-4), state_path=state, resume=True)
+    with pytest.raises(SiaAuditError, match="no training state"):
+        train_paired(tiny_paired(), state_path=tmp_path / "none.state.pt", resume=True)
+
+
+def test_unpaired_runs_and_resumes(celeba_dir: Path, tmp_path: Path) -> None:
+    config = tiny_unpaired(celeba_dir)
+    straight = train_unpaired(config)
+    assert straight.finished and set(straight.last_losses) >= {"d_loss", "gc_loss", "gr_loss"}
+    assert straight.generator.attr_names == ATTRIBUTES
+    state = tmp_path / "u.state.pt"
+    train_unpaired(config, state_path=state, stop_at=1)
+    resumed = train_unpaired(config, state_path=state, resume=True)
+    assert same_weights(straight.generator.net, resumed.generator.net)
+    with pytest.raises(SiaAuditError, match="holds a unpaired run|config differs"):
+        train_paired(tiny_paired(), state_path=state, resume=True)
+
+
+def cli() -> _Cli:
+    group = _Cli()
+    group.add_command(train_generator)
+    return group
+
+
+def test_cli_bad_data_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli(), ["train-generator", str(tmp_path / "nope"), "--out", str(tmp_path / "g.pt")]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "CelebA-format folder" in result.output
+
+
+def test_cli_paired_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "g.pt"
+    args = [
+        "train-generator",
+        "builtin:synthfaces",
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--size",
+        "16",
+        "--enc-dim",
+        "4",
+        "--dec-dim",
+        "4",
+        "--layers",
+        "2",
+        "--seed",
+        "5",
+    ]
+    result = CliRunner().invoke(cli(), args)
+    assert result.exit_code == 0, result.output
+    raw = torch.load(out, weights_only=True)
+    assert raw["provenance"]["mode"] == "paired" and raw["provenance"]["steps"] == 2
+    g = load_generator(out)
+    assert g.attr_names == ATTRIBUTES and g.image_size == 16
+    assert state_path_for(out).is_file()
+    # A second run over the same state without --resume would silently discard it: refused.
+    again = CliRunner().invoke(cli(), args)
+    assert again.exit_code == 2 and "--resume" in again.output
+
+
+def test_cli_unpaired_runs(celeba_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "u.pt"
+    result = CliRunner().invoke(
+        cli(),
+        [
+            "train-generator",
+            str(celeba_dir),
+            "--out",
+            str(out),
+            "--steps",
+            "1",
+            "--batch-size",
+            "4",
+            "--size",
+            "16",
+            "--enc-dim",
+            "4",
+            "--dec-dim",
+            "4",
+            "--layers",
+            "2",
+            "--center-crop",
+            "0",
+            "--dis-dim",
+            "4",
+            "--dis-fc-dim",
+            "8",
+            "--dis-layers",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert load_generator(out).provenance["mode"] == "unpaired"
