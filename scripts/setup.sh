@@ -36,14 +36,20 @@ fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 
 # 3. The package (editable) and its dependencies, reinstalled only when pyproject.toml changes.
+# This machine's pip configuration lists local index folders that may not exist; pip warns about
+# each one on every lookup. Those lines are noise; every other message is kept.
+pip_install() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" \
+    2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
+}
 stamp=.venv/.sia-audit-setup-stamp
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   echo "setup: installing sia-audit and its dependencies into .venv (torch is large: a few minutes)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  pip_install -e '.[dev]'
   # Test-only reference for PGD/FGSM parity. Its metadata pins requests~=2.25 (unused by it),
   # which would downgrade the venv's requests, so it goes in without its declared deps.
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps torchattacks==3.5.1
+  pip_install --no-deps torchattacks==3.5.1
   echo "$want" >"$stamp"
 fi
 echo "setup: ready (.venv/bin/sia-audit)"
