@@ -10,6 +10,7 @@ import click
 from sia_audit import __version__
 from sia_audit.commands.check_probes import check_probes
 from sia_audit.commands.demo import demo
+from sia_audit.commands.policy_schema import policy_schema
 from sia_audit.commands.synth import synth
 from sia_audit.commands.train_generator import train_generator
 from sia_audit.errors import SiaAuditError
@@ -47,6 +48,7 @@ cli.add_command(synth)
 cli.add_command(check_probes)
 cli.add_command(demo)
 cli.add_command(train_generator)
+cli.add_command(policy_schema)
 
 
 def main() -> None:

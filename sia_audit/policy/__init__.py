@@ -1,0 +1,8 @@
+"""Audit policies: the YAML file a team writes, validated with pydantic (SPEC 9)."""
+
+from __future__ import annotations
+
+from sia_audit.policy.loading import load_policy, policy_schema
+from sia_audit.policy.models import Policy
+
+__all__ = ["Policy", "load_policy", "policy_schema"]

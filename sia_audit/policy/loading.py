@@ -1,0 +1,78 @@
+"""Read a policy file: YAML -> Policy, with errors that name the file, the key path and the line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sia_audit.errors import ConfigError
+from sia_audit.policy.models import Policy
+
+_MESSAGES = {  # pydantic's wording -> what a policy author should read
+    "extra_forbidden": "unknown key",
+    "missing": "required key missing",
+}
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    """1-based line of the deepest YAML node on the key path `loc` that exists in the file."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((kv for kv in node.value if kv[0].value == str(key)), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _describe(error: dict[str, Any]) -> str:
+    message = _MESSAGES.get(error["type"], error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def load_policy(path: Path) -> Policy:
+    """Parse and validate a policy file; any problem is one ConfigError line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{path}: cannot read the policy ({reason}); check the path") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{where}: not valid YAML ({problem}); fix the syntax") from exc
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise ConfigError(f"{path}: a policy is a YAML mapping of sections, got {kind}")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        key = ".".join(str(k) for k in loc) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(
+            f"{path}:{_line_of(root, loc)}: {key}: {_describe(error)}{more}; "
+            "see `sia-audit policy-schema`"
+        ) from exc
+
+
+def policy_schema() -> str:
+    """The policy's JSON Schema, as published for editors and CI linters."""
+    return json.dumps(Policy.model_json_schema(), indent=2) + "\n"

@@ -1,0 +1,241 @@
+"""The audit policy (SPEC 9) as pydantic models: unknown keys are errors, every field documented."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sia_audit.attacks.variants import GENERATOR_VARIANTS, PIXEL_VARIANTS
+
+_FRACTION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*/\s*([0-9]*\.?[0-9]+)\s*$")
+
+
+def _pixel_units(value: object) -> object:
+    """Accept '1.5/255' as well as 0.00588: epsilons are usually written in grey levels."""
+    if isinstance(value, str):
+        m = _FRACTION.match(value)
+        if m is None:
+            raise ValueError(f"{value!r} is neither a number nor a fraction like 1.5/255")
+        return float(m.group(1)) / float(m.group(2))
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetSection(_Strict):
+    """The target's contract when the model does not embed `sia_target.json` (this wins)."""
+
+    task: Literal["binary", "multiclass", "keypoints-heatmap", "keypoints-coords"] | None = Field(
+        None, description="What the model outputs (SPEC 4)."
+    )
+    label: str | None = Field(None, description="Binary targets: the attribute predicted.")
+    input_size: tuple[int, int] | None = Field(None, description="[height, width] in pixels.")
+    mean: tuple[float, float, float] | None = Field(None, description="RGB normalisation mean.")
+    std: tuple[float, float, float] | None = Field(None, description="RGB normalisation std.")
+    num_classes: int | None = Field(None, ge=2, description="Multiclass: number of classes.")
+    num_keypoints: int | None = Field(None, ge=1, description="Keypoint targets: points.")
+    heatmap_sigma: float | None = Field(None, gt=0, description="Heatmap Gaussian sigma (px).")
+    nme_failure: float | None = Field(None, gt=0, description="NME above which a point set fails.")
+
+    def contract_overrides(self) -> dict[str, object]:
+        """The fields the policy sets, to merge over the embedded contract."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class ProbesSection(_Strict):
+    """The fixed probe set: the built-in synthetic faces or a CelebA-format folder."""
+
+    source: str = Field(
+        "builtin:synthfaces", description="builtin:synthfaces or a CelebA-format folder path."
+    )
+    count: int = Field(128, ge=1, description="Number of probes (synthfaces, or first N).")
+    seed: int = Field(0, ge=0, description="Seed of the synthetic faces.")
+    size: int = Field(64, description="Image side in pixels (must match the generator).")
+    split: Literal["train", "val", "test"] | None = Field(
+        None, description="CelebA folders: the split to take the first `count` images from."
+    )
+    center_crop: int | None = Field(
+        None, ge=1, description="CelebA folders: CenterCrop size before resizing (CelebA: 170)."
+    )
+
+
+class AttackSection(_Strict):
+    """The SIA attack and its pixel baselines (SPEC 5). Epsilons accept '1.5/255'."""
+
+    variant: str = Field("full", description="The main attack: a variant that moves attributes.")
+    steps: int = Field(50, ge=1, description="Iterations T.")
+    eta_x: float = Field(1 / 255, gt=0, description="Image step size, [0, 1] units.")
+    eta_a: float = Field(1 / 255, gt=0, description="Attribute step size.")
+    eps_x: float = Field(1.5 / 255, ge=0, description="Image L-inf radius, [0, 1] units.")
+    partial_steps: int = Field(20, ge=0, description="Steps of the partial variants.")
+    radii: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-attribute radius overrides in [0, 1]; the target's label is 0 by default.",
+    )
+    baselines: tuple[str, ...] = Field(
+        ("fgsm", "pgd"), description="Pixel attacks run at the same eps_x for comparison."
+    )
+    batch_size: int = Field(32, ge=1, description="Probes per batch (bounds memory).")
+
+    _units = field_validator("eta_x", "eta_a", "eps_x", mode="before")(_pixel_units)
+
+    @field_validator("variant")
+    @classmethod
+    def _variant(cls, v: str) -> str:
+        if v not in GENERATOR_VARIANTS:
+            raise ValueError(f"must be one of {', '.join(GENERATOR_VARIANTS)}")
+        return v
+
+    @field_validator("baselines")
+    @classmethod
+    def _baselines(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [b for b in v if b not in PIXEL_VARIANTS]
+        if bad:
+            raise ValueError(f"{bad} are not pixel attacks; use {', '.join(PIXEL_VARIANTS)}")
+        return v
+
+    @field_validator("radii")
+    @classmethod
+    def _radii(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: r for k, r in v.items() if not 0.0 <= r <= 1.0}
+        if bad:
+            raise ValueError(f"radii must lie in [0, 1], got {bad}")
+        return v
+
+
+class BootstrapSection(_Strict):
+    """Percentile bootstrap over probes for every figure's interval."""
+
+    resamples: int = Field(1000, ge=1, description="Number of resamples.")
+    seed: int = Field(0, ge=0, description="Seed of the resampling.")
+    level: float = Field(0.95, gt=0, lt=1, description="Two-sided confidence level.")
+
+
+class _Gate(_Strict):
+    use_confidence: bool = Field(
+        False,
+        description="Fail only when the whole interval is past the threshold (no flaky gates).",
+    )
+
+
+class MaxGate(_Gate):
+    """Fails when the figure exceeds `max`."""
+
+    max: float = Field(description="Largest allowed value.")
+
+
+class MinGate(_Gate):
+    """Fails when the figure is below `min`."""
+
+    min: float = Field(description="Smallest allowed value.")
+
+
+class SdarGate(MaxGate):
+    """SDAR, the population std of the sensitivities (on s, or on the normalised h)."""
+
+    on: Literal["s", "h"] = Field("s", description="Compute SDAR on s or on h.")
+
+
+class SensitivityGate(MaxGate):
+    """Per-attribute sensitivity ceiling, for all attributes or only the protected ones."""
+
+    normalised: bool = Field(False, description="Gate h_k = s_k / sum(s) instead of s_k.")
+    attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
+        "protected", description="Which attributes the ceiling applies to."
+    )
+
+
+class PerAttackMaxGate(_Gate):
+    """A ceiling per attack name (e.g. full: 0.5, pgd: 0.9)."""
+
+    max: dict[str, float] = Field(description="Attack name -> largest allowed value.")
+
+
+class PerAttackMinGate(_Gate):
+    """A floor per attack name."""
+
+    min: dict[str, float] = Field(description="Attack name -> smallest allowed value.")
+
+
+class RegressionSection(_Strict):
+    """Largest allowed change against `--baseline` (same probes, generator and attack)."""
+
+    use_confidence: bool = Field(
+        True, description="Fail only when the paired interval of the change excludes zero."
+    )
+    sdar_increase: float | None = Field(None, ge=0, description="SDAR may rise by this much.")
+    sensitivity_increase: float | None = Field(
+        None, ge=0, description="Any gated attribute's s may rise by this much."
+    )
+    attack_success_rate_increase: float | None = Field(
+        None, ge=0, description="The main attack's ASR may rise by this much."
+    )
+    clean_accuracy_decrease: float | None = Field(
+        None, ge=0, description="Clean accuracy may fall by this much."
+    )
+
+
+class GatesSection(_Strict):
+    """The policy's thresholds; a missing gate is not checked."""
+
+    sdar: SdarGate | None = None
+    sensitivity: SensitivityGate | None = None
+    clean_accuracy: MinGate | None = None
+    reconstruction_accuracy: MinGate | None = None
+    attack_success_rate: PerAttackMaxGate | None = None
+    robust_accuracy: PerAttackMinGate | None = None
+    psnr: MinGate | None = None
+    regression: RegressionSection | None = None
+
+
+class Policy(_Strict):
+    """A sia-audit policy file."""
+
+    version: Literal[1] = Field(1, description="Policy format version.")
+    target: TargetSection | None = Field(None, description="Contract overrides for the target.")
+    probes: ProbesSection = Field(default_factory=ProbesSection)
+    generator: str = Field(
+        "builtin:synthfaces",
+        description="builtin:synthfaces, a checkpoint file or an AttGAN-PyTorch experiment folder.",
+    )
+    attack: AttackSection = Field(default_factory=AttackSection)
+    bootstrap: BootstrapSection = Field(default_factory=BootstrapSection)
+    protected: tuple[str, ...] = Field(
+        (), description="Attributes whose sensitivity the policy protects (marked in reports)."
+    )
+    subpopulations: tuple[str, ...] = Field(
+        ("Male",), description="Binary attributes to split the sensitivity by."
+    )
+    gates: GatesSection = Field(default_factory=GatesSection)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Policy:
+        sens = self.gates.sensitivity
+        if sens is not None and sens.attributes == "protected" and not self.protected:
+            raise ValueError(
+                "gates.sensitivity applies to the protected attributes, but `protected` is empty"
+            )
+        if self.gates.psnr is not None and self.gates.psnr.min > 100:
+            raise ValueError("gates.psnr.min above 100 dB can never pass (PSNR is capped at 100)")
+        for name, gate in (
+            ("attack_success_rate", self.gates.attack_success_rate),
+            ("robust_accuracy", self.gates.robust_accuracy),
+        ):
+            if gate is None:
+                continue
+            limits = gate.max if isinstance(gate, PerAttackMaxGate) else gate.min
+            known = {self.attack.variant, *self.attack.baselines}
+            unknown = sorted(set(limits) - known)
+            if unknown:
+                raise ValueError(f"gates.{name} names attacks {unknown} the policy does not run")
+            if any(not 0.0 <= v <= 1.0 for v in limits.values()):
+                raise ValueError(f"gates.{name} thresholds are rates: keep them in [0, 1]")
+        for gate_name in ("clean_accuracy", "reconstruction_accuracy"):
+            gate = getattr(self.gates, gate_name)
+            if gate is not None and not 0.0 <= gate.min <= 1.0:
+                raise ValueError(f"gates.{gate_name}.min is a rate: keep it in [0, 1]")
+        return self

@@ -1,0 +1,90 @@
+"""Policy files: defaults, '1.5/255' units, and errors that name the file, key path and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sia_audit.errors import ConfigError
+from sia_audit.policy import load_policy, policy_schema
+
+GOOD = """\
+version: 1
+probes:
+  source: builtin:synthfaces
+  count: 64
+attack:
+  steps: 50
+  eps_x: 1.5/255
+  radii: {Eyeglasses: 0.0}
+protected: [Mustache, Male]
+gates:
+  sdar: {max: 0.05, use_confidence: true}
+  sensitivity: {max: 0.1, attributes: protected}
+  clean_accuracy: {min: 0.98}
+  attack_success_rate: {max: {full: 0.6, pgd: 0.9}}
+  regression: {sdar_increase: 0.01}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_good_policy_with_pixel_units(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, GOOD))
+    assert policy.attack.eps_x == pytest.approx(1.5 / 255)
+    assert policy.gates.sdar.use_confidence and policy.protected == ("Mustache", "Male")
+    assert policy.probes.count == 64 and policy.generator == "builtin:synthfaces"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (GOOD.replace("  steps: 50", "  stepz: 50"), ":6: attack.stepz: unknown key"),
+        (GOOD.replace("  count: 64", "  count: many"), ":4: probes.count: Input should be"),
+        (GOOD.replace("1.5/255", "1.5//255"), ":7: attack.eps_x: '1.5//255' is neither"),
+        (GOOD.replace("{min: 0.98}", "{min: 1.5}"), "clean_accuracy.min is a rate"),
+        (GOOD.replace("pgd: 0.9", "cw: 0.9"), "names attacks ['cw']"),
+        (GOOD.replace("protected: [Mustache, Male]", "protected: []"), "`protected` is empty"),
+        (GOOD.replace("  sdar: {max", "  sdar: {maxx"), ":11: gates.sdar"),
+        ("- just\n- a list\n", "a policy is a YAML mapping of sections, got list"),
+        ("", "got empty"),
+        ("attack: [unclosed\n", "not valid YAML"),
+        (GOOD.replace("version: 1", "version: 2"), ":1: version:"),
+    ],
+)
+def test_bad_policies_are_one_line_with_file_and_line(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_policy(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    assert words in message, message
+
+
+def test_unreadable_policy(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_policy(tmp_path / "missing.yaml")
+
+
+def test_schema_documents_every_field() -> None:
+    schema = json.loads(policy_schema())
+    assert schema["additionalProperties"] is False
+    attack = schema["$defs"]["AttackSection"]["properties"]
+    assert all("description" in field for field in attack.values())
+
+
+def test_policy_schema_command() -> None:
+    from click.testing import CliRunner
+
+    from sia_audit.cli import cli
+
+    result = CliRunner().invoke(cli, ["policy-schema"])
+    assert result.exit_code == 0 and json.loads(result.output)["title"] == "Policy"
