@@ -1,0 +1,153 @@
+"""The policy gate: pure functions from an audit's figures and a policy's thresholds to verdicts.
+
+Each verdict carries the figure, its interval, the threshold and a sentence that says both, so
+a report or a CI log shows why a gate failed. With `use_confidence`, a threshold fails only when
+the whole interval lies past it: a figure whose interval straddles the line passes (not flaky).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sia_audit.errors import ConfigError
+from sia_audit.metrics import Estimate
+from sia_audit.policy.models import GatesSection
+from sia_audit.results import AuditResult
+
+Status = Literal["pass", "fail", "skipped"]
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """One checked threshold."""
+
+    gate: str  # e.g. "sensitivity[Mustache]"
+    status: Status
+    value: float | None
+    low: float | None
+    high: float | None
+    threshold: float | None
+    bound: Literal["max", "min"] | None
+    use_confidence: bool
+    message: str
+
+
+def check_max(gate: str, e: Estimate, limit: float, use_confidence: bool) -> GateVerdict:
+    """Fails when the value (or, with confidence, the whole interval) exceeds `limit`."""
+    failed = (e.low if use_confidence else e.value) > limit
+    basis = "its whole interval is" if use_confidence else "it is"
+    verdict = f"above the max {limit:g}" if failed else f"within the max {limit:g}"
+    return GateVerdict(
+        gate=gate,
+        status="fail" if failed else "pass",
+        value=e.value,
+        low=e.low,
+        high=e.high,
+        threshold=limit,
+        bound="max",
+        use_confidence=use_confidence,
+        message=f"{gate} = {e.value:.4g} [{e.low:.4g}, {e.high:.4g}]: "
+        + (f"{basis} {verdict}" if failed else verdict),
+    )
+
+
+def check_min(gate: str, e: Estimate, limit: float, use_confidence: bool) -> GateVerdict:
+    """Fails when the value (or, with confidence, the whole interval) falls below `limit`."""
+    failed = (e.high if use_confidence else e.value) < limit
+    basis = "its whole interval is" if use_confidence else "it is"
+    verdict = f"below the min {limit:g}" if failed else f"within the min {limit:g}"
+    return GateVerdict(
+        gate=gate,
+        status="fail" if failed else "pass",
+        value=e.value,
+        low=e.low,
+        high=e.high,
+        threshold=limit,
+        bound="min",
+        use_confidence=use_confidence,
+        message=f"{gate} = {e.value:.4g} [{e.low:.4g}, {e.high:.4g}]: "
+        + (f"{basis} {verdict}" if failed else verdict),
+    )
+
+
+def skipped(gate: str, reason: str) -> GateVerdict:
+    """A gate that could not apply, with the reason (not an error, not a pass in disguise)."""
+    return GateVerdict(gate, "skipped", None, None, None, None, None, False, f"{gate}: {reason}")
+
+
+def evaluate(
+    gates: GatesSection, result: AuditResult, protected: Sequence[str] = ()
+) -> tuple[GateVerdict, ...]:
+    """Every configured threshold of `gates` checked against `result` (regressions aside)."""
+    return tuple(_verdicts(gates, result, protected))
+
+
+def _verdicts(
+    gates: GatesSection, result: AuditResult, protected: Sequence[str]
+) -> Iterable[GateVerdict]:
+    sens = result.sensitivity
+    if gates.sdar is not None:
+        g = gates.sdar
+        figure = sens.sdar_s if g.on == "s" else sens.sdar_h
+        yield check_max(f"sdar({g.on})", figure, g.max, g.use_confidence)
+    if gates.sensitivity is not None:
+        g = gates.sensitivity
+        names: Sequence[str]
+        if g.attributes == "all":
+            names = sens.attributes
+        elif g.attributes == "protected":
+            names = protected
+        else:
+            names = g.attributes
+        values = sens.h if g.normalised else sens.s
+        symbol = "h" if g.normalised else "s"
+        for name in names:
+            gate = f"sensitivity {symbol}[{name}]"
+            if name in sens.attributes:
+                e = values[sens.attributes.index(name)]
+                yield check_max(gate, e, g.max, g.use_confidence)
+            elif name in sens.excluded:
+                yield skipped(gate, "frozen in this audit (radius 0), so it never moves")
+            else:  # a typo in the policy must not turn into a silent pass
+                raise ConfigError(
+                    f"policy gates the sensitivity of {name!r}, which the generator does not "
+                    f"have; use one of {', '.join(sens.attributes + sens.excluded)}"
+                )
+    if gates.clean_accuracy is not None:
+        g = gates.clean_accuracy
+        yield check_min("clean_accuracy", result.clean_accuracy, g.min, g.use_confidence)
+    if gates.reconstruction_accuracy is not None:
+        g = gates.reconstruction_accuracy
+        yield check_min(
+            "reconstruction_accuracy", result.reconstruction_accuracy, g.min, g.use_confidence
+        )
+    if gates.attack_success_rate is not None:
+        g = gates.attack_success_rate
+        for name, limit in g.max.items():
+            gate = f"attack_success_rate[{name}]"
+            if name not in result.attacks:
+                yield skipped(gate, "this attack was not run")
+            elif result.attacks[name].attack_success_rate.n == 0:
+                yield skipped(gate, "no probe was right on x0, so there was nothing to attack")
+            else:
+                asr = result.attacks[name].attack_success_rate
+                yield check_max(gate, asr, limit, g.use_confidence)
+    if gates.robust_accuracy is not None:
+        g = gates.robust_accuracy
+        for name, limit in g.min.items():
+            gate = f"robust_accuracy[{name}]"
+            if name not in result.attacks:
+                yield skipped(gate, "this attack was not run")
+            else:
+                acc = result.attacks[name].robust_accuracy
+                yield check_min(gate, acc, limit, g.use_confidence)
+    if gates.psnr is not None:
+        g = gates.psnr
+        yield check_min(f"psnr[{result.main_attack}]", result.main.psnr_x0, g.min, g.use_confidence)
+
+
+def passed(verdicts: Iterable[GateVerdict]) -> bool:
+    """The run passes when no gate failed (skipped gates do not fail it)."""
+    return all(v.status != "fail" for v in verdicts)

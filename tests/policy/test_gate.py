@@ -1,0 +1,110 @@
+"""The gate as a pure function: thresholds, intervals with use_confidence, skips with reasons."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from sia_audit.errors import ConfigError
+from sia_audit.gate import check_max, check_min, evaluate, passed
+from sia_audit.metrics import Estimate
+from sia_audit.policy.models import GatesSection
+
+
+def est(value: float, low: float, high: float, n: int = 100) -> Estimate:
+    return Estimate(value=value, low=low, high=high, n=n, level=0.95, definition="test")
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "limit", "confidence", "status"),
+    [
+        (0.10, 0.08, 0.12, 0.11, False, "pass"),
+        (0.12, 0.10, 0.14, 0.11, False, "fail"),
+        (0.12, 0.10, 0.14, 0.11, True, "pass"),  # the interval straddles the line
+        (0.14, 0.12, 0.16, 0.11, True, "fail"),  # the whole interval is above
+        (0.11, 0.10, 0.12, 0.11, False, "pass"),  # equal to the max passes
+    ],
+)
+def test_check_max(value, low, high, limit, confidence, status) -> None:
+    v = check_max("sdar(s)", est(value, low, high), limit, confidence)
+    assert v.status == status
+    assert f"{limit:g}" in v.message and v.gate in v.message
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "limit", "confidence", "status"),
+    [
+        (0.99, 0.97, 1.00, 0.98, False, "pass"),
+        (0.97, 0.95, 0.99, 0.98, False, "fail"),
+        (0.97, 0.95, 0.99, 0.98, True, "pass"),
+        (0.95, 0.93, 0.97, 0.98, True, "fail"),
+    ],
+)
+def test_check_min(value, low, high, limit, confidence, status) -> None:
+    assert check_min("clean_accuracy", est(value, low, high), limit, confidence).status == status
+
+
+def fake_result() -> SimpleNamespace:
+    sens = SimpleNamespace(
+        attributes=("Mustache", "Male", "Young"),
+        excluded=("Eyeglasses",),
+        s=(est(0.10, 0.09, 0.11), est(0.02, 0.01, 0.03), est(0.03, 0.02, 0.04)),
+        h=(est(0.67, 0.6, 0.7), est(0.13, 0.1, 0.2), est(0.2, 0.1, 0.3)),
+        sdar_s=est(0.035, 0.03, 0.04),
+        sdar_h=est(0.24, 0.2, 0.3),
+    )
+    full = SimpleNamespace(
+        attack_success_rate=est(0.7, 0.6, 0.8),
+        robust_accuracy=est(0.3, 0.2, 0.4),
+        psnr_x0=est(33.0, 32.0, 34.0),
+    )
+    pgd = SimpleNamespace(attack_success_rate=est(0.0, 0.0, 0.0, n=0), robust_accuracy=est(1, 1, 1))
+    return SimpleNamespace(
+        sensitivity=sens,
+        clean_accuracy=est(1.0, 1.0, 1.0),
+        reconstruction_accuracy=est(0.97, 0.95, 0.99),
+        attacks={"full": full, "pgd": pgd},
+        main_attack="full",
+        main=full,
+    )
+
+
+def test_evaluate_every_gate() -> None:
+    gates = GatesSection.model_validate(
+        {
+            "sdar": {"max": 0.05},
+            "sensitivity": {"max": 0.08, "attributes": "protected"},
+            "clean_accuracy": {"min": 0.98},
+            "reconstruction_accuracy": {"min": 0.98, "use_confidence": True},
+            "attack_success_rate": {"max": {"full": 0.5, "pgd": 0.5}},
+            "robust_accuracy": {"min": {"full": 0.2}},
+            "psnr": {"min": 30},
+        }
+    )
+    verdicts = {v.gate: v for v in evaluate(gates, fake_result(), ("Mustache", "Eyeglasses"))}
+    assert verdicts["sdar(s)"].status == "pass"
+    assert verdicts["sensitivity s[Mustache]"].status == "fail"
+    assert verdicts["sensitivity s[Eyeglasses]"].status == "skipped"
+    assert "frozen" in verdicts["sensitivity s[Eyeglasses]"].message
+    assert verdicts["reconstruction_accuracy"].status == "pass"  # 0.97 but interval reaches 0.99
+    assert verdicts["attack_success_rate[full]"].status == "fail"
+    assert verdicts["attack_success_rate[pgd]"].status == "skipped"
+    assert verdicts["robust_accuracy[full]"].status == "pass"
+    assert verdicts["psnr[full]"].status == "pass"
+    assert not passed(verdicts.values())
+    assert passed(v for v in verdicts.values() if v.status != "fail")
+
+
+def test_a_typo_in_protected_is_an_error_not_a_pass() -> None:
+    gates = GatesSection.model_validate({"sensitivity": {"max": 0.08, "attributes": "protected"}})
+    with pytest.raises(ConfigError, match="Mustach"):
+        evaluate(gates, fake_result(), ("Mustach",))
+
+
+def test_normalised_sensitivity_uses_h() -> None:
+    gates = GatesSection.model_validate(
+        {"sensitivity": {"max": 0.5, "normalised": True, "attributes": ["Mustache", "Male"]}}
+    )
+    verdicts = evaluate(gates, fake_result())
+    assert [v.status for v in verdicts] == ["fail", "pass"]
