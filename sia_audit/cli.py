@@ -11,6 +11,7 @@ from sia_audit import __version__
 from sia_audit.commands.check_probes import check_probes
 from sia_audit.commands.demo import demo
 from sia_audit.commands.policy_schema import policy_schema
+from sia_audit.commands.run import run
 from sia_audit.commands.synth import synth
 from sia_audit.commands.train_generator import train_generator
 from sia_audit.errors import SiaAuditError
@@ -44,6 +45,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.meta["sia_audit.debug"] = debug
 
 
+cli.add_command(run)
 cli.add_command(synth)
 cli.add_command(check_probes)
 cli.add_command(demo)

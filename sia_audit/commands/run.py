@@ -1,0 +1,80 @@
+"""`sia-audit run`: audit a target under a policy, write the reports, exit 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from sia_audit.errors import OutputError
+from sia_audit.formats import json_report, markdown
+from sia_audit.fsutil import atomic_write_text
+from sia_audit.policy import load_policy
+from sia_audit.run import run as run_audit
+
+FORMATS = {"report.json": json_report.render, "summary.md": markdown.render}
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before the audit, not after minutes of work, when the reports cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file; give a folder for the reports")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write reports to {out}: {exc.strerror}; choose --out") from exc
+
+
+@click.command("run")
+@click.argument("target")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("sia-report"), show_default=True
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Override the policy.")
+@click.option("--allow-code", is_flag=True, help="Allow a module:function TARGET (runs its code).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(
+    target: str,
+    policy_path: Path,
+    out: Path,
+    device: str,
+    batch_size: int | None,
+    allow_code: bool,
+    quiet: bool,
+) -> None:
+    """Audit TARGET (TorchScript .pt, torch.export .pt2) under a policy; exit 1 if a gate fails.
+
+    Writes report.json and summary.md to --out (each file atomically).
+    """
+    policy = load_policy(policy_path)
+    _check_writable(out)
+    count = policy.probes.count
+    with click.progressbar(
+        length=count, label="attacking", file=open(os.devnull, "w") if quiet else sys.stderr
+    ) as bar:
+        outcome = run_audit(
+            target,
+            policy,
+            policy_path,
+            device=device,
+            batch_size=batch_size,
+            allow_code=allow_code,
+            progress=lambda stage, n: bar.update(n),
+        )
+    for name, render in FORMATS.items():
+        atomic_write_text(out / name, render(outcome))
+    for v in outcome.verdicts:
+        if v.status != "pass":
+            click.echo(f"{v.status.upper():7s} {v.message}", err=True)
+    verdict = "passed" if outcome.passed else "FAILED"
+    click.echo(f"sia-audit: {verdict} ({len(outcome.verdicts)} gates); reports in {out}")
+    sys.exit(0 if outcome.passed else 1)

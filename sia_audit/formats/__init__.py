@@ -1,0 +1,1 @@
+"""Report formats: each renders a RunOutcome to text; `sia_audit.commands.run` writes the files."""

@@ -1,0 +1,131 @@
+"""`run` without the CLI: build probes, generator and target from a policy, audit, and gate.
+
+Sources are named in one place: `builtin:synthfaces` for the embedded probe set and generator,
+otherwise a path. Everything the report's provenance needs (hashes, seeds) is gathered here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sia_audit.attacks.config import AttackConfig
+from sia_audit.audit import AuditConfig, audit
+from sia_audit.errors import UsageError
+from sia_audit.gate import GateVerdict, evaluate, passed
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.generators.interface import Generator
+from sia_audit.metrics import BootstrapConfig
+from sia_audit.policy.models import Policy
+from sia_audit.probes.celeba import CelebAProbes, Preprocess
+from sia_audit.probes.interface import ProbeSet
+from sia_audit.probes.synthetic import SynthProbes
+from sia_audit.results import AuditResult
+from sia_audit.targets.loading import load_target
+
+BUILTIN = "builtin:synthfaces"
+BUILTIN_GENERATOR = "synthfaces_attgan64.pt"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """An audit, the gate verdicts on it, and where its inputs came from."""
+
+    result: AuditResult
+    verdicts: tuple[GateVerdict, ...]
+    passed: bool
+    inputs: dict[str, str]  # sha256 of target, generator, policy; probe manifest
+    wall_seconds: float
+
+
+def sha256_of(path: Path) -> str:
+    """Hash of a file, or of every file below a folder (sorted by relative path)."""
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def generator_path(source: str) -> Path:
+    """The checkpoint a generator source names (the shipped one for builtin:synthfaces)."""
+    if source == BUILTIN:
+        return Path(str(resources.files("sia_audit") / "assets" / BUILTIN_GENERATOR))
+    return Path(source)
+
+
+def build_probes(policy: Policy, generator: Generator) -> ProbeSet:
+    p = policy.probes
+    if p.source == BUILTIN:
+        return SynthProbes(count=p.count, seed=p.seed, size=p.size)
+    if p.source.startswith("builtin:"):
+        raise UsageError(f"unknown probe source {p.source!r}; use {BUILTIN} or a folder path")
+    return CelebAProbes(
+        Path(p.source),
+        generator.attr_names,
+        split=p.split,
+        first_n=p.count,
+        preprocess=Preprocess(p.center_crop, p.size),
+    )
+
+
+def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditConfig:
+    a = policy.attack
+    return AuditConfig(
+        attack=AttackConfig(
+            variant=a.variant,
+            steps=a.steps,
+            eta_x=a.eta_x,
+            eta_a=a.eta_a,
+            eps_x=a.eps_x,
+            partial_steps=a.partial_steps,
+        ),
+        baselines=a.baselines,
+        batch_size=batch_size or a.batch_size,
+        device=device,
+        bootstrap=BootstrapConfig(
+            resamples=policy.bootstrap.resamples,
+            seed=policy.bootstrap.seed,
+            level=policy.bootstrap.level,
+        ),
+        radii=dict(a.radii),
+        subpopulations=policy.subpopulations,
+    )
+
+
+def run(
+    target_source: str,
+    policy: Policy,
+    policy_path: Path,
+    *,
+    device: str = "auto",
+    batch_size: int | None = None,
+    allow_code: bool = False,
+    progress=None,  # noqa: ANN001 - audit's Progress callback
+) -> RunOutcome:
+    """Load everything the policy names, audit the target, and evaluate the gates."""
+    t0 = time.perf_counter()
+    contract = policy.target.contract_overrides() if policy.target else None
+    target = load_target(target_source, policy_contract=contract, allow_code=allow_code)
+    gen_path = generator_path(policy.generator)
+    generator = load_generator(gen_path)
+    probes = build_probes(policy, generator)
+    result = audit(probes, generator, target, audit_config(policy, device, batch_size), progress)
+    verdicts = evaluate(policy.gates, result, policy.protected)
+    target_file = Path(target_source)
+    inputs = {
+        "target": target_source,
+        "target_sha256": sha256_of(target_file)
+        if target_file.exists()
+        else "python:" + target_source,
+        "generator": policy.generator,
+        "generator_sha256": sha256_of(gen_path),
+        "policy_sha256": sha256_of(policy_path),
+        "probe_manifest_sha256": probes.manifest_sha256(),
+    }
+    return RunOutcome(result, verdicts, passed(verdicts), inputs, time.perf_counter() - t0)
