@@ -9,6 +9,7 @@ import click
 
 from sia_audit import __version__
 from sia_audit.commands.check_probes import check_probes
+from sia_audit.commands.compare import compare
 from sia_audit.commands.demo import demo
 from sia_audit.commands.policy_schema import policy_schema
 from sia_audit.commands.run import run
@@ -46,6 +47,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 cli.add_command(run)
+cli.add_command(compare)
 cli.add_command(synth)
 cli.add_command(check_probes)
 cli.add_command(demo)

@@ -14,8 +14,16 @@ from pathlib import Path
 
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.audit import AuditConfig, audit
+from sia_audit.compare import (
+    ProbeTable,
+    check_comparable,
+    load_report,
+    regression_verdicts,
+    table_from_report,
+    table_from_result,
+)
 from sia_audit.errors import UsageError
-from sia_audit.gate import GateVerdict, evaluate, passed
+from sia_audit.gate import GateVerdict, evaluate, passed, skipped
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
@@ -106,10 +114,12 @@ def run(
     device: str = "auto",
     batch_size: int | None = None,
     allow_code: bool = False,
+    baseline: Path | None = None,
     progress=None,  # noqa: ANN001 - audit's Progress callback
 ) -> RunOutcome:
     """Load everything the policy names, audit the target, and evaluate the gates."""
     t0 = time.perf_counter()
+    base = table_from_report(load_report(baseline), str(baseline)) if baseline else None
     contract = policy.target.contract_overrides() if policy.target else None
     target = load_target(target_source, policy_contract=contract, allow_code=allow_code)
     gen_path = generator_path(policy.generator)
@@ -128,4 +138,24 @@ def run(
         "policy_sha256": sha256_of(policy_path),
         "probe_manifest_sha256": probes.manifest_sha256(),
     }
+    head = table_from_result(result, inputs)
+    verdicts += regressions(policy, base, head, str(baseline))
     return RunOutcome(result, verdicts, passed(verdicts), inputs, time.perf_counter() - t0)
+
+
+def regressions(
+    policy: Policy, base: ProbeTable | None, head: ProbeTable, where: str
+) -> tuple[GateVerdict, ...]:
+    """The policy's regression gates against a baseline, or a skip saying what is missing."""
+    section = policy.gates.regression
+    if section is None:
+        return ()
+    if base is None:
+        return (skipped("regression", "no --baseline report given"),)
+    check_comparable(base, head, where)
+    config = BootstrapConfig(
+        resamples=policy.bootstrap.resamples,
+        seed=policy.bootstrap.seed,
+        level=policy.bootstrap.level,
+    )
+    return regression_verdicts(section, base, head, policy.protected, config)

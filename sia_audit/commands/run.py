@@ -40,6 +40,12 @@ def _check_writable(out: Path) -> None:
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Override the policy.")
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="report.json of the base branch, for the policy's regression gates.",
+)
 @click.option("--allow-code", is_flag=True, help="Allow a module:function TARGET (runs its code).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(
@@ -48,6 +54,7 @@ def run(
     out: Path,
     device: str,
     batch_size: int | None,
+    baseline: Path | None,
     allow_code: bool,
     quiet: bool,
 ) -> None:
@@ -68,13 +75,19 @@ def run(
             device=device,
             batch_size=batch_size,
             allow_code=allow_code,
+            baseline=baseline,
             progress=lambda stage, n: bar.update(n),
         )
     for name, render in FORMATS.items():
         atomic_write_text(out / name, render(outcome))
-    for v in outcome.verdicts:
+    finish(outcome.verdicts, outcome.passed, f"reports in {out}")
+
+
+def finish(verdicts, ok: bool, where: str) -> None:  # noqa: ANN001 - GateVerdicts
+    """Print the gates that did not pass and exit 0 (passed) or 1 (a gate failed)."""
+    for v in verdicts:
         if v.status != "pass":
             click.echo(f"{v.status.upper():7s} {v.message}", err=True)
-    verdict = "passed" if outcome.passed else "FAILED"
-    click.echo(f"sia-audit: {verdict} ({len(outcome.verdicts)} gates); reports in {out}")
-    sys.exit(0 if outcome.passed else 1)
+    verdict = "passed" if ok else "FAILED"
+    click.echo(f"sia-audit: {verdict} ({len(verdicts)} gates); {where}")
+    sys.exit(0 if ok else 1)

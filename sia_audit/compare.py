@@ -1,0 +1,169 @@
+"""Regression gates: a head audit against a baseline report, paired probe by probe.
+
+A baseline only compares when it was made on the same probe set, with the same generator and
+the same attack configuration (checked by hashes and the recorded config); otherwise the
+comparison is refused with the differing fields named.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sia_audit.errors import DataError
+from sia_audit.gate import GateVerdict, check_max, check_min, skipped
+from sia_audit.metrics import (
+    BootstrapConfig,
+    EmptyMetricError,
+    attack_success_rate_difference,
+    paired_mean_difference,
+)
+from sia_audit.metrics.sensitivity import sensitivity_difference
+from sia_audit.policy.models import RegressionSection
+from sia_audit.results import AuditResult
+
+SCHEMA_VERSION = 1
+# What must match for two audits to be comparable, as recorded in the report's provenance.
+COMPARABLE = ("probe_manifest_sha256", "generator_sha256", "attack", "baselines")
+
+
+@dataclass(frozen=True)
+class ProbeTable:
+    """The per-probe data of one audit's main attack, as a regression needs it."""
+
+    names: tuple[str, ...]
+    attributes: tuple[str, ...]
+    frozen: tuple[str, ...]
+    delta: Tensor  # (N, K)
+    correct_clean: Tensor  # bool (N,)
+    correct_adv: Tensor  # bool (N,)
+    provenance: Mapping[str, Any]
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """A report.json written by sia-audit (any problem is one DataError line)."""
+    path = Path(path)
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataError(
+            f"baseline {path}: cannot read it ({exc.strerror}); check the path"
+        ) from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"baseline {path}: not JSON; give a report.json from sia-audit") from exc
+    if not isinstance(report, dict) or report.get("schema_version") != SCHEMA_VERSION:
+        raise DataError(
+            f"baseline {path}: not a sia-audit report of schema {SCHEMA_VERSION}; "
+            "re-run the baseline with this version"
+        )
+    return report
+
+
+def table_from_report(report: Mapping[str, Any], where: str) -> ProbeTable:
+    try:
+        p = report["probes"]
+        return ProbeTable(
+            names=tuple(p["names"]),
+            attributes=tuple(p["attributes"]),
+            frozen=tuple(p["frozen"]),
+            delta=torch.tensor(p["delta"], dtype=torch.float64),
+            correct_clean=torch.tensor(p["correct_clean"], dtype=torch.bool),
+            correct_adv=torch.tensor(p["correct_adversary"], dtype=torch.bool),
+            provenance=report["provenance"],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{where}: the report's per-probe data is damaged ({exc})") from exc
+
+
+def table_from_result(result: AuditResult, inputs: Mapping[str, str]) -> ProbeTable:
+    main = result.main.probes
+    assert main.delta is not None
+    return ProbeTable(
+        names=main.names,
+        attributes=result.attr_names,
+        frozen=result.frozen,
+        delta=main.delta.double(),
+        correct_clean=main.correct_clean,
+        correct_adv=main.correct_adv,
+        provenance={**result.provenance, **inputs},
+    )
+
+
+def check_comparable(base: ProbeTable, head: ProbeTable, where: str) -> None:
+    """Refuse a baseline made on other probes, another generator or another attack."""
+    differ = [
+        key
+        for key in COMPARABLE
+        if _canonical(base.provenance.get(key)) != _canonical(head.provenance.get(key))
+    ]
+    if base.attributes != head.attributes or base.frozen != head.frozen:
+        differ.append("attributes")
+    if set(base.names) != set(head.names):
+        differ.append("probe names")
+    if differ:
+        raise DataError(
+            f"baseline {where} is not comparable: {', '.join(differ)} differ; make the baseline "
+            "with the same policy (probes, generator, attack) on the base branch"
+        )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def regression_verdicts(
+    section: RegressionSection,
+    base: ProbeTable,
+    head: ProbeTable,
+    protected: Sequence[str],
+    config: BootstrapConfig,
+) -> tuple[GateVerdict, ...]:
+    """Every configured allowance checked on the paired change head - baseline."""
+    out: list[GateVerdict] = []
+    ids = {"base_ids": base.names, "head_ids": head.names}
+    uc = section.use_confidence
+    included = [a not in head.frozen for a in head.attributes]
+    if section.sdar_increase is not None or section.sensitivity_increase is not None:
+        diff = sensitivity_difference(
+            base.delta, head.delta, included, names=head.attributes, config=config, **ids
+        )
+        if section.sdar_increase is not None:
+            out.append(check_max("regression sdar(s)", diff.sdar_s, section.sdar_increase, uc))
+        if section.sensitivity_increase is not None:
+            for name in protected or diff.attributes:
+                gate = f"regression s[{name}]"
+                if name not in diff.attributes:
+                    out.append(skipped(gate, "frozen or not a generator attribute"))
+                    continue
+                e = diff.s[diff.attributes.index(name)]
+                out.append(check_max(gate, e, section.sensitivity_increase, uc))
+    if section.attack_success_rate_increase is not None:
+        gate = "regression attack_success_rate"
+        try:
+            e = attack_success_rate_difference(
+                base.correct_clean,
+                base.correct_adv,
+                head.correct_clean,
+                head.correct_adv,
+                config=config,
+                **ids,
+            )
+            out.append(check_max(gate, e, section.attack_success_rate_increase, uc))
+        except EmptyMetricError:
+            out.append(skipped(gate, "a run has no probe right on x0"))
+    if section.clean_accuracy_decrease is not None:
+        e = paired_mean_difference(
+            base.correct_clean.double(),
+            head.correct_clean.double(),
+            "Change head - baseline, paired by probe, of clean accuracy",
+            config,
+            **ids,
+        )
+        out.append(check_min("regression clean_accuracy", e, -section.clean_accuracy_decrease, uc))
+    return tuple(out)

@@ -1,0 +1,97 @@
+"""Regression gates: run --baseline and compare, paired on the shared probes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sia_audit.cli import cli
+from tests.commands.test_run import BASE, TARGET, write
+
+POLICY = BASE + (
+    "gates:\n  regression: {sdar_increase: 0.01, sensitivity_increase: 0.01,"
+    " attack_success_rate_increase: 0.0, clean_accuracy_decrease: 0.0, use_confidence: false}\n"
+)
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def base_report(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("base")
+    policy = write(tmp, POLICY)
+    result = invoke("run", TARGET, "--policy", str(policy), "--out", str(tmp / "rep"), "--quiet")
+    assert result.exit_code == 0, result.output  # no baseline: regression is a reasoned skip
+    report = json.loads((tmp / "rep" / "report.json").read_text())
+    assert report["gates"][0]["status"] == "skipped"
+    return tmp / "rep" / "report.json"
+
+
+def test_same_model_against_its_baseline_passes(base_report: Path, tmp_path: Path) -> None:
+    policy = write(tmp_path, POLICY)
+    out = tmp_path / "head"
+    result = invoke(
+        "run",
+        TARGET,
+        "--policy",
+        str(policy),
+        "--out",
+        str(out),
+        "--baseline",
+        str(base_report),
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    gates = json.loads((out / "report.json").read_text())["gates"]
+    assert {g["gate"] for g in gates} >= {"regression sdar(s)", "regression s[Mustache]"}
+    assert all(g["status"] == "pass" for g in gates)
+    again = invoke("compare", str(base_report), str(out / "report.json"), "--policy", str(policy))
+    assert again.exit_code == 0, again.output
+
+
+def test_compare_flags_a_sensitivity_regression(base_report: Path, tmp_path: Path) -> None:
+    calm = json.loads(base_report.read_text())
+    calm["probes"]["delta"] = [[0.0] * len(row) for row in calm["probes"]["delta"]]
+    calm_path = tmp_path / "calm.json"
+    calm_path.write_text(json.dumps(calm))
+    result = invoke(
+        "compare", str(calm_path), str(base_report), "--policy", str(write(tmp_path, POLICY))
+    )
+    assert result.exit_code == 1
+    assert "regression s[Mustache]" in result.stderr and "above the max 0.01" in result.stderr
+
+
+def test_incomparable_baseline_is_refused(base_report: Path, tmp_path: Path) -> None:
+    other = json.loads(base_report.read_text())
+    other["provenance"]["probe_manifest_sha256"] = "0" * 64
+    other_path = tmp_path / "other.json"
+    other_path.write_text(json.dumps(other))
+    result = invoke(
+        "compare", str(other_path), str(base_report), "--policy", str(write(tmp_path, POLICY))
+    )
+    assert result.exit_code == 2 and "probe_manifest_sha256" in result.stderr
+
+
+@pytest.mark.parametrize("content", ["not json", '{"schema_version": 9}', "[]"])
+def test_broken_baseline_is_one_line_exit_2(tmp_path: Path, content: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    out = tmp_path / "rep"
+    result = invoke(
+        "run",
+        TARGET,
+        "--policy",
+        str(write(tmp_path, POLICY)),
+        "--out",
+        str(out),
+        "--baseline",
+        str(bad),
+        "--quiet",
+    )
+    assert result.exit_code == 2 and "baseline" in result.stderr.strip().splitlines()[-1]
+    assert not (out / "report.json").exists()
