@@ -28,6 +28,7 @@ from sia_audit.probes.synthfaces.attributes import INDEX
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS, NUISANCE_PARAMS, sample_unit
 from sia_audit.probes.synthfaces.renderer import render
 from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlations
+from sia_audit.targets.tasks import HeatmapTask
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "sia_audit" / "assets" / "synthfaces_attgan64.pt"
@@ -43,11 +44,12 @@ class Recipe:
     """One demo model: what it predicts and the data it learns from."""
 
     name: str
-    label: str
+    label: str | None  # binary: the attribute predicted; None for the keypoint detector
     correlations: tuple[str, ...]
     base_rates: tuple[tuple[str, float], ...]
     seed: int
     steps: int = 1500
+    task: str = "binary"
 
 
 RECIPES = {
@@ -62,8 +64,11 @@ RECIPES = {
             seed=1,
         ),
         Recipe("eyeglasses_control", "Eyeglasses", (), (), seed=1),
+        Recipe("keypoints", None, (), (), seed=1, steps=1500, task="keypoints-heatmap"),
     )
 }
+HEATMAP = 32  # heatmap side: 2 input pixels a cell, so argmax costs at most ~0.03 NME
+SIGMA = 1.0  # Gaussian sigma in heatmap pixels
 
 
 class SmallCNN(nn.Module):
@@ -89,15 +94,51 @@ class SmallCNN(nn.Module):
         return self.head(h).squeeze(1)
 
 
-def faces(n: int, g: torch.Generator, sampler: AttributeSampler) -> tuple[Tensor, Tensor, Tensor]:
+class KeypointNet(nn.Module):
+    """A small encoder-decoder: 64x64 image -> 68 heatmaps at 32x32."""
+
+    def __init__(self, points: int = 68, width: int = 48) -> None:
+        super().__init__()
+
+        def block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            )
+
+        self.stem = nn.Sequential(block(3, width), block(width, width, 2))  # 32x32
+        self.down = nn.Sequential(block(width, 2 * width, 2), block(2 * width, 2 * width))  # 16
+        self.mid = nn.Sequential(block(2 * width, 2 * width, 2), block(2 * width, 2 * width))  # 8
+        self.up8 = block(4 * width, 2 * width)
+        self.up16 = block(3 * width, width)
+        self.head = nn.Conv2d(width, points, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: normalised images (B, 3, 64, 64) -> heatmaps (B, 68, 32, 32)."""
+        s32 = self.stem(x)
+        s16 = self.down(s32)
+        s8 = self.mid(s16)
+        u16 = self.up8(torch.cat([nn.functional.interpolate(s8, scale_factor=2.0), s16], 1))
+        u32 = self.up16(torch.cat([nn.functional.interpolate(u16, scale_factor=2.0), s32], 1))
+        return self.head(u32)
+
+
+def faces(
+    n: int, g: torch.Generator, sampler: AttributeSampler
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     ident = sample_unit(n, IDENTITY_PARAMS, g)
     nu = sample_unit(n, NUISANCE_PARAMS, g)
     on, attrs = sampler.sample(n, g)
-    return render(ident, nu, attrs, SIZE).images, attrs, on
+    r = render(ident, nu, attrs, SIZE)
+    return r.images, attrs, on, r.landmarks / SIZE
 
 
 def normalise(x: Tensor) -> Tensor:
     return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+
+
+HEATMAP_TASK = HeatmapTask(num_keypoints=68, sigma=SIGMA)
 
 
 @torch.no_grad()
@@ -105,9 +146,19 @@ def evaluate(model: nn.Module, gen_model, recipe: Recipe, n: int = 512) -> dict[
     """Clean and reconstruction accuracy on held-out faces, and the shortcut check (SPEC 6a)."""
     model.eval()
     g = torch.Generator().manual_seed(10_000 + recipe.seed)
-    x, attrs, on = faces(n, g, AttributeSampler())  # decorrelated probes
-    y = on[:, INDEX[recipe.label]]
+    x, attrs, on, points = faces(n, g, AttributeSampler())  # decorrelated probes
     recon = gen_model(x, attrs)
+    if recipe.task == "keypoints-heatmap":
+        nme_x = HEATMAP_TASK.error(model(normalise(x)), points)
+        nme_r = HEATMAP_TASK.error(model(normalise(recon)), points)
+        model.train()
+        return {
+            "nme_clean": float(nme_x.mean()),
+            "nme_recon": float(nme_r.mean()),
+            "fail_clean": float((nme_x > 0.10).float().mean()),
+            "fail_recon": float((nme_r > 0.10).float().mean()),
+        }
+    y = on[:, INDEX[recipe.label]]
     pred = model(normalise(x)) > 0
     pred_r = model(normalise(recon)) > 0
     out = {
@@ -128,7 +179,7 @@ def train(recipe: Recipe, steps: int, log) -> nn.Module:  # noqa: ANN001
         base_rates={**AttributeSampler().base_rates, **dict(recipe.base_rates)},
         correlations=parse_correlations(recipe.correlations),
     )
-    model = SmallCNN()
+    model = KeypointNet() if recipe.task == "keypoints-heatmap" else SmallCNN()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     g = torch.Generator().manual_seed(recipe.seed)
     bce = nn.BCEWithLogitsLoss()
@@ -137,11 +188,14 @@ def train(recipe: Recipe, steps: int, log) -> nn.Module:  # noqa: ANN001
         lr = 2e-3 * 0.5 * (1 + math.cos(math.pi * step / steps))
         for group in opt.param_groups:
             group["lr"] = lr
-        x, attrs, on = faces(64, g, sampler)
+        x, attrs, on, points = faces(64, g, sampler)
         with torch.no_grad():  # half of every batch seen through the generator
             x[32:] = gen_model(x[32:], attrs[32:])
-        y = on[:, INDEX[recipe.label]].float()
-        loss = bce(model(normalise(x)), y)
+        if recipe.task == "keypoints-heatmap":
+            # Heatmap MSE is tiny per pixel; scale it so Adam's steps are not all noise.
+            loss = 100.0 * HEATMAP_TASK.loss(model(normalise(x)), points).mean()
+        else:
+            loss = bce(model(normalise(x)), on[:, INDEX[recipe.label]].float())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -155,13 +209,16 @@ def train(recipe: Recipe, steps: int, log) -> nn.Module:  # noqa: ANN001
 
 
 def save(model: nn.Module, recipe: Recipe, steps: int, path: Path) -> None:
-    contract = {
-        "task": "binary",
-        "label": recipe.label,
+    contract: dict[str, object] = {
+        "task": recipe.task,
         "input_size": [SIZE, SIZE],
         "mean": list(MEAN),
         "std": list(STD),
     }
+    if recipe.task == "binary":
+        contract["label"] = recipe.label
+    else:
+        contract.update(num_keypoints=68, heatmap_sigma=SIGMA, nme_failure=0.10)
     provenance = {
         "trained_by": "scripts/train_demo_targets.py",
         "recipe": recipe.name,
@@ -187,14 +244,16 @@ def save(model: nn.Module, recipe: Recipe, steps: int, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(RECIPES), action="append")
-    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None, help="override (smoke runs only)")
+    parser.add_argument("--out-dir", type=Path, default=OUT)
+    parser.add_argument("--log", type=Path, default=LOG)
     args = parser.parse_args()
-    LOG.parent.mkdir(parents=True, exist_ok=True)
+    args.log.parent.mkdir(parents=True, exist_ok=True)
 
     def log(line: str) -> None:
         stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
         print(stamped, flush=True)
-        with LOG.open("a", encoding="utf-8") as fh:
+        with args.log.open("a", encoding="utf-8") as fh:
             fh.write(stamped + "\n")
 
     torch.set_num_threads(2)
@@ -203,8 +262,8 @@ def main() -> None:
         steps = args.steps or recipe.steps
         log(f"{name}: training {steps} steps, seed {recipe.seed}, {recipe}")
         model = train(recipe, steps, log)
-        save(model, recipe, steps, OUT / f"{name}.pt")
-        log(f"{name}: wrote {OUT / f'{name}.pt'}")
+        save(model, recipe, steps, args.out_dir / f"{name}.pt")
+        log(f"{name}: wrote {args.out_dir / f'{name}.pt'}")
 
 
 if __name__ == "__main__":

@@ -88,3 +88,10 @@ def test_policy_schema_command() -> None:
 
     result = CliRunner().invoke(cli, ["policy-schema"])
     assert result.exit_code == 0 and json.loads(result.output)["title"] == "Policy"
+
+
+def test_shipped_example_policies_are_valid() -> None:
+    policies = sorted((Path(__file__).resolve().parents[2] / "policies").glob("*.yaml"))
+    assert policies, "policies/ holds no example"
+    for path in policies:
+        load_policy(path)
