@@ -22,7 +22,7 @@ from sia_audit.compare import (
     table_from_report,
     table_from_result,
 )
-from sia_audit.errors import UsageError
+from sia_audit.errors import ConfigError, UsageError
 from sia_audit.gate import GateVerdict, evaluate, passed, skipped
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.interface import Generator
@@ -65,6 +65,25 @@ def generator_path(source: str) -> Path:
     if source == BUILTIN:
         return Path(str(resources.files("sia_audit") / "assets" / BUILTIN_GENERATOR))
     return Path(source)
+
+
+def check_attribute_names(policy: Policy, attr_names: tuple[str, ...]) -> None:
+    """Every attribute the policy names must be the generator's: checked before any attack."""
+    named = {
+        "protected": policy.protected,
+        "subpopulations": policy.subpopulations,
+        "attack.radii": tuple(policy.attack.radii),
+    }
+    sens = policy.gates.sensitivity
+    if sens is not None and not isinstance(sens.attributes, str):
+        named["gates.sensitivity.attributes"] = sens.attributes
+    for key, names in named.items():
+        unknown = [n for n in names if n not in attr_names]
+        if unknown:
+            raise ConfigError(
+                f"policy {key} names {unknown}, which the generator does not have; "
+                f"use some of {', '.join(attr_names)}"
+            )
 
 
 def build_probes(policy: Policy, generator: Generator) -> ProbeSet:
@@ -124,6 +143,7 @@ def run(
     target = load_target(target_source, policy_contract=contract, allow_code=allow_code)
     gen_path = generator_path(policy.generator)
     generator = load_generator(gen_path)
+    check_attribute_names(policy, generator.attr_names)
     probes = build_probes(policy, generator)
     result = audit(probes, generator, target, audit_config(policy, device, batch_size), progress)
     verdicts = evaluate(policy.gates, result, policy.protected)
