@@ -27,7 +27,7 @@ LOG = ROOT / "docs" / "logs" / "train_default_generator.log"
 
 # The shipped configuration. Steps and learning rate were chosen by a pilot (docs/generator.md).
 CONFIG = PairedConfig(
-    steps=2500,
+    steps=5000,
     batch_size=32,
     seed=1,
     lr=2e-3,
