@@ -36,28 +36,25 @@ class GateVerdict:
 
 def check_max(gate: str, e: Estimate, limit: float, use_confidence: bool) -> GateVerdict:
     """Fails when the value (or, with confidence, the whole interval) exceeds `limit`."""
-    failed = (e.low if use_confidence else e.value) > limit
-    basis = "its whole interval is" if use_confidence else "it is"
-    verdict = f"above the max {limit:g}" if failed else f"within the max {limit:g}"
-    return GateVerdict(
-        gate=gate,
-        status="fail" if failed else "pass",
-        value=e.value,
-        low=e.low,
-        high=e.high,
-        threshold=limit,
-        bound="max",
-        use_confidence=use_confidence,
-        message=f"{gate} = {e.value:.4g} [{e.low:.4g}, {e.high:.4g}]: "
-        + (f"{basis} {verdict}" if failed else verdict),
-    )
+    return _check(gate, e, limit, use_confidence, "max")
 
 
 def check_min(gate: str, e: Estimate, limit: float, use_confidence: bool) -> GateVerdict:
     """Fails when the value (or, with confidence, the whole interval) falls below `limit`."""
-    failed = (e.high if use_confidence else e.value) < limit
+    return _check(gate, e, limit, use_confidence, "min")
+
+
+def _check(
+    gate: str, e: Estimate, limit: float, use_confidence: bool, bound: Literal["max", "min"]
+) -> GateVerdict:
+    if bound == "max":  # with confidence, the nearest end of the interval decides
+        failed = (e.low if use_confidence else e.value) > limit
+        side = "above"
+    else:
+        failed = (e.high if use_confidence else e.value) < limit
+        side = "below"
     basis = "its whole interval is" if use_confidence else "it is"
-    verdict = f"below the min {limit:g}" if failed else f"within the min {limit:g}"
+    verdict = f"{basis} {side} the {bound} {limit:g}" if failed else f"within the {bound} {limit:g}"
     return GateVerdict(
         gate=gate,
         status="fail" if failed else "pass",
@@ -65,10 +62,9 @@ def check_min(gate: str, e: Estimate, limit: float, use_confidence: bool) -> Gat
         low=e.low,
         high=e.high,
         threshold=limit,
-        bound="min",
+        bound=bound,
         use_confidence=use_confidence,
-        message=f"{gate} = {e.value:.4g} [{e.low:.4g}, {e.high:.4g}]: "
-        + (f"{basis} {verdict}" if failed else verdict),
+        message=f"{gate} = {e.value:.4g} [{e.low:.4g}, {e.high:.4g}]: {verdict}",
     )
 
 

@@ -101,6 +101,11 @@ def build_probes(policy: Policy, generator: Generator) -> ProbeSet:
     )
 
 
+def bootstrap_config(policy: Policy) -> BootstrapConfig:
+    b = policy.bootstrap
+    return BootstrapConfig(resamples=b.resamples, seed=b.seed, level=b.level)
+
+
 def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditConfig:
     a = policy.attack
     return AuditConfig(
@@ -115,11 +120,7 @@ def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditCo
         baselines=a.baselines,
         batch_size=batch_size or a.batch_size,
         device=device,
-        bootstrap=BootstrapConfig(
-            resamples=policy.bootstrap.resamples,
-            seed=policy.bootstrap.seed,
-            level=policy.bootstrap.level,
-        ),
+        bootstrap=bootstrap_config(policy),
         radii=dict(a.radii),
         subpopulations=policy.subpopulations,
     )
@@ -173,9 +174,4 @@ def regressions(
     if base is None:
         return (skipped("regression", "no --baseline report given"),)
     check_comparable(base, head, where)
-    config = BootstrapConfig(
-        resamples=policy.bootstrap.resamples,
-        seed=policy.bootstrap.seed,
-        level=policy.bootstrap.level,
-    )
-    return regression_verdicts(section, base, head, policy.protected, config)
+    return regression_verdicts(section, base, head, policy.protected, bootstrap_config(policy))
