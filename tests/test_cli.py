@@ -50,15 +50,15 @@ def test_siaaudit_errors_from_any_command_exit_2(monkeypatch: pytest.MonkeyPatch
     )
 
 
-def test_demo_renders_the_probe_set_and_says_so(tmp_path: Path) -> None:
+def test_demo_audits_the_demo_model_on_the_embedded_default(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     runner = CliRunner()
-    first = runner.invoke(cli, ["demo", "--out", str(out), "--count", "8"])
+    first = runner.invoke(cli, ["demo", "--out", str(out), "--count", "6"])
     assert first.exit_code == 0, first.output
-    assert "not built yet" in first.output
-    assert len(list((out / "probes" / "img_align_celeba").glob("*.png"))) == 8
+    assert "eyeglasses_control.pt" in first.output and "passed" in first.output
+    assert (out / "report.json").is_file() and (out / "summary.md").is_file()
     assert (out / "synthfaces.png").is_file()
-    again = runner.invoke(cli, ["demo", "--out", str(out), "--count", "8"])  # replaces its own
+    again = runner.invoke(cli, ["demo", "--out", str(out), "--count", "6"])  # replaces its own
     assert again.exit_code == 0, again.output
 
 

@@ -78,9 +78,15 @@ def run(
             baseline=baseline,
             progress=lambda stage, n: bar.update(n),
         )
+    write_reports(out, outcome)
+    finish(outcome.verdicts, outcome.passed, f"reports in {out}")
+
+
+def write_reports(out: Path, outcome) -> None:  # noqa: ANN001 - RunOutcome
+    """Every report format into `out`, each file atomically."""
+    out.mkdir(parents=True, exist_ok=True)
     for name, render in FORMATS.items():
         atomic_write_text(out / name, render(outcome))
-    finish(outcome.verdicts, outcome.passed, f"reports in {out}")
 
 
 def finish(verdicts, ok: bool, where: str) -> None:  # noqa: ANN001 - GateVerdicts
