@@ -116,6 +116,7 @@ def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditCo
             eta_a=a.eta_a,
             eps_x=a.eps_x,
             partial_steps=a.partial_steps,
+            autocast_bf16=a.autocast_bf16,
         ),
         baselines=a.baselines,
         batch_size=batch_size or a.batch_size,

@@ -49,18 +49,21 @@ class AttackBatch:
 def autocast_context(
     config: AttackConfig, device: torch.device
 ) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA when asked; a no-op elsewhere (a CPU run is not an error)."""
-    if config.autocast_bf16 and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    """bf16 autocast of G and f when asked, on CUDA and on CPU.
+
+    On this project's 2-core CPU (AMX) it halves the SIA step (docs/benchmarks/attack_speed.md);
+    the figures then differ slightly from float32, so it is off by default and recorded in the
+    attack config that reports are compared on. Losses, updates and projections stay float32.
+    """
+    if config.autocast_bf16 and device.type in ("cuda", "cpu"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
 def memory_format(config: AttackConfig, device: torch.device) -> torch.memory_format:
     # Only the inputs are converted: the caller's modules are never mutated; convolutions follow
-    # the input's layout.
-    if config.channels_last and device.type == "cuda":
-        return torch.channels_last
-    return torch.contiguous_format
+    # the input's layout. On CPU it pays at 128 px and above only (SPEC 6b).
+    return torch.channels_last if config.channels_last else torch.contiguous_format
 
 
 def _check_images(x0: Tensor) -> None:
