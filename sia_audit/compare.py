@@ -97,15 +97,20 @@ def table_from_result(result: AuditResult, inputs: Mapping[str, str]) -> ProbeTa
 
 def check_comparable(base: ProbeTable, head: ProbeTable, where: str) -> None:
     """Refuse a baseline made on other probes, another generator or another attack."""
-    differ = [
-        key
-        for key in COMPARABLE
-        if _canonical(base.provenance.get(key)) != _canonical(head.provenance.get(key))
-    ]
+    differ = differing_provenance(base.provenance, head.provenance)
     if base.attributes != head.attributes or base.frozen != head.frozen:
         differ.append("attributes")
     if set(base.names) != set(head.names):
         differ.append("probe names")
+    refuse_if(differ, where)
+
+
+def differing_provenance(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
+    """The COMPARABLE keys on which two reports' provenance differ."""
+    return [key for key in COMPARABLE if _canonical(base.get(key)) != _canonical(head.get(key))]
+
+
+def refuse_if(differ: Sequence[str], where: str) -> None:
     if differ:
         raise DataError(
             f"baseline {where} is not comparable: {', '.join(differ)} differ; make the baseline "

@@ -41,6 +41,61 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Write several files into `folder` as one step as far as a file system allows.
+
+    Every file is first written in full to a temporary sibling; only when all of them exist are
+    they renamed into place, so a failure (a full disk, an interrupt) while writing leaves the
+    folder's previous files untouched, never a new report.json beside an old summary.
+    """
+    folder = Path(folder)
+    tmps: dict[Path, str] = {}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            tmps[folder / name] = tmp
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+    except OSError as exc:
+        for tmp in tmps.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise OutputError(
+            f"cannot write to {folder}: {exc.strerror}; choose a writable location"
+        ) from exc
+    except BaseException:
+        for tmp in tmps.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    for path, tmp in tmps.items():
+        os.replace(tmp, path)
+
+
+def check_writable_folder(out: Path, flag: str = "--out") -> None:
+    """Fail before minutes of work when `out` cannot take files; creates nothing."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{flag} {out} is a file; give a folder")
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"{flag} {out}: {probe} is a file, so the folder cannot be created")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"{flag} {out}: {probe} is not writable; choose another folder")
+    if probe == out:
+        try:
+            with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise OutputError(f"cannot write to {flag} {out}: {exc.strerror}") from exc
+
+
 def check_new_dir(out: Path) -> Path:
     """Refuse an output folder that already holds files, so nothing a user had is overwritten."""
     out = Path(out)

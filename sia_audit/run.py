@@ -6,6 +6,7 @@ otherwise a path. Everything the report's provenance needs (hashes, seeds) is ga
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from sia_audit.audit import AuditConfig, audit
 from sia_audit.compare import (
     ProbeTable,
     check_comparable,
+    differing_provenance,
     load_report,
+    refuse_if,
     regression_verdicts,
     table_from_report,
     table_from_result,
@@ -147,7 +150,18 @@ def run(
     generator = load_generator(gen_path)
     check_attribute_names(policy, generator.attr_names)
     probes = build_probes(policy, generator)
-    result = audit(probes, generator, target, audit_config(policy, device, batch_size), progress)
+    config = audit_config(policy, device, batch_size)
+    if base is not None and policy.gates.regression is not None:
+        # Everything the comparison needs is known before the attack: fail in seconds, not
+        # after minutes of attacking, when the baseline cannot be paired.
+        planned = {
+            "probe_manifest_sha256": probes.manifest_sha256(),
+            "generator_sha256": sha256_of(gen_path),
+            "attack": dataclasses.asdict(config.attack),
+            "baselines": list(config.baselines),
+        }
+        refuse_if(differing_provenance(base.provenance, planned), str(baseline))
+    result = audit(probes, generator, target, config, progress)
     verdicts = evaluate(policy.gates, result, policy.protected)
     target_file = Path(target_source)
     inputs = {

@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
-from sia_audit.errors import OutputError
 from sia_audit.formats import json_report, markdown
-from sia_audit.fsutil import atomic_write_text
+from sia_audit.fsutil import atomic_write_files, check_writable_folder
 from sia_audit.policy import load_policy
 from sia_audit.run import run as run_audit
 
 FORMATS = {"report.json": json_report.render, "summary.md": markdown.render}
-
-
-def _check_writable(out: Path) -> None:
-    """Fail before the audit, not after minutes of work, when the reports cannot be written."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out} is a file; give a folder for the reports")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise OutputError(f"cannot write reports to {out}: {exc.strerror}; choose --out") from exc
 
 
 @click.command("run")
@@ -63,7 +49,7 @@ def run(
     Writes report.json and summary.md to --out (each file atomically).
     """
     policy = load_policy(policy_path)
-    _check_writable(out)
+    check_writable_folder(out)
     count = policy.probes.count
     with click.progressbar(
         length=count, label="attacking", file=open(os.devnull, "w") if quiet else sys.stderr
@@ -83,10 +69,8 @@ def run(
 
 
 def write_reports(out: Path, outcome) -> None:  # noqa: ANN001 - RunOutcome
-    """Every report format into `out`, each file atomically."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name, render in FORMATS.items():
-        atomic_write_text(out / name, render(outcome))
+    """Every report format into `out`: all rendered first, then written together."""
+    atomic_write_files(out, {name: render(outcome).encode() for name, render in FORMATS.items()})
 
 
 def finish(verdicts, ok: bool, where: str) -> None:  # noqa: ANN001 - GateVerdicts

@@ -128,15 +128,21 @@ class _Gate(_Strict):
 
 
 class MaxGate(_Gate):
-    """Fails when the figure exceeds `max`."""
+    """Fails when the figure (never negative) exceeds `max`."""
 
-    max: float = Field(description="Largest allowed value.")
+    max: float = Field(ge=0, allow_inf_nan=False, description="Largest allowed value.")
 
 
 class MinGate(_Gate):
     """Fails when the figure is below `min`."""
 
-    min: float = Field(description="Smallest allowed value.")
+    min: float = Field(allow_inf_nan=False, description="Smallest allowed value.")
+
+
+class FractionMinGate(MinGate):
+    """Fails when a fraction (an accuracy) is below `min`, itself in [0, 1]."""
+
+    min: float = Field(ge=0, le=1, description="Smallest allowed fraction, in [0, 1].")
 
 
 class SdarGate(MaxGate):
@@ -189,8 +195,8 @@ class GatesSection(_Strict):
 
     sdar: SdarGate | None = None
     sensitivity: SensitivityGate | None = None
-    clean_accuracy: MinGate | None = None
-    reconstruction_accuracy: MinGate | None = None
+    clean_accuracy: FractionMinGate | None = None
+    reconstruction_accuracy: FractionMinGate | None = None
     attack_success_rate: PerAttackMaxGate | None = None
     robust_accuracy: PerAttackMinGate | None = None
     psnr: MinGate | None = None
@@ -239,8 +245,4 @@ class Policy(_Strict):
                 raise ValueError(f"gates.{name} names attacks {unknown} the policy does not run")
             if any(not 0.0 <= v <= 1.0 for v in limits.values()):
                 raise ValueError(f"gates.{name} thresholds are rates: keep them in [0, 1]")
-        for gate_name in ("clean_accuracy", "reconstruction_accuracy"):
-            gate = getattr(self.gates, gate_name)
-            if gate is not None and not 0.0 <= gate.min <= 1.0:
-                raise ValueError(f"gates.{gate_name}.min is a rate: keep it in [0, 1]")
         return self

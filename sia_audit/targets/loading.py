@@ -94,6 +94,8 @@ def load_model(source: str, *, allow_code: bool = False, state_dict: Path | None
             f"target {source}: ONNX Runtime gives no input gradients, so SIA cannot attack it; "
             "give the TorchScript or torch.export model (ONNX serves the clean-accuracy check)"
         )
+    if path.is_dir():
+        raise ModelError(f"target {source} is a folder; give the model file (.pt or .pt2)")
     if path.suffix in TORCHSCRIPT_SUFFIXES + EXPORT_SUFFIXES:
         if not path.is_file():
             raise ModelError(f"target {source}: file not found; check the path")

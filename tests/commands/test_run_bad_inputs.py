@@ -1,0 +1,174 @@
+"""`sia-audit run` on bad input: one clear line, exit 2, no report files and no folder left.
+
+Every case fails before the attack (they are cheap); the list follows the issue's and adds
+the ones a CI user meets: empty or misnamed files, folders given as files, missing baselines.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from sia_audit.cli import cli
+from tests.commands.test_run import LENIENT, TARGET
+
+CONTRACT = {"task": "binary", "label": "Eyeglasses", "input_size": [64, 64]}
+
+
+class Net(nn.Module):
+    def __init__(self, outputs: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, 2, 1)
+        self.fc = nn.Linear(4, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x).mean(dim=(2, 3))).squeeze(1)
+
+
+class NaNNet(Net):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) * float("nan")
+
+
+class Detached(Net):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.detach())
+
+
+def scripted(model: nn.Module, contract: dict | None = CONTRACT) -> Callable[[Path], str]:
+    def make(tmp: Path) -> str:
+        path = tmp / "model.pt"
+        extra = {"sia_target.json": json.dumps(contract)} if contract is not None else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(model.eval(), torch.zeros(1, 3, 64, 64))
+            torch.jit.save(traced, str(path), _extra_files=extra)
+        return str(path)
+
+    return make
+
+
+def file_with(name: str, data: bytes) -> Callable[[Path], str]:
+    def make(tmp: Path) -> str:
+        (tmp / name).write_bytes(data)
+        return str(tmp / name)
+
+    return make
+
+
+def pickled_generator(tmp: Path) -> str:
+    path = tmp / "gen.pt"
+    torch.save({"generator": nn.Linear(2, 2)}, path)  # a pickled module: runs code on load
+    return str(path)
+
+
+def baseline_with(manifest: str) -> Callable[[Path], str]:
+    def make(tmp: Path) -> str:
+        report = {
+            "schema_version": 1,
+            "probes": {
+                "names": [],
+                "attributes": [],
+                "frozen": [],
+                "delta": [],
+                "correct_clean": [],
+                "correct_adversary": [],
+            },
+            "provenance": {"probe_manifest_sha256": manifest},
+        }
+        (tmp / "base.json").write_text(json.dumps(report))
+        return str(tmp / "base.json")
+
+    return make
+
+
+REGRESSION = LENIENT + "  regression: {sdar_increase: 0.01}\n"
+
+
+def model(make: Callable[[Path], str], words: str) -> tuple:
+    return (make, LENIENT, [], words)
+
+
+def policy(text: str, words: str) -> tuple:
+    return (TARGET, text, [], words)
+
+
+CASES = {
+    "missing model": model(lambda t: str(t / "missing.pt"), "file not found"),
+    "corrupt model": model(file_with("model.pt", b"not a zip"), "not a TorchScript archive"),
+    "empty model": model(file_with("model.pt", b""), "model.pt"),
+    "model is a folder": model(lambda t: str(t), "folder"),
+    "ONNX model": model(file_with("model.onnx", b"\x08\x07"), "ONNX"),
+    "wrong output shape": model(scripted(Net(outputs=3)), "target"),
+    "NaN outputs": model(scripted(NaNNet()), "non-finite"),
+    "no input gradient": model(scripted(Detached()), "gradient"),
+    "no contract": model(scripted(Net(), contract=None), "no contract"),
+    "unknown policy key": policy(LENIENT + "colour: red\n", "unknown key"),
+    "wrong type": policy(LENIENT.replace("count: 6", "count: six"), "probes.count"),
+    "impossible threshold": policy(
+        LENIENT.replace("{min: 0.5}", "{min: 1.5}"), "clean_accuracy.min"
+    ),
+    "negative ceiling": policy(LENIENT.replace("{max: 1.0}", "{max: -1}"), "sdar.max"),
+    "YAML not a mapping": policy("- a\n- list\n", "YAML mapping"),
+    "YAML syntax": policy("probes: {count: [\n", "not valid YAML"),
+    "attribute not in generator": policy(
+        LENIENT.replace("protected: [Mustache]", "protected: [Mustach]"), "Mustach"
+    ),
+    "generator not weights-only": (
+        TARGET,
+        LENIENT + "generator: {gen}\n",
+        [],
+        "refused by torch.load(weights_only=True)",
+    ),
+    "generator missing": (TARGET, LENIENT + "generator: {tmp}/nope.pt\n", [], "nope.pt"),
+    "incompatible baseline": (
+        TARGET,
+        REGRESSION,
+        ["--baseline", "{base}"],
+        "not comparable: probe_manifest_sha256",
+    ),
+    "baseline not JSON": (TARGET, REGRESSION, ["--baseline", "{policy}"], "not JSON"),
+    "baseline missing": (TARGET, REGRESSION, ["--baseline", "{tmp}/no.json"], "cannot read"),
+    "output is a file": (TARGET, LENIENT, ["--out", "{policy}"], "is a file"),
+    "output under a file": (TARGET, LENIENT, ["--out", "{policy}/rep"], "is a file"),
+}
+
+
+@pytest.mark.parametrize(("make", "text", "extra", "words"), CASES.values(), ids=CASES.keys())
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path: Path, make, text: str, extra: list[str], words: str
+) -> None:
+    target = make(tmp_path) if callable(make) else make
+    fill = {
+        "tmp": str(tmp_path),
+        "gen": pickled_generator(tmp_path),
+        "base": baseline_with("0" * 64)(tmp_path),
+        "policy": str(tmp_path / "policy.yaml"),
+    }
+
+    def filled(s: str) -> str:
+        for key, value in fill.items():
+            s = s.replace("{" + key + "}", value)
+        return s
+
+    (tmp_path / "policy.yaml").write_text(filled(text))
+    args = ["run", target, "--policy", fill["policy"], "--quiet"]
+    args += [filled(a) for a in extra] if "--out" in extra else ["--out", str(tmp_path / "rep")]
+    args += [filled(a) for a in extra if "--out" not in extra]
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    result = CliRunner().invoke(cli, args)
+
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sia-audit: error: "), result.stderr
+    assert words in lines[0], lines[0]
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no report, no folder
