@@ -13,7 +13,7 @@ from typing import Literal
 
 from sia_audit.errors import ConfigError
 from sia_audit.metrics import Estimate
-from sia_audit.policy.models import GatesSection
+from sia_audit.policy.models import GatesSection, MaxGate
 from sia_audit.results import AuditResult
 
 Status = Literal["pass", "fail", "skipped"]
@@ -90,27 +90,19 @@ def _verdicts(
         yield check_max(f"sdar({g.on})", figure, g.max, g.use_confidence)
     if gates.sensitivity is not None:
         g = gates.sensitivity
-        names: Sequence[str]
-        if g.attributes == "all":
-            names = sens.attributes
-        elif g.attributes == "protected":
-            names = protected
-        else:
-            names = g.attributes
-        values = sens.h if g.normalised else sens.s
         symbol = "h" if g.normalised else "s"
-        for name in names:
-            gate = f"sensitivity {symbol}[{name}]"
-            if name in sens.attributes:
-                e = values[sens.attributes.index(name)]
-                yield check_max(gate, e, g.max, g.use_confidence)
-            elif name in sens.excluded:
-                yield skipped(gate, "frozen in this audit (radius 0), so it never moves")
-            else:  # a typo in the policy must not turn into a silent pass
-                raise ConfigError(
-                    f"policy gates the sensitivity of {name!r}, which the generator does not "
-                    f"have; use one of {', '.join(sens.attributes + sens.excluded)}"
-                )
+        values = sens.h if g.normalised else sens.s
+        yield from _per_attribute(
+            f"sensitivity {symbol}", g, g.attributes, values, result, protected
+        )
+    if gates.attribute_effect is not None:
+        g = gates.attribute_effect
+        if result.effects is None:
+            yield skipped("attribute_effect", "the attribute effect was not computed")
+        else:
+            yield from _per_attribute(
+                "attribute_effect", g, g.attributes, result.effects.effect, result, protected
+            )
     if gates.clean_accuracy is not None:
         g = gates.clean_accuracy
         yield check_min("clean_accuracy", result.clean_accuracy, g.min, g.use_confidence)
@@ -142,6 +134,30 @@ def _verdicts(
     if gates.psnr is not None:
         g = gates.psnr
         yield check_min(f"psnr[{result.main_attack}]", result.main.psnr_x0, g.min, g.use_confidence)
+
+
+def _per_attribute(
+    label: str,
+    g: MaxGate,
+    which: Sequence[str] | str,
+    values: Sequence[Estimate],
+    result: AuditResult,
+    protected: Sequence[str],
+) -> Iterable[GateVerdict]:
+    """One ceiling per named attribute; values are aligned with the histogram's attributes."""
+    sens = result.sensitivity
+    names = sens.attributes if which == "all" else protected if which == "protected" else which
+    for name in names:
+        gate = f"{label}[{name}]"
+        if name in sens.attributes:
+            yield check_max(gate, values[sens.attributes.index(name)], g.max, g.use_confidence)
+        elif name in sens.excluded:
+            yield skipped(gate, "frozen in this audit (radius 0), so it never moves")
+        else:  # a typo in the policy must not turn into a silent pass
+            raise ConfigError(
+                f"policy gates {label} of {name!r}, which the generator does not have; "
+                f"use one of {', '.join(sens.attributes + sens.excluded)}"
+            )
 
 
 def passed(verdicts: Iterable[GateVerdict]) -> bool:

@@ -50,6 +50,8 @@ class RunOutcome:
     passed: bool
     inputs: dict[str, str]  # sha256 of target, generator, policy; probe manifest
     wall_seconds: float
+    load_seconds: float  # reading the target, generator, probes and baseline
+    protected: tuple[str, ...] = ()  # the policy's protected attributes, marked in reports
 
 
 def sha256_of(path: Path) -> str:
@@ -77,9 +79,10 @@ def check_attribute_names(policy: Policy, attr_names: tuple[str, ...]) -> None:
         "subpopulations": policy.subpopulations,
         "attack.radii": tuple(policy.attack.radii),
     }
-    sens = policy.gates.sensitivity
-    if sens is not None and not isinstance(sens.attributes, str):
-        named["gates.sensitivity.attributes"] = sens.attributes
+    for gate_name in ("sensitivity", "attribute_effect"):
+        gate = getattr(policy.gates, gate_name)
+        if gate is not None and not isinstance(gate.attributes, str):
+            named[f"gates.{gate_name}.attributes"] = gate.attributes
     for key, names in named.items():
         unknown = [n for n in names if n not in attr_names]
         if unknown:
@@ -161,6 +164,7 @@ def run(
             "baselines": list(config.baselines),
         }
         refuse_if(differing_provenance(base.provenance, planned), str(baseline))
+    t_load = time.perf_counter() - t0
     result = audit(probes, generator, target, config, progress)
     verdicts = evaluate(policy.gates, result, policy.protected)
     target_file = Path(target_source)
@@ -176,7 +180,10 @@ def run(
     }
     head = table_from_result(result, inputs)
     verdicts += regressions(policy, base, head, str(baseline))
-    return RunOutcome(result, verdicts, passed(verdicts), inputs, time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    return RunOutcome(
+        result, verdicts, passed(verdicts), inputs, wall, t_load, tuple(policy.protected)
+    )
 
 
 def regressions(

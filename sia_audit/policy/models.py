@@ -160,6 +160,17 @@ class SensitivityGate(MaxGate):
     )
 
 
+class AttributeEffectGate(MaxGate):
+    """Ceiling on the attribute effect (SPEC 6): the target's mean loss drop when one
+    attribute's change alone is undone in the final adversaries. Unlike s, which signed steps
+    make similar for every attribute with a consistent gradient, it says how much of the
+    attack an attribute carried."""
+
+    attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
+        "protected", description="Which attributes the ceiling applies to."
+    )
+
+
 class PerAttackMaxGate(_Gate):
     """A ceiling per attack name (e.g. full: 0.5, pgd: 0.9)."""
 
@@ -195,6 +206,7 @@ class GatesSection(_Strict):
 
     sdar: SdarGate | None = None
     sensitivity: SensitivityGate | None = None
+    attribute_effect: AttributeEffectGate | None = None
     clean_accuracy: FractionMinGate | None = None
     reconstruction_accuracy: FractionMinGate | None = None
     attack_success_rate: PerAttackMaxGate | None = None
@@ -225,11 +237,12 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
-        sens = self.gates.sensitivity
-        if sens is not None and sens.attributes == "protected" and not self.protected:
-            raise ValueError(
-                "gates.sensitivity applies to the protected attributes, but `protected` is empty"
-            )
+        for name in ("sensitivity", "attribute_effect"):
+            gate = getattr(self.gates, name)
+            if gate is not None and gate.attributes == "protected" and not self.protected:
+                raise ValueError(
+                    f"gates.{name} applies to the protected attributes, but `protected` is empty"
+                )
         if self.gates.psnr is not None and self.gates.psnr.min > 100:
             raise ValueError("gates.psnr.min above 100 dB can never pass (PSNR is capped at 100)")
         for name, gate in (

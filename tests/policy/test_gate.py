@@ -60,8 +60,13 @@ def fake_result() -> SimpleNamespace:
         psnr_x0=est(33.0, 32.0, 34.0),
     )
     pgd = SimpleNamespace(attack_success_rate=est(0.0, 0.0, 0.0, n=0), robust_accuracy=est(1, 1, 1))
+    effects = SimpleNamespace(
+        attributes=sens.attributes,
+        effect=(est(0.05, 0.02, 0.08), est(0.60, 0.45, 0.75), est(0.01, 0.0, 0.02)),
+    )
     return SimpleNamespace(
         sensitivity=sens,
+        effects=effects,
         clean_accuracy=est(1.0, 1.0, 1.0),
         reconstruction_accuracy=est(0.97, 0.95, 0.99),
         attacks={"full": full, "pgd": pgd},
@@ -108,3 +113,18 @@ def test_normalised_sensitivity_uses_h() -> None:
     )
     verdicts = evaluate(gates, fake_result())
     assert [v.status for v in verdicts] == ["fail", "pass"]
+
+
+def test_attribute_effect_gate_reads_the_effects_by_name() -> None:
+    gates = GatesSection.model_validate(
+        {"attribute_effect": {"max": 0.3, "attributes": "all", "use_confidence": True}}
+    )
+    verdicts = {v.gate: v.status for v in evaluate(gates, fake_result())}
+    assert verdicts == {
+        "attribute_effect[Mustache]": "pass",
+        "attribute_effect[Male]": "fail",  # 0.60 [0.45, 0.75]: the whole interval is above
+        "attribute_effect[Young]": "pass",
+    }
+    without = SimpleNamespace(**{**vars(fake_result()), "effects": None})
+    [skip] = evaluate(gates, without)
+    assert skip.status == "skipped" and "not computed" in skip.message
