@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# 1. System libraries WeasyPrint loads at run time (installed only when missing).
+# 1. System libraries WeasyPrint loads at run time, and poppler-utils (pdftotext, pdftoppm,
+# pdfdetach) with which the tests read the PDF reports back (installed only when missing).
 missing=()
-for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

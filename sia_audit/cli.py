@@ -12,6 +12,7 @@ from sia_audit.commands.check_probes import check_probes
 from sia_audit.commands.compare import compare
 from sia_audit.commands.demo import demo
 from sia_audit.commands.policy_schema import policy_schema
+from sia_audit.commands.render import render
 from sia_audit.commands.run import run
 from sia_audit.commands.synth import synth
 from sia_audit.commands.train_generator import train_generator
@@ -53,6 +54,7 @@ cli.add_command(check_probes)
 cli.add_command(demo)
 cli.add_command(train_generator)
 cli.add_command(policy_schema)
+cli.add_command(render)
 
 
 def main() -> None:

@@ -8,12 +8,38 @@ from pathlib import Path
 
 import click
 
-from sia_audit.formats import json_report, markdown
+from sia_audit.errors import UsageError
+from sia_audit.formats import html, json_report, markdown, pdf
+from sia_audit.formats.interface import Format, Report, render_all
 from sia_audit.fsutil import atomic_write_files, check_writable_folder
 from sia_audit.policy import load_policy
 from sia_audit.run import run as run_audit
 
-FORMATS = {"report.json": json_report.render, "summary.md": markdown.render}
+FORMATS = {
+    f.name: f
+    for f in (
+        Format("json", "report.json", json_report.render),
+        Format("html", "report.html", html.render),
+        Format("pdf", "report.pdf", pdf.render),
+        Format("md", "summary.md", markdown.render),
+    )
+}
+
+
+def chosen_formats(names: tuple[str, ...]) -> tuple[Format, ...]:
+    """--format values (repeatable, or comma-separated) in FORMATS order; none or "all": all."""
+    wanted = {part.strip() for name in names for part in name.split(",") if part.strip()}
+    unknown = sorted(wanted - set(FORMATS) - {"all"})
+    if unknown:
+        raise UsageError(f"--format {', '.join(unknown)}: unknown; use {', '.join(FORMATS)} or all")
+    if not wanted or "all" in wanted:
+        return tuple(FORMATS.values())
+    return tuple(f for f in FORMATS.values() if f.name in wanted)
+
+
+def format_option(help_text: str, metavar: str = "json|html|pdf|md|all"):  # noqa: ANN201
+    """The --format option `run` and `render` share (a click decorator)."""
+    return click.option("--format", "formats", multiple=True, metavar=metavar, help=help_text)
 
 
 @click.command("run")
@@ -34,6 +60,7 @@ FORMATS = {"report.json": json_report.render, "summary.md": markdown.render}
 )
 @click.option("--allow-code", is_flag=True, help="Allow a module:function TARGET (runs its code).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@format_option("Report formats to write (repeat, or comma-separate) [default: all].")
 def run(
     target: str,
     policy_path: Path,
@@ -43,11 +70,13 @@ def run(
     baseline: Path | None,
     allow_code: bool,
     quiet: bool,
+    formats: tuple[str, ...],
 ) -> None:
     """Audit TARGET (TorchScript .pt, torch.export .pt2) under a policy; exit 1 if a gate fails.
 
-    Writes report.json and summary.md to --out (each file atomically).
+    Writes report.json, report.html, report.pdf and summary.md to --out (together, atomically).
     """
+    chosen = chosen_formats(formats)
     policy = load_policy(policy_path)
     check_writable_folder(out)
     count = policy.probes.count
@@ -64,13 +93,20 @@ def run(
             baseline=baseline,
             progress=lambda stage, n: bar.update(n),
         )
-    write_reports(out, outcome)
+    write_reports(out, outcome, chosen)
     finish(outcome.verdicts, outcome.passed, f"reports in {out}")
 
 
-def write_reports(out: Path, outcome) -> None:  # noqa: ANN001 - RunOutcome
-    """Every report format into `out`: all rendered first, then written together."""
-    atomic_write_files(out, {name: render(outcome).encode() for name, render in FORMATS.items()})
+def write_reports(
+    out: Path,
+    outcome,  # noqa: ANN001 - RunOutcome
+    formats: tuple[Format, ...] = tuple(FORMATS.values()),
+) -> None:
+    """The chosen formats into `out`: all rendered from one report.json first, then written
+    together, so a failing render (say the PDF) leaves the folder's previous reports as they were.
+    """
+    report: Report = json_report.report_of(outcome, tuple(f.filename for f in formats))
+    atomic_write_files(out, render_all(report, formats))
 
 
 def finish(verdicts, ok: bool, where: str) -> None:  # noqa: ANN001 - GateVerdicts

@@ -1,1 +1,2 @@
-"""Report formats: each renders a RunOutcome to text; `sia_audit.commands.run` writes the files."""
+"""Report formats: each renders report.json's data (`interface.Report`) to bytes; the commands
+(`run`, `render`) choose the formats and write the files together."""

@@ -1,16 +1,28 @@
 """report.json: every figure with its interval, the gate verdicts, per-probe data, provenance.
 
-Figures are deterministic for the same inputs on the same device; wall times live apart in
-`timings`, so two runs can be compared by everything else.
+Figures are deterministic for the same inputs on the same device; wall times and the date live
+apart in `timings`, so two runs can be compared by everything else. The `gallery` block holds a
+few adversaries as small PNGs so that HTML and PDF can be re-rendered from this file alone.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
 import json
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sia_audit.run import RunOutcome
+from PIL import Image
+
+from sia_audit.errors import DataError
+from sia_audit.formats.interface import Report
+
+if TYPE_CHECKING:  # re-rendering a saved report must not need torch
+    from sia_audit.results import GalleryItem
+    from sia_audit.run import RunOutcome
 
 SCHEMA_VERSION = 1
 
@@ -25,6 +37,26 @@ def _rows(t) -> list | None:  # noqa: ANN001 - Tensor | None
 
 def _flat(t) -> list | None:  # noqa: ANN001 - Tensor | None
     return None if t is None else [round(float(v), 6) for v in t.tolist()]
+
+
+def png_base64(image) -> str:  # noqa: ANN001 - uint8 Tensor (H, W, 3)
+    """A uint8 RGB image as base64 PNG (no timestamp chunks: same pixels, same text)."""
+    buf = io.BytesIO()
+    Image.fromarray(image.numpy(), "RGB").save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def gallery_item(item: GalleryItem) -> dict[str, Any]:
+    return {
+        "name": item.name,
+        "flipped": item.flipped,
+        "changes": [{"attribute": a, "change": v} for a, v in item.changes],
+        "images": {
+            "original": png_base64(item.original),
+            "reconstruction": png_base64(item.reconstruction),
+            "adversary": png_base64(item.adversary),
+        },
+    }
 
 
 def report_dict(outcome: RunOutcome) -> dict[str, Any]:
@@ -47,6 +79,7 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "verdict": "pass" if outcome.passed else "fail",
         "gates": [dataclasses.asdict(v) for v in outcome.verdicts],
+        "protected": list(outcome.protected),
         "figures": {
             "clean_accuracy": _estimate(r.clean_accuracy),
             "reconstruction_accuracy": _estimate(r.reconstruction_accuracy),
@@ -70,14 +103,47 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             "correct_adversary": [bool(v) for v in main.correct_adv.tolist()],
             "loss_adversary": _flat(main.loss_adv),
         },
+        "gallery": [gallery_item(g) for g in r.gallery],
         "provenance": {**r.provenance, **outcome.inputs},
         "timings": {
+            "load": round(outcome.load_seconds, 3),
             **{k: round(v, 3) for k, v in r.timings.items()},
             "wall": round(outcome.wall_seconds, 3),
+            "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
     }
 
 
-def render(outcome: RunOutcome) -> str:
+def dumps(data: dict[str, Any]) -> str:
     """The report as JSON text (sorted keys, finite numbers only)."""
-    return json.dumps(report_dict(outcome), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def report_of(outcome: RunOutcome, files: tuple[str, ...] = ()) -> Report:
+    """The report every format renders, built once per run."""
+    data = report_dict(outcome)
+    return Report(data, dumps(data).encode("utf-8"), files)
+
+
+def render(report: Report) -> bytes:
+    """report.json: the bytes the report was built from (the PDF embeds the same bytes)."""
+    return report.json_bytes
+
+
+def load(path: Path, files: tuple[str, ...] = ()) -> Report:
+    """A saved report.json for re-rendering; anything else is one DataError line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror}); check the path") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not JSON; give a report.json written by sia-audit") from exc
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise DataError(
+            f"{path}: not a sia-audit report of schema {SCHEMA_VERSION}; "
+            "give a report.json written by sia-audit run"
+        )
+    return Report(data, raw, files)

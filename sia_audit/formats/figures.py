@@ -1,0 +1,228 @@
+"""Figure sections of a report (sensitivity, sub-populations, attacks) as printed rows and charts.
+
+Numbers are rounded here, once, for every format; each keeps its interval and the sentence that
+defines it (with the attribute or attack name cut, so one definition serves a whole table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sia_audit.formats.charts import BarChart, BarValue, sensitivity_chart
+
+CHART_LABEL_CHARS = 20  # longer attribute names are shortened in the chart (tables show them)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure as printed: value, interval and the sentence that defines it."""
+
+    value: str
+    interval: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    attribute: str
+    protected: bool
+    s: Figure
+    h: Figure
+    effect: Figure | None
+    single: Figure | None
+
+
+@dataclass(frozen=True)
+class SensitivityView:
+    rows: tuple[SensitivityRow, ...]  # largest s first
+    chart: BarChart
+    excluded: tuple[str, ...]
+    has_effect: bool
+    has_single: bool
+    has_protected: bool
+    sdar_s: Figure
+    sdar_h: Figure
+    n: int
+    definitions: tuple[tuple[str, str], ...]  # (symbol, definition)
+
+
+@dataclass(frozen=True)
+class AttackRow:
+    name: str
+    main: bool
+    eps: str
+    steps: str
+    cells: tuple[Figure | None, ...]  # one per AttackTable column
+
+
+@dataclass(frozen=True)
+class AttackTable:
+    columns: tuple[str, ...]
+    rows: tuple[AttackRow, ...]
+    clean_accuracy: Figure
+    reconstruction_accuracy: Figure
+
+
+@dataclass(frozen=True)
+class GroupColumn:
+    label: str
+    n: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class SubpopRow:
+    attribute: str
+    protected: bool
+    cells: tuple[Figure | None, ...]  # one per group column
+
+
+@dataclass(frozen=True)
+class SubpopView:
+    attribute: str
+    groups: tuple[GroupColumn, ...]
+    rows: tuple[SubpopRow, ...]
+    sdar: tuple[Figure | None, ...]
+
+
+def figure(e: Mapping[str, Any] | None, digits: int = 3, name: str = "") -> Figure | None:
+    """An estimate dict as printed; `name` is cut from its definition to make it generic."""
+    if e is None:
+        return None
+    definition = str(e["definition"])
+    if name:
+        definition = definition.replace(f" of {name}", "", 1)
+    return Figure(
+        value=f"{float(e['value']):.{digits}f}",
+        interval=f"[{float(e['low']):.{digits}f}, {float(e['high']):.{digits}f}]",
+        definition=definition,
+    )
+
+
+def _threshold(gates: Sequence[Mapping[str, Any]], symbol: str) -> float | None:
+    """The max of the policy's sensitivity gate on `symbol` (s or h), for the chart's line."""
+    limits = {
+        float(g["threshold"])
+        for g in gates
+        if str(g["gate"]).startswith(f"sensitivity {symbol}[") and g["threshold"] is not None
+    }
+    return min(limits) if limits else None
+
+
+def _short(name: str) -> str:
+    if len(name) <= CHART_LABEL_CHARS:
+        return name
+    return name[: CHART_LABEL_CHARS - 1] + "…"
+
+
+def sensitivity_view(
+    figures: Mapping[str, Any], protected: Sequence[str], gates: Sequence[Mapping[str, Any]]
+) -> SensitivityView:
+    sens = figures["sensitivity"]
+    effect = figures.get("attribute_effect") or {}
+    single = figures.get("single_attribute") or {}
+    names = sorted(sens["attributes"], key=lambda a: -float(sens["s"][a]["value"]))
+    rows = tuple(
+        SensitivityRow(
+            attribute=a,
+            protected=a in protected,
+            s=figure(sens["s"][a], 3, a),
+            h=figure(sens["h"][a], 3, a),
+            effect=figure(effect.get("effect", {}).get(a), 4, a),
+            single=figure(single.get("s", {}).get(a), 3, a),
+        )
+        for a in names
+    )
+
+    def values(symbol: str) -> list[BarValue]:
+        return [
+            BarValue(float(e["value"]), float(e["low"]), float(e["high"]))
+            for e in (sens[symbol][a] for a in names)
+        ]
+
+    chart = sensitivity_chart(
+        [_short(a) for a in names],
+        [
+            ("raw s (mean |a_T - a_0|)", values("s"), _threshold(gates, "s")),
+            ("normalised h = s / Σ s", values("h"), _threshold(gates, "h")),
+        ],
+        [a in protected for a in names],
+    )
+    definitions = [("s", rows[0].s.definition), ("h", rows[0].h.definition)] if rows else []
+    if rows and rows[0].effect is not None:
+        definitions.append(("effect", rows[0].effect.definition))
+    if rows and rows[0].single is not None:
+        definitions.append(("single-attribute s", rows[0].single.definition))
+    return SensitivityView(
+        rows=rows,
+        chart=chart,
+        excluded=tuple(sens["excluded"]),
+        has_effect=any(r.effect is not None for r in rows),
+        has_single=any(r.single is not None for r in rows),
+        has_protected=any(r.protected for r in rows),
+        sdar_s=figure(sens["sdar_s"], 4),
+        sdar_h=figure(sens["sdar_h"], 4),
+        n=int(sens["n"]),
+        definitions=tuple(definitions),
+    )
+
+
+ATTACK_COLUMNS = (
+    ("robust accuracy", "robust_accuracy", 3),
+    ("attack success rate", "attack_success_rate", 3),
+    ("PSNR (dB) vs x0", "psnr_x0", 1),
+    ("SSIM vs x0", "ssim_x0", 3),
+    ("PSNR (dB) vs G(x0, a0)", "psnr_recon", 1),
+    ("SSIM vs G(x0, a0)", "ssim_recon", 3),
+    ("mean NME", "mean_nme", 4),
+    ("failure rate", "failure_rate", 3),
+)
+
+
+def attack_table(figures: Mapping[str, Any], main: str) -> AttackTable:
+    """The main attack first, then the pixel baselines; columns only for figures some row has."""
+    attacks = figures["attacks"]
+    order = [main] + sorted(a for a in attacks if a != main)
+    used = [c for c in ATTACK_COLUMNS if any(attacks[a].get(c[1]) for a in order)]
+    rows = []
+    for name in order:
+        a = attacks[name]
+        cfg = a["config"]
+        one_step = name == "fgsm"  # its config carries the policy's steps, but FGSM takes one
+        rows.append(
+            AttackRow(
+                name=name,
+                main=name == main,
+                eps=f"{float(cfg['eps_x']) * 255:.3g}/255",
+                steps="1" if one_step else str(cfg["steps"]),
+                cells=tuple(figure(a.get(key), digits, name) for _, key, digits in used),
+            )
+        )
+    return AttackTable(
+        columns=tuple(c[0] for c in used),
+        rows=tuple(rows),
+        clean_accuracy=figure(figures["clean_accuracy"], 3),
+        reconstruction_accuracy=figure(figures["reconstruction_accuracy"], 3),
+    )
+
+
+def subpop_view(sub: Mapping[str, Any], protected: Sequence[str]) -> SubpopView:
+    groups = [sub["in_group"], sub["out_group"]]
+    sens = [g["sensitivity"] for g in groups]
+    names = next((s["attributes"] for s in sens if s is not None), [])
+    rows = tuple(
+        SubpopRow(
+            attribute=a,
+            protected=a in protected,
+            cells=tuple(None if s is None else figure(s["s"][a], 3, a) for s in sens),
+        )
+        for a in names
+    )
+    return SubpopView(
+        attribute=str(sub["attribute"]),
+        groups=tuple(GroupColumn(str(g["label"]), int(g["n"]), g.get("reason")) for g in groups),
+        rows=rows,
+        sdar=tuple(None if s is None else figure(s["sdar_s"], 4) for s in sens),
+    )
