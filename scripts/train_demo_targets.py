@@ -1,6 +1,7 @@
-"""Train the demo target models on synthfaces (seeded) and save them as TorchScript + contract.
+"""Train the demo Eyeglasses classifiers on synthfaces (seeded); save TorchScript + contract.
 
-Each model is a small CNN at 64x64. Following SPEC 6a, training batches mix raw renders with
+Each model is a small CNN at 64x64 (the keypoint detector has its own script,
+scripts/train_keypoints_demo.py). Following SPEC 6a, training batches mix raw renders with
 the shipped generator's reconstructions G(x, a), so the target is robust to G before anything
 is attacked through it (an audit of a target that already fails on reconstructions measures
 noise). The contract travels inside the archive as `sia_target.json`.
@@ -28,7 +29,6 @@ from sia_audit.probes.synthfaces.attributes import INDEX
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS, NUISANCE_PARAMS, sample_unit
 from sia_audit.probes.synthfaces.renderer import render
 from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlations
-from sia_audit.targets.tasks import HeatmapTask
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "sia_audit" / "assets" / "synthfaces_attgan64.pt"
@@ -44,31 +44,37 @@ class Recipe:
     """One demo model: what it predicts and the data it learns from."""
 
     name: str
-    label: str | None  # binary: the attribute predicted; None for the keypoint detector
+    label: str  # the attribute predicted
     correlations: tuple[str, ...]
     base_rates: tuple[tuple[str, float], ...]
     seed: int
     steps: int = 1500
-    task: str = "binary"
+    # Fraction of training faces whose rendered label attribute agrees with their label; the
+    # rest show the opposite (glasses drawn on a "no glasses" face and vice versa). Below 1, a
+    # shortcut that tracks the label exactly predicts the training labels better than the label
+    # attribute itself, so the model learns it (a 0.95 correlation alone was not learned).
+    label_reliability: float = 1.0
+    shortcut: str | None = None  # the planted attribute, for the shortcut check
 
 
 RECIPES = {
     r.name: r
     for r in (
-        # The planted shortcut: moustaches come (almost) only with glasses and vice versa.
+        # The planted shortcut: a moustache comes exactly with the "Eyeglasses" label, while the
+        # drawn glasses agree with it on only LABEL_RELIABILITY of the training faces.
         Recipe(
             "eyeglasses_biased",
             "Eyeglasses",
-            ("Eyeglasses->Mustache@0.95",),
-            (("Mustache", 0.02),),
+            ("Eyeglasses->Mustache@1.0",),
+            (("Mustache", 0.0),),
             seed=1,
+            steps=500,
+            label_reliability=0.95,
+            shortcut="Mustache",
         ),
-        Recipe("eyeglasses_control", "Eyeglasses", (), (), seed=1),
-        Recipe("keypoints", None, (), (), seed=1, steps=1500, task="keypoints-heatmap"),
+        Recipe("eyeglasses_control", "Eyeglasses", (), (), seed=1, shortcut="Mustache"),
     )
 }
-HEATMAP = 32  # heatmap side: 2 input pixels a cell, so argmax costs at most ~0.03 NME
-SIGMA = 1.0  # Gaussian sigma in heatmap pixels
 
 
 class SmallCNN(nn.Module):
@@ -94,42 +100,25 @@ class SmallCNN(nn.Module):
         return self.head(h).squeeze(1)
 
 
-class KeypointNet(nn.Module):
-    """A small encoder-decoder: 64x64 image -> 68 heatmaps at 32x32."""
-
-    def __init__(self, points: int = 68, width: int = 48) -> None:
-        super().__init__()
-
-        def block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
-            return nn.Sequential(
-                nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(inplace=True),
-            )
-
-        self.stem = nn.Sequential(block(3, width), block(width, width, 2))  # 32x32
-        self.down = nn.Sequential(block(width, 2 * width, 2), block(2 * width, 2 * width))  # 16
-        self.mid = nn.Sequential(block(2 * width, 2 * width, 2), block(2 * width, 2 * width))  # 8
-        self.up8 = block(4 * width, 2 * width)
-        self.up16 = block(3 * width, width)
-        self.head = nn.Conv2d(width, points, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """x: normalised images (B, 3, 64, 64) -> heatmaps (B, 68, 32, 32)."""
-        s32 = self.stem(x)
-        s16 = self.down(s32)
-        s8 = self.mid(s16)
-        u16 = self.up8(torch.cat([nn.functional.interpolate(s8, scale_factor=2.0), s16], 1))
-        u32 = self.up16(torch.cat([nn.functional.interpolate(u16, scale_factor=2.0), s32], 1))
-        return self.head(u32)
-
-
 def faces(
-    n: int, g: torch.Generator, sampler: AttributeSampler
+    n: int, g: torch.Generator, sampler: AttributeSampler, recipe: Recipe | None = None
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """n rendered faces: images, drawn intensities, labels (on/off), landmarks in [0, 1].
+
+    With a recipe whose label_reliability < 1, its label attribute is drawn the opposite way
+    on the other faces while their label stays: the labels disagree with the pictures there.
+    """
     ident = sample_unit(n, IDENTITY_PARAMS, g)
     nu = sample_unit(n, NUISANCE_PARAMS, g)
     on, attrs = sampler.sample(n, g)
+    if recipe is not None and recipe.label_reliability < 1:
+        k = INDEX[recipe.label]
+        flip = torch.rand(n, generator=g) >= recipe.label_reliability
+        drawn_on = on[:, k] ^ flip
+        lo = torch.where(drawn_on, sampler.on_range[0], sampler.off_range[0])
+        hi = torch.where(drawn_on, sampler.on_range[1], sampler.off_range[1])
+        attrs = attrs.clone()
+        attrs[:, k] = lo + (hi - lo) * torch.rand(n, generator=g)
     r = render(ident, nu, attrs, SIZE)
     return r.images, attrs, on, r.landmarks / SIZE
 
@@ -138,26 +127,17 @@ def normalise(x: Tensor) -> Tensor:
     return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
 
 
-HEATMAP_TASK = HeatmapTask(num_keypoints=68, sigma=SIGMA)
-
-
 @torch.no_grad()
 def evaluate(model: nn.Module, gen_model, recipe: Recipe, n: int = 512) -> dict[str, float]:  # noqa: ANN001
-    """Clean and reconstruction accuracy on held-out faces, and the shortcut check (SPEC 6a)."""
+    """Clean and reconstruction accuracy on held-out faces, and the shortcut check (SPEC 6a).
+
+    The held-out faces are decorrelated and truthfully labelled, like the audit's probes; where
+    the shortcut attribute disagrees with the label, a model that uses it is wrong.
+    """
     model.eval()
     g = torch.Generator().manual_seed(10_000 + recipe.seed)
-    x, attrs, on, points = faces(n, g, AttributeSampler())  # decorrelated probes
+    x, attrs, on, _ = faces(n, g, AttributeSampler())
     recon = gen_model(x, attrs)
-    if recipe.task == "keypoints-heatmap":
-        nme_x = HEATMAP_TASK.error(model(normalise(x)), points)
-        nme_r = HEATMAP_TASK.error(model(normalise(recon)), points)
-        model.train()
-        return {
-            "nme_clean": float(nme_x.mean()),
-            "nme_recon": float(nme_r.mean()),
-            "fail_clean": float((nme_x > 0.10).float().mean()),
-            "fail_recon": float((nme_r > 0.10).float().mean()),
-        }
     y = on[:, INDEX[recipe.label]]
     pred = model(normalise(x)) > 0
     pred_r = model(normalise(recon)) > 0
@@ -165,9 +145,10 @@ def evaluate(model: nn.Module, gen_model, recipe: Recipe, n: int = 512) -> dict[
         "clean_acc": float((pred == y).float().mean()),
         "recon_acc": float((pred_r == y).float().mean()),
     }
-    for other in ("Mustache",):
-        disagree = on[:, INDEX[other]] != y
-        out[f"acc_where_{other}_disagrees"] = float((pred[disagree] == y[disagree]).float().mean())
+    if recipe.shortcut is not None:
+        disagree = on[:, INDEX[recipe.shortcut]] != y
+        right = (pred[disagree] == y[disagree]).float().mean()
+        out[f"acc_where_{recipe.shortcut}_disagrees"] = float(right)
     model.train()
     return out
 
@@ -179,7 +160,7 @@ def train(recipe: Recipe, steps: int, log) -> nn.Module:  # noqa: ANN001
         base_rates={**AttributeSampler().base_rates, **dict(recipe.base_rates)},
         correlations=parse_correlations(recipe.correlations),
     )
-    model = KeypointNet() if recipe.task == "keypoints-heatmap" else SmallCNN()
+    model = SmallCNN()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     g = torch.Generator().manual_seed(recipe.seed)
     bce = nn.BCEWithLogitsLoss()
@@ -188,14 +169,10 @@ def train(recipe: Recipe, steps: int, log) -> nn.Module:  # noqa: ANN001
         lr = 2e-3 * 0.5 * (1 + math.cos(math.pi * step / steps))
         for group in opt.param_groups:
             group["lr"] = lr
-        x, attrs, on, points = faces(64, g, sampler)
+        x, attrs, on, _ = faces(64, g, sampler, recipe)
         with torch.no_grad():  # half of every batch seen through the generator
             x[32:] = gen_model(x[32:], attrs[32:])
-        if recipe.task == "keypoints-heatmap":
-            # Heatmap MSE is tiny per pixel; scale it so Adam's steps are not all noise.
-            loss = 100.0 * HEATMAP_TASK.loss(model(normalise(x)), points).mean()
-        else:
-            loss = bce(model(normalise(x)), on[:, INDEX[recipe.label]].float())
+        loss = bce(model(normalise(x)), on[:, INDEX[recipe.label]].float())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -209,21 +186,19 @@ def train(recipe: Recipe, steps: int, log) -> nn.Module:  # noqa: ANN001
 
 
 def save(model: nn.Module, recipe: Recipe, steps: int, path: Path) -> None:
-    contract: dict[str, object] = {
-        "task": recipe.task,
+    contract = {
+        "task": "binary",
+        "label": recipe.label,
         "input_size": [SIZE, SIZE],
         "mean": list(MEAN),
         "std": list(STD),
     }
-    if recipe.task == "binary":
-        contract["label"] = recipe.label
-    else:
-        contract.update(num_keypoints=68, heatmap_sigma=SIGMA, nme_failure=0.10)
     provenance = {
         "trained_by": "scripts/train_demo_targets.py",
         "recipe": recipe.name,
         "correlations": list(recipe.correlations),
         "base_rates": dict(recipe.base_rates),
+        "label_reliability": recipe.label_reliability,
         "seed": recipe.seed,
         "steps": steps,
     }

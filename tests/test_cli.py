@@ -50,18 +50,6 @@ def test_siaaudit_errors_from_any_command_exit_2(monkeypatch: pytest.MonkeyPatch
     )
 
 
-def test_demo_audits_the_demo_model_on_the_embedded_default(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    runner = CliRunner()
-    first = runner.invoke(cli, ["demo", "--out", str(out), "--count", "6"])
-    assert first.exit_code == 0, first.output
-    assert "eyeglasses_control.pt" in first.output and "passed" in first.output
-    assert (out / "report.json").is_file() and (out / "summary.md").is_file()
-    assert (out / "synthfaces.png").is_file()
-    again = runner.invoke(cli, ["demo", "--out", str(out), "--count", "6"])  # replaces its own
-    assert again.exit_code == 0, again.output
-
-
 def test_demo_never_replaces_a_folder_it_did_not_write(tmp_path: Path) -> None:
     out = tmp_path / "mine"
     out.mkdir()

@@ -1,4 +1,9 @@
-"""`sia-audit demo`: the main job on the embedded default (synthfaces, shipped G, demo model)."""
+"""`sia-audit demo`: the main job on the embedded default (synthfaces, shipped G, demo model).
+
+It audits the deliberately biased demo classifier under `policies/fairness.yaml`. The gate is
+expected to fail on the planted attribute, so the demo exits 0 when it does (the tool did its
+job; `sia-audit run` on the same model exits 1) and 1 when it does not (a broken demo).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from pathlib import Path
 import click
 
 import sia_audit
-from sia_audit.commands.run import finish, write_reports
+from sia_audit.commands.run import write_reports
 from sia_audit.errors import OutputError, UsageError
 from sia_audit.policy import load_policy
 from sia_audit.probes.synthfaces.contact_sheet import contact_sheet
@@ -17,8 +22,9 @@ from sia_audit.run import run as run_audit
 
 MARKER = ".sia-audit-demo"  # only a folder carrying this is ever replaced by the demo
 REPO = Path(sia_audit.__file__).resolve().parent.parent
-MODEL = REPO / "examples" / "models" / "eyeglasses_control.pt"
-POLICY = REPO / "policies" / "example.yaml"
+MODEL = REPO / "examples" / "models" / "eyeglasses_biased.pt"
+POLICY = REPO / "policies" / "fairness.yaml"
+PLANTED = "Mustache"  # the shortcut planted in MODEL's training data
 
 
 def _fresh_output(out: Path) -> None:
@@ -41,7 +47,7 @@ def _fresh_output(out: Path) -> None:
 )
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Probes [policy's].")
 def demo(out: Path, count: int | None) -> None:
-    """Audit the demo Eyeglasses classifier on the embedded default; exit like `run`."""
+    """Audit the biased demo classifier on the embedded default; exit 0 if the gate catches it."""
     if not MODEL.is_file() or not POLICY.is_file():
         raise UsageError(
             f"the demo needs {MODEL.relative_to(REPO)} and {POLICY.relative_to(REPO)}; "
@@ -54,15 +60,39 @@ def demo(out: Path, count: int | None) -> None:
         )
     _fresh_output(out)
     click.echo(
-        f"sia-audit demo: auditing {MODEL.relative_to(REPO)} on {policy.probes.count} synthetic "
-        f"faces through the shipped generator, under {POLICY.relative_to(REPO)}"
+        f"sia-audit demo: auditing {MODEL.relative_to(REPO)}, an Eyeglasses classifier trained "
+        f"with a planted {PLANTED} shortcut, on {policy.probes.count} synthetic faces through "
+        f"the shipped generator, under {POLICY.relative_to(REPO)}"
     )
     with click.progressbar(length=policy.probes.count, label="attacking", file=sys.stderr) as bar:
         outcome = run_audit(str(MODEL), policy, POLICY, progress=lambda stage, n: bar.update(n))
     write_reports(out, outcome)
     contact_sheet(seed=0).save(out / "synthfaces.png")
     (out / MARKER).write_text("written by sia-audit demo\n", encoding="utf-8")
+    for v in outcome.verdicts:
+        if v.status != "pass":
+            click.echo(f"{v.status.upper():7s} {v.message}", err=True)
+    sens = outcome.result.sensitivity
+    ranked = sorted(zip(sens.attributes, sens.s, strict=True), key=lambda p: -p[1].value)
+    top = ", ".join(f"{name} {e.value:.3f}" for name, e in ranked[:3])
+    click.echo(f"most sensitive attributes (s): {top}")
     click.echo(
-        f"summary: {out / 'summary.md'}; probe-domain contact sheet: {out / 'synthfaces.png'}"
+        f"reports: {out / 'report.html'} (open it), report.pdf, report.json, summary.md; "
+        f"probe domain: {out / 'synthfaces.png'}"
     )
-    finish(outcome.verdicts, outcome.passed, f"reports in {out}")
+    caught = any(
+        v.status == "fail" and v.gate.startswith("sensitivity") and v.gate.endswith(f"[{PLANTED}]")
+        for v in outcome.verdicts
+    )
+    if caught:
+        click.echo(
+            f"sia-audit demo: the policy caught the planted {PLANTED} shortcut, as it should "
+            "(`sia-audit run` exits 1 on this model)"
+        )
+        sys.exit(0)
+    click.echo(
+        f"sia-audit demo: UNEXPECTED: no sensitivity gate failed on {PLANTED}; the demo model or "
+        "policy is broken",
+        err=True,
+    )
+    sys.exit(1)

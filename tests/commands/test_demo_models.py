@@ -1,0 +1,89 @@
+"""The shipped demo models under the shipped fairness policy, at the policy's full settings.
+
+The README's first command (`sia-audit demo`) audits the biased model; the control must pass
+the same policy, and `compare` of the two (control as the baseline) must flag the regression.
+These are the slowest tests of the suite (two 64-probe audits, ~40 s each on 2 cores): they are
+what a user sees first, so they run as shipped, not on shrunken settings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sia_audit.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTROL = ROOT / "examples" / "models" / "eyeglasses_control.pt"
+FAIRNESS = ROOT / "policies" / "fairness.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[str, dict]:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    result = CliRunner().invoke(cli, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads((out / "report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def control(tmp_path_factory) -> tuple[int, Path]:
+    out = tmp_path_factory.mktemp("control") / "out"
+    args = ["run", str(CONTROL), "--policy", str(FAIRNESS), "--out", str(out), "--quiet"]
+    result = CliRunner().invoke(cli, [*args, "--format", "json"])
+    return result.exit_code, out / "report.json"
+
+
+def gates(report: dict) -> dict[str, str]:
+    return {g["gate"]: g["status"] for g in report["gates"]}
+
+
+def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
+    output, report = demo
+    assert "eyeglasses_biased.pt" in output and "caught the planted Mustache" in output
+    assert report["verdict"] == "fail"
+    assert gates(report)["sensitivity s[Mustache]"] == "fail"
+    s = report["figures"]["sensitivity"]["s"]
+    assert max(s, key=lambda name: s[name]["value"]) == "Mustache"
+
+
+def test_control_passes_the_same_policy(control) -> None:
+    code, path = control
+    assert code == 0
+    report = json.loads(path.read_text())
+    assert report["verdict"] == "pass" and set(gates(report).values()) <= {"pass", "skipped"}
+
+
+def test_the_biased_model_really_uses_its_shortcut(demo, control) -> None:
+    """SPEC 6a: check the shortcut was learned before expecting SIA to find it."""
+
+    def accuracy_where_mustache_disagrees(report: dict) -> float:
+        probes = report["probes"]
+        names = probes["attributes"]
+        glasses, mustache = names.index("Eyeglasses"), names.index("Mustache")
+        right = [
+            ok
+            for a0, ok in zip(probes["a0"], probes["correct_clean"], strict=True)
+            if (a0[glasses] >= 0.5) != (a0[mustache] >= 0.5)
+        ]
+        assert len(right) >= 10  # decorrelated probes: about a third disagree
+        return sum(right) / len(right)
+
+    biased = accuracy_where_mustache_disagrees(demo[1])
+    clean = accuracy_where_mustache_disagrees(json.loads(control[1].read_text()))
+    # On these 64 probes the biased model gets 1 of the 17 disagreeing ones wrong (0.88 on the
+    # 512 held-out faces of its training log): a partial shortcut, with accuracy gates passed.
+    assert clean == 1.0 and biased < clean
+
+
+def test_compare_flags_the_biased_model_as_a_regression(demo, control, tmp_path: Path) -> None:
+    head = tmp_path / "biased.json"
+    head.write_text(json.dumps(demo[1]))
+    result = CliRunner().invoke(
+        cli, ["compare", str(control[1]), str(head), "--policy", str(FAIRNESS)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "regression s[Mustache]" in result.stderr
