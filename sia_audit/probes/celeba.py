@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as tvf
 
@@ -38,6 +39,23 @@ _COUNT_RE = re.compile(r"[0-9]+")
 _BAD_NAME_CHARS = re.compile(r"[/\\:\x00-\x1f]")
 # Exactly the 6-digit scheme of real CelebA, so our exports sort and look the same.
 NAME_DIGITS = 6
+
+
+
+@contextlib.contextmanager
+def _strict_decoding() -> Iterator[None]:
+    """Refuse truncated images whatever a library set globally.
+
+    WeasyPrint sets PIL's ImageFile.LOAD_TRUNCATED_IMAGES = True when it is imported, which
+    would make a cut-off probe image decode silently (with grey where its data is missing) in
+    any process that also renders a PDF.
+    """
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
 
 
 def _fail(path: Path, line: int | None, problem: str, fix: str) -> NoReturn:
@@ -515,7 +533,7 @@ class CelebAProbes:
 
     def _preprocess(self, path: Path) -> torch.Tensor:
         try:
-            with Image.open(path) as im:
+            with _strict_decoding(), Image.open(path) as im:
                 img = im.convert("RGB")  # convert forces the full decode inside the try
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             _fail(

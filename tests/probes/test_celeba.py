@@ -407,3 +407,18 @@ def test_manifest_sha256_tracks_the_selection(written: tuple[Path, dict[str, np.
 
     _edit(root / CONTINUOUS_FILE, nudge)
     assert base != sha(split="test", first_n=3)
+
+
+def test_truncated_image_is_refused_whatever_pil_was_told(
+    written: tuple[Path, dict[str, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeasyPrint sets PIL's LOAD_TRUNCATED_IMAGES globally; the loader must not inherit it."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    root, _ = written
+    _truncate_image(root)
+    probes = CelebAProbes(root, ATTRIBUTES, preprocess=RAW)
+    with pytest.raises(DataError, match="000002.png"):
+        probes.load_images(range(len(probes)))
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored for whoever set it
