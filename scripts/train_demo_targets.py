@@ -18,6 +18,7 @@ import json
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,6 +203,11 @@ def save(model: nn.Module, recipe: Recipe, steps: int, path: Path) -> None:
         "seed": recipe.seed,
         "steps": steps,
     }
+    write_target(model, path, contract, provenance)
+
+
+def write_target(model: nn.Module, path: Path, contract: dict, provenance: dict) -> None:
+    """Trace to TorchScript with the contract and provenance inside the archive."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation notice; the archive is fine
         scripted = torch.jit.trace(model, torch.zeros(1, 3, SIZE, SIZE))
@@ -216,6 +222,19 @@ def save(model: nn.Module, recipe: Recipe, steps: int, path: Path) -> None:
         )
 
 
+def logger(path: Path) -> Callable[[str], None]:
+    """A log function: timestamped lines to stdout and appended to path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(line: str) -> None:
+        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
+        print(stamped, flush=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(stamped + "\n")
+
+    return log
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(RECIPES), action="append")
@@ -223,13 +242,7 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=OUT)
     parser.add_argument("--log", type=Path, default=LOG)
     args = parser.parse_args()
-    args.log.parent.mkdir(parents=True, exist_ok=True)
-
-    def log(line: str) -> None:
-        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
-        print(stamped, flush=True)
-        with args.log.open("a", encoding="utf-8") as fh:
-            fh.write(stamped + "\n")
+    log = logger(args.log)
 
     torch.set_num_threads(2)
     for name in args.only or sorted(RECIPES):

@@ -30,10 +30,8 @@ shuffle), so rounding to the argmax's cell costs ~0.02 NME instead of ~0.04 at 3
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,7 +39,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from train_demo_targets import GENERATOR, MEAN, SIZE, STD, faces, normalise
+from train_demo_targets import (
+    GENERATOR,
+    MEAN,
+    SIZE,
+    STD,
+    faces,
+    logger,
+    normalise,
+    write_target,
+)
 
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.probes.synthfaces.sampler import AttributeSampler
@@ -232,31 +239,7 @@ def save(model: nn.Module, recipe: Recipe, figures: dict[str, float], path: Path
         "recipe": asdict(recipe),
         "held_out": figures,
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.jit's deprecation notice; the archive is fine
-        scripted = torch.jit.trace(model, torch.zeros(1, 3, SIZE, SIZE))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.jit.save(
-            scripted,
-            str(path),
-            _extra_files={
-                "sia_target.json": json.dumps(contract),
-                "sia_provenance.json": json.dumps(provenance),
-            },
-        )
-
-
-def logger(path: Path) -> Log:
-    """A log function: timestamped lines to stdout and appended to path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def log(line: str) -> None:
-        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
-        print(stamped, flush=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(stamped + "\n")
-
-    return log
+    write_target(model, path, contract, provenance)
 
 
 def main() -> None:

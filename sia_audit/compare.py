@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from sia_audit.errors import DataError
+from sia_audit.formats import json_report
 from sia_audit.gate import GateVerdict, check_max, check_min, skipped
 from sia_audit.metrics import (
     BootstrapConfig,
@@ -28,7 +29,6 @@ from sia_audit.metrics.sensitivity import sensitivity_difference
 from sia_audit.policy.models import RegressionSection
 from sia_audit.results import AuditResult
 
-SCHEMA_VERSION = 1
 # What must match for two audits to be comparable, as recorded in the report's provenance.
 COMPARABLE = ("probe_manifest_sha256", "generator_sha256", "attack", "baselines")
 
@@ -48,21 +48,7 @@ class ProbeTable:
 
 def load_report(path: Path) -> dict[str, Any]:
     """A report.json written by sia-audit (any problem is one DataError line)."""
-    path = Path(path)
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DataError(
-            f"baseline {path}: cannot read it ({exc.strerror}); check the path"
-        ) from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"baseline {path}: not JSON; give a report.json from sia-audit") from exc
-    if not isinstance(report, dict) or report.get("schema_version") != SCHEMA_VERSION:
-        raise DataError(
-            f"baseline {path}: not a sia-audit report of schema {SCHEMA_VERSION}; "
-            "re-run the baseline with this version"
-        )
-    return report
+    return json_report.load(path).data
 
 
 def table_from_report(report: Mapping[str, Any], where: str) -> ProbeTable:

@@ -18,28 +18,9 @@ from torch import nn
 
 from sia_audit.cli import cli
 from tests.commands.test_run import LENIENT, TARGET
+from tests.core.test_target_loading import Detached, NaNNet, Net
 
 CONTRACT = {"task": "binary", "label": "Eyeglasses", "input_size": [64, 64]}
-
-
-class Net(nn.Module):
-    def __init__(self, outputs: int = 1) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3, 2, 1)
-        self.fc = nn.Linear(4, outputs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.conv(x).mean(dim=(2, 3))).squeeze(1)
-
-
-class NaNNet(Net):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x) * float("nan")
-
-
-class Detached(Net):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.detach())
 
 
 def scripted(model: nn.Module, contract: dict | None = CONTRACT) -> Callable[[Path], str]:
