@@ -13,6 +13,7 @@ from typing import Literal
 
 from sia_audit.errors import ConfigError
 from sia_audit.metrics import Estimate
+from sia_audit.onnx.results import OnnxResult
 from sia_audit.policy.models import GatesSection, MaxGate
 from sia_audit.results import AuditResult
 
@@ -158,6 +159,37 @@ def _per_attribute(
                 f"policy gates {label} of {name!r}, which the generator does not have; "
                 f"use one of {', '.join(sens.attributes + sens.excluded)}"
             )
+
+
+def onnx_verdicts(
+    gates: GatesSection, onnx: OnnxResult | None, why_missing: str = "no --onnx model given"
+) -> tuple[GateVerdict, ...]:
+    """The policy's ONNX gates on an ONNX check; skipped (with the reason) when none was run."""
+    out: list[GateVerdict] = []
+    if gates.onnx_clean_accuracy is not None:
+        g = gates.onnx_clean_accuracy
+        if onnx is None:
+            out.append(skipped("onnx_clean_accuracy", why_missing))
+        else:
+            out.append(
+                check_min("onnx_clean_accuracy", onnx.clean_accuracy, g.min, g.use_confidence)
+            )
+    if gates.onnx_parity is not None:
+        p = gates.onnx_parity
+        parity = None if onnx is None else onnx.parity
+        if parity is None:
+            reason = why_missing if onnx is None else "no torch target given to compare with"
+            out.append(skipped("onnx_parity", reason))
+        else:
+            if p.max_abs_diff is not None:
+                d = parity.max_abs_diff  # a maximum over probes: no interval to speak of
+                exact = Estimate(d, d, d, parity.agreement.n, parity.agreement.level, "")
+                out.append(check_max("onnx_parity.max_abs_diff", exact, p.max_abs_diff, False))
+            if p.min_agreement is not None:
+                out.append(
+                    check_min("onnx_parity.agreement", parity.agreement, p.min_agreement, False)
+                )
+    return tuple(out)
 
 
 def passed(verdicts: Iterable[GateVerdict]) -> bool:

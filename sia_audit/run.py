@@ -26,10 +26,13 @@ from sia_audit.compare import (
     table_from_result,
 )
 from sia_audit.errors import ConfigError, UsageError
-from sia_audit.gate import GateVerdict, evaluate, passed, skipped
+from sia_audit.gate import GateVerdict, evaluate, onnx_verdicts, passed, skipped
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
+from sia_audit.onnx.check import check_onnx
+from sia_audit.onnx.results import OnnxResult
+from sia_audit.onnx.runtime import load_onnx_target
 from sia_audit.policy.models import Policy
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.interface import ProbeSet
@@ -52,6 +55,7 @@ class RunOutcome:
     wall_seconds: float
     load_seconds: float  # reading the target, generator, probes and baseline
     protected: tuple[str, ...] = ()  # the policy's protected attributes, marked in reports
+    onnx: OnnxResult | None = None  # the --onnx clean-accuracy and parity check, if asked
 
 
 def sha256_of(path: Path) -> str:
@@ -142,9 +146,14 @@ def run(
     batch_size: int | None = None,
     allow_code: bool = False,
     baseline: Path | None = None,
+    onnx: Path | None = None,
     progress=None,  # noqa: ANN001 - audit's Progress callback
 ) -> RunOutcome:
-    """Load everything the policy names, audit the target, and evaluate the gates."""
+    """Load everything the policy names, audit the target, and evaluate the gates.
+
+    With `onnx`, the ONNX export is loaded and checked before the attack (a bad file fails in
+    seconds) and run on the clean probes after it, for the policy's ONNX gates.
+    """
     t0 = time.perf_counter()
     base = table_from_report(load_report(baseline), str(baseline)) if baseline else None
     contract = policy.target.contract_overrides() if policy.target else None
@@ -154,6 +163,13 @@ def run(
     check_attribute_names(policy, generator.attr_names)
     probes = build_probes(policy, generator)
     config = audit_config(policy, device, batch_size)
+    onnx_target = (
+        load_onnx_target(
+            onnx, device=device, fallback_contract=target.contract, policy_contract=contract
+        )
+        if onnx is not None
+        else None
+    )
     if base is not None and policy.gates.regression is not None:
         # Everything the comparison needs is known before the attack: fail in seconds, not
         # after minutes of attacking, when the baseline cannot be paired.
@@ -167,6 +183,18 @@ def run(
     t_load = time.perf_counter() - t0
     result = audit(probes, generator, target, config, progress)
     verdicts = evaluate(policy.gates, result, policy.protected)
+    onnx_result = None
+    if onnx is not None and onnx_target is not None:
+        onnx_result = check_onnx(
+            onnx_target,
+            probes,
+            torch_target=target,
+            torch_source=target_source,
+            bootstrap=bootstrap_config(policy),
+            batch_size=config.batch_size,
+            sha256=sha256_of(onnx),
+        )
+    verdicts += onnx_verdicts(policy.gates, onnx_result)
     target_file = Path(target_source)
     inputs = {
         "target": target_source,
@@ -182,7 +210,14 @@ def run(
     verdicts += regressions(policy, base, head, str(baseline))
     wall = time.perf_counter() - t0
     return RunOutcome(
-        result, verdicts, passed(verdicts), inputs, wall, t_load, tuple(policy.protected)
+        result,
+        verdicts,
+        passed(verdicts),
+        inputs,
+        wall,
+        t_load,
+        tuple(policy.protected),
+        onnx_result,
     )
 
 

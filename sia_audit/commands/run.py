@@ -58,6 +58,12 @@ def format_option(help_text: str, metavar: str = "json|html|pdf|md|all"):  # noq
     default=None,
     help="report.json of the base branch, for the policy's regression gates.",
 )
+@click.option(
+    "--onnx",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The model's ONNX export: its clean accuracy and parity, for the policy's ONNX gates.",
+)
 @click.option("--allow-code", is_flag=True, help="Allow a module:function TARGET (runs its code).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @format_option("Report formats to write (repeat, or comma-separate) [default: all].")
@@ -68,6 +74,7 @@ def run(
     device: str,
     batch_size: int | None,
     baseline: Path | None,
+    onnx: Path | None,
     allow_code: bool,
     quiet: bool,
     formats: tuple[str, ...],
@@ -91,6 +98,7 @@ def run(
             batch_size=batch_size,
             allow_code=allow_code,
             baseline=baseline,
+            onnx=onnx,
             progress=lambda stage, n: bar.update(n),
         )
     write_reports(out, outcome, chosen)

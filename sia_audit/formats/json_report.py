@@ -75,6 +75,7 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             "failure_rate": _estimate(a.failure_rate),
         }
     main = r.main.probes
+    optional = {} if outcome.onnx is None else {"onnx": outcome.onnx.as_dict()}
     return {
         "schema_version": SCHEMA_VERSION,
         "verdict": "pass" if outcome.passed else "fail",
@@ -111,6 +112,7 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             "wall": round(outcome.wall_seconds, 3),
             "finished_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
+        **optional,  # additive blocks: absent when the run did not produce them
     }
 
 

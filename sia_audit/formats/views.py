@@ -22,6 +22,7 @@ from sia_audit.formats.figures import (
     subpop_view,
 )
 from sia_audit.formats.gallery import GalleryCard, gallery_cards
+from sia_audit.formats.onnx_view import OnnxView, onnx_view
 
 TOP_SENSITIVE = 3
 
@@ -62,6 +63,7 @@ class ReportView:
     provenance: tuple[tuple[str, str], ...]
     timings: str
     files: tuple[str, ...]
+    onnx: OnnxView | None = None  # the --onnx check, when the run had one
 
 
 def build(data: Mapping[str, Any], files: Sequence[str] = ()) -> ReportView:
@@ -108,6 +110,7 @@ def _build(data: Mapping[str, Any], files: tuple[str, ...]) -> ReportView:
         provenance=provenance_rows(prov),
         timings=timing_text(data.get("timings", {})),
         files=files,
+        onnx=onnx_view(data.get("onnx")),
     )
 
 

@@ -201,6 +201,31 @@ class RegressionSection(_Strict):
     )
 
 
+class OnnxParityGate(_Strict):
+    """How closely the ONNX export (`--onnx`) must reproduce the torch target on the clean
+    probes. Checked on the figures themselves (no interval): parity is exact or it is not."""
+
+    max_abs_diff: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Largest allowed absolute difference of any raw output element (logit, "
+        "heatmap value, coordinate) between ONNX Runtime and torch, over all probes.",
+    )
+    min_agreement: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Smallest allowed fraction of probes on which both predict the same.",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> OnnxParityGate:
+        if self.max_abs_diff is None and self.min_agreement is None:
+            raise ValueError("onnx_parity needs max_abs_diff, min_agreement or both")
+        return self
+
+
 class GatesSection(_Strict):
     """The policy's thresholds; a missing gate is not checked."""
 
@@ -212,6 +237,12 @@ class GatesSection(_Strict):
     attack_success_rate: PerAttackMaxGate | None = None
     robust_accuracy: PerAttackMinGate | None = None
     psnr: MinGate | None = None
+    onnx_clean_accuracy: FractionMinGate | None = Field(
+        None, description="Clean accuracy of the --onnx model on the probes, run by ONNX Runtime."
+    )
+    onnx_parity: OnnxParityGate | None = Field(
+        None, description="Agreement of the --onnx model with the torch target."
+    )
     regression: RegressionSection | None = None
 
 

@@ -92,7 +92,7 @@ def load_model(source: str, *, allow_code: bool = False, state_dict: Path | None
     if path.suffix == ".onnx":
         raise ModelError(
             f"target {source}: ONNX Runtime gives no input gradients, so SIA cannot attack it; "
-            "give the TorchScript or torch.export model (ONNX serves the clean-accuracy check)"
+            "give the TorchScript or torch.export model, and the ONNX file to --onnx or check-onnx"
         )
     if path.is_dir():
         raise ModelError(f"target {source} is a folder; give the model file (.pt or .pt2)")
