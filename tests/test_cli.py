@@ -56,3 +56,13 @@ def test_demo_never_replaces_a_folder_it_did_not_write(tmp_path: Path) -> None:
     (out / "notes.txt").write_text("mine")
     result = CliRunner().invoke(cli, ["demo", "--out", str(out)])
     assert result.exit_code == 2 and (out / "notes.txt").read_text() == "mine"
+
+
+def test_command_table_matches_the_commands() -> None:
+    """The help lines `--help` shows without importing commands are the commands' own."""
+    from sia_audit.cli import COMMANDS
+
+    for name, (_, _, line) in COMMANDS.items():
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        assert command is not None and command.name == name
+        assert command.help is not None and command.help.split("\n")[0] == line
