@@ -41,7 +41,6 @@ _BAD_NAME_CHARS = re.compile(r"[/\\:\x00-\x1f]")
 NAME_DIGITS = 6
 
 
-
 @contextlib.contextmanager
 def _strict_decoding() -> Iterator[None]:
     """Refuse truncated images whatever a library set globally.
