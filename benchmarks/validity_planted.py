@@ -32,12 +32,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from train_demo_targets import (  # noqa: E402
     GENERATOR,
-    SIZE,
     Recipe,
     evaluate,
     logger,
+    save,
     train,
-    write_target,
 )
 
 from sia_audit.generators.checkpoint import load_generator  # noqa: E402
@@ -79,24 +78,8 @@ def train_biased(attr: str, steps: int, cache: Path, log) -> Path:  # noqa: ANN0
     t0 = time.time()
     model = train(recipe, steps, log)
     figures = evaluate(model, load_generator(GENERATOR), recipe)
-    model.eval()  # evaluate() leaves the model in training mode; trace it in eval mode
-    contract = {
-        "task": "binary",
-        "label": LABEL,
-        "input_size": [SIZE, SIZE],
-        "mean": [0.5, 0.5, 0.5],
-        "std": [0.5, 0.5, 0.5],
-    }
-    provenance = {
-        "trained_by": "benchmarks/validity_planted.py",
-        "recipe": recipe.name,
-        "correlations": list(recipe.correlations),
-        "base_rates": dict(recipe.base_rates),
-        "label_reliability": recipe.label_reliability,
-        "seed": recipe.seed,
-        "steps": steps,
-    }
-    write_target(model, path, contract, provenance)
+    model.eval()  # traced in eval mode: batch-norm uses its running statistics
+    save(model, recipe, steps, path, trained_by="benchmarks/validity_planted.py")
     tracked = {int(m.num_batches_tracked) for m in model.modules() if hasattr(m, "running_mean")}
     assert tracked == {steps}, f"batch-norm statistics moved after training: {tracked}"
     figures["train_seconds"] = time.time() - t0

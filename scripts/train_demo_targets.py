@@ -135,6 +135,7 @@ def evaluate(model: nn.Module, gen_model, recipe: Recipe, n: int = 512) -> dict[
     The held-out faces are decorrelated and truthfully labelled, like the audit's probes; where
     the shortcut attribute disagrees with the label, a model that uses it is wrong.
     """
+    was_training = model.training
     model.eval()
     g = torch.Generator().manual_seed(10_000 + recipe.seed)
     x, attrs, on, _ = faces(n, g, AttributeSampler())
@@ -150,7 +151,7 @@ def evaluate(model: nn.Module, gen_model, recipe: Recipe, n: int = 512) -> dict[
         disagree = on[:, INDEX[recipe.shortcut]] != y
         right = (pred[disagree] == y[disagree]).float().mean()
         out[f"acc_where_{recipe.shortcut}_disagrees"] = float(right)
-    model.train()
+    model.train(was_training)
     return out
 
 
@@ -186,7 +187,13 @@ def train(recipe: Recipe, steps: int, log) -> nn.Module:  # noqa: ANN001
     return model.eval()
 
 
-def save(model: nn.Module, recipe: Recipe, steps: int, path: Path) -> None:
+def save(
+    model: nn.Module,
+    recipe: Recipe,
+    steps: int,
+    path: Path,
+    trained_by: str = "scripts/train_demo_targets.py",
+) -> None:
     contract = {
         "task": "binary",
         "label": recipe.label,
@@ -195,7 +202,7 @@ def save(model: nn.Module, recipe: Recipe, steps: int, path: Path) -> None:
         "std": list(STD),
     }
     provenance = {
-        "trained_by": "scripts/train_demo_targets.py",
+        "trained_by": trained_by,
         "recipe": recipe.name,
         "correlations": list(recipe.correlations),
         "base_rates": dict(recipe.base_rates),
