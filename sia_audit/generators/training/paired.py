@@ -18,6 +18,7 @@ from sia_audit.generators.training.state import (
     Progress,
     TrainResult,
     config_record,
+    end_of_run,
     gradient_penalty,
     load_state,
     lr_at,
@@ -272,13 +273,6 @@ def train_paired(
             generator.train()
         if progress is not None:
             progress(step, config.steps, losses)
-    if step != start:
-        checkpoint(step)
-    generator.eval().requires_grad_(False)
-    return TrainResult(
-        generator=generator,
-        steps_done=step,
-        finished=step >= config.steps,
-        last_losses=losses,
-        provenance=provenance(config, step),
+    return end_of_run(
+        generator, step, start, config.steps, losses, checkpoint, provenance(config, step)
     )

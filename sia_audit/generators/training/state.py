@@ -68,6 +68,28 @@ class TrainResult:
     provenance: dict[str, str | int | float | bool | None]
 
 
+def end_of_run(
+    generator: AttGANGenerator,
+    step: int,
+    start: int,
+    total: int,
+    losses: dict[str, float],
+    checkpoint: Callable[[int], None],
+    provenance: dict[str, str | int | float | bool | None],
+) -> TrainResult:
+    """Both trainers' last act: save the last step unless nothing ran, freeze, report."""
+    if step != start:
+        checkpoint(step)
+    generator.eval().requires_grad_(False)
+    return TrainResult(
+        generator=generator,
+        steps_done=step,
+        finished=step >= total,
+        last_losses=losses,
+        provenance=provenance,
+    )
+
+
 def state_path_for(checkpoint: str | Path) -> Path:
     """The training-state file kept next to a final checkpoint path."""
     checkpoint = Path(checkpoint)
