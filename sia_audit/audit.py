@@ -127,19 +127,59 @@ def attribute_radii(generator: Generator, target: Target, radii: Mapping[str, fl
     return eps
 
 
-class _Collector:
-    """Per-probe numbers of one attack, gathered batch by batch (CPU)."""
+Batches = Sequence[int]  # first probe index of each batch, in probe order
 
-    def __init__(self) -> None:
-        self.parts: dict[str, list[Tensor]] = {}
 
-    def add(self, **values: Tensor | None) -> None:
-        for key, value in values.items():
-            if value is not None:
-                self.parts.setdefault(key, []).append(value.detach().float().cpu())
+def plan_batches(n: int, batch_size: int, rank: int = 0, world: int = 1) -> list[int]:
+    """The batches (by first probe index) that `rank` of `world` attacks: every world-th one.
 
-    def get(self, key: str) -> Tensor | None:
-        return torch.cat(self.parts[key]) if key in self.parts else None
+    Whole batches are dealt out, so each probe is attacked in the same batch, with the same
+    numbers, as in a single-process run; round-robin keeps the shards within a batch of each
+    other in size.
+    """
+    return list(range(0, n, batch_size))[rank::world]
+
+
+@dataclass(frozen=True)
+class BatchNumbers:
+    """What attacking one batch produced, on CPU: what a rank sends to rank 0 to be measured.
+
+    `attacks[name][key]` is a per-probe tensor (batch on dim 0); `gallery` holds the batch's
+    gallery candidates in preference order (no more than the gallery can take from one batch);
+    `single` the single-attribute deltas per attribute (None where frozen; empty when off).
+    """
+
+    start: int
+    attacks: dict[str, dict[str, Tensor]]
+    gallery: list[GalleryItem]
+    single: list[Tensor | None]
+
+
+@dataclass(frozen=True)
+class _Setup:
+    device: torch.device
+    generator: Generator
+    target: Target
+    labels: Tensor
+    eps_a: Tensor
+
+
+def _setup(probes: ProbeSet, generator: Generator, target: Target, config: AuditConfig) -> _Setup:
+    check_attributes(generator.attr_names, probes.attr_names)
+    if tuple(probes.output_size) != (generator.image_size, generator.image_size):
+        raise DataError(
+            f"probe images are {probes.output_size} but the generator works at "
+            f"{generator.image_size}x{generator.image_size}; resize the probes to match"
+        )
+    for attr in config.subpopulations:
+        if attr not in generator.attr_names:
+            raise UsageError(f"sub-population attribute {attr!r} is not a generator attribute")
+    device = resolve_device(config.device)
+    generator = generator.to(device).eval()
+    target = target.to(device).eval()
+    labels = task_labels(probes, target)
+    eps_a = attribute_radii(generator, target, config.radii).to(device)
+    return _Setup(device, generator, target, labels, eps_a)
 
 
 def audit(
@@ -151,90 +191,127 @@ def audit(
 ) -> AuditResult:
     """Attack every probe with the main attack and the baselines, then compute every figure."""
     config = config or AuditConfig()
-    check_attributes(generator.attr_names, probes.attr_names)
-    if tuple(probes.output_size) != (generator.image_size, generator.image_size):
-        raise DataError(
-            f"probe images are {probes.output_size} but the generator works at "
-            f"{generator.image_size}x{generator.image_size}; resize the probes to match"
-        )
-    device = resolve_device(config.device)
-    generator = generator.to(device).eval()
-    target = target.to(device).eval()
-    labels = task_labels(probes, target)
-    eps_a = attribute_radii(generator, target, config.radii).to(device)
-    frozen = tuple(n for n, e in zip(generator.attr_names, eps_a.tolist(), strict=True) if e == 0)
-    names = [config.attack.variant, *config.baselines]
-    collectors = {name: _Collector() for name in names}
-    gallery: list[GalleryItem] = []
-    timings = {"attack": 0.0, "metrics": 0.0}
-    t_start = time.perf_counter()
-    n = len(probes)
-    for start in range(0, n, config.batch_size):
-        idx = list(range(start, min(start + config.batch_size, n)))
-        x0 = probes.load_images(idx).to(device)
-        a0 = probes.attrs[idx].to(device)
-        y = labels[idx].to(device)
-        with torch.no_grad():
-            out = target(x0)
-            clean = dict(
-                loss_clean=target.task.loss(out, y),
-                error_clean=target.task.error(out, y),
-                correct_clean=target.task.correct(out, y),
-            )
-            recon = generator(x0, a0)
-        for name in names:
-            cfg = dataclasses.replace(config.attack, variant=name)
-            uses_g = get_variant(name).uses_generator
-            r = attack(
-                x0,
-                a0 if uses_g else None,
-                y,
-                generator=generator if uses_g else None,
-                target=target,
-                task=target.task,
-                config=cfg,
-                eps_a=eps_a,
-            )
-            effects = None
-            if uses_g and config.effects:
-                effects = per_probe_effects(
-                    r.x_T, a0, r.a_T, y, generator=generator, target=target, task=target.task
-                )
-            collectors[name].add(
-                **clean,
-                a0=r.a0,
-                a_T=r.a_T,
-                loss_start=r.loss_clean,
-                loss_adv=r.loss_adv,
-                error_start=r.error_clean,
-                error_adv=r.error_adv,
-                correct_start=r.correct_clean,
-                correct_adv=r.correct_adv,
-                psnr_x0=psnr(r.adversary, x0),
-                ssim_x0=ssim(r.adversary, x0),
-                psnr_recon=psnr(r.adversary, recon) if uses_g else None,
-                ssim_recon=ssim(r.adversary, recon) if uses_g else None,
-                effects=effects,
-            )
-            if name == config.attack.variant:
-                _grow_gallery(gallery, config.gallery, probes, idx, x0, recon, r, clean)
-        if progress is not None:
-            progress("attack", len(idx))
-    timings["attack"] = time.perf_counter() - t_start
+    t0 = time.perf_counter()
+    numbers = attack_batches(probes, generator, target, config, progress=progress)
+    return measure(probes, generator, target, config, numbers, time.perf_counter() - t0)
 
+
+def attack_batches(
+    probes: ProbeSet,
+    generator: Generator,
+    target: Target,
+    config: AuditConfig,
+    batches: Batches | None = None,
+    progress: Progress | None = None,
+) -> list[BatchNumbers]:
+    """Attack the given batches (default: all) with every attack of `config`."""
+    env = _setup(probes, generator, target, config)
+    if batches is None:
+        batches = plan_batches(len(probes), config.batch_size)
+    return [_attack_batch(probes, env, config, start, progress) for start in batches]
+
+
+def _attack_batch(
+    probes: ProbeSet, env: _Setup, config: AuditConfig, start: int, progress: Progress | None
+) -> BatchNumbers:
+    generator, target, device = env.generator, env.target, env.device
+    idx = list(range(start, min(start + config.batch_size, len(probes))))
+    x0 = probes.load_images(idx).to(device)
+    a0 = probes.attrs[idx].to(device)
+    y = env.labels[idx].to(device)
+    with torch.no_grad():
+        out = target(x0)
+        clean = dict(
+            loss_clean=target.task.loss(out, y),
+            error_clean=target.task.error(out, y),
+            correct_clean=target.task.correct(out, y),
+        )
+        recon = generator(x0, a0)
+    attacks: dict[str, dict[str, Tensor]] = {}
+    gallery: list[GalleryItem] = []
+    for name in (config.attack.variant, *config.baselines):
+        cfg = dataclasses.replace(config.attack, variant=name)
+        uses_g = get_variant(name).uses_generator
+        r = attack(
+            x0,
+            a0 if uses_g else None,
+            y,
+            generator=generator if uses_g else None,
+            target=target,
+            task=target.task,
+            config=cfg,
+            eps_a=env.eps_a,
+        )
+        effects = None
+        if uses_g and config.effects:
+            effects = per_probe_effects(
+                r.x_T, a0, r.a_T, y, generator=generator, target=target, task=target.task
+            )
+        attacks[name] = _cpu(
+            **clean,
+            a0=r.a0,
+            a_T=r.a_T,
+            loss_start=r.loss_clean,
+            loss_adv=r.loss_adv,
+            error_start=r.error_clean,
+            error_adv=r.error_adv,
+            correct_start=r.correct_clean,
+            correct_adv=r.correct_adv,
+            psnr_x0=psnr(r.adversary, x0),
+            ssim_x0=ssim(r.adversary, x0),
+            psnr_recon=psnr(r.adversary, recon) if uses_g else None,
+            ssim_recon=ssim(r.adversary, recon) if uses_g else None,
+            effects=effects,
+        )
+        if name == config.attack.variant:
+            gallery = _gallery_candidates(config.gallery, probes, idx, x0, recon, r, clean)
+    single = _single_attribute(x0, a0, y, env, config) if config.single_attribute else []
+    if progress is not None:
+        progress("attack", len(idx))
+    return BatchNumbers(start, attacks, gallery, single)
+
+
+def _cpu(**values: Tensor | None) -> dict[str, Tensor]:
+    return {k: v.detach().float().cpu() for k, v in values.items() if v is not None}
+
+
+def measure(
+    probes: ProbeSet,
+    generator: Generator,
+    target: Target,
+    config: AuditConfig,
+    numbers: Sequence[BatchNumbers],
+    attack_seconds: float,
+    ranks: int = 1,
+) -> AuditResult:
+    """Every figure of the audit from the numbers of all batches (from one process or `ranks`)."""
+    env = _setup(probes, generator, target, config)
+    numbers = sorted(numbers, key=lambda b: b.start)
+    starts = [b.start for b in numbers]
+    if starts != plan_batches(len(probes), config.batch_size):
+        raise AssertionError(f"batches {starts} do not cover the {len(probes)} probes once")
     t_metrics = time.perf_counter()
     attr_names = generator.attr_names
-    data = {name: _probe_data(probes.names, c) for name, c in collectors.items()}
+    names = [config.attack.variant, *config.baselines]
+    data = {
+        name: _probe_data(
+            probes.names,
+            {k: torch.cat([b.attacks[name][k] for b in numbers]) for k in numbers[0].attacks[name]},
+        )
+        for name in names
+    }
+    gallery: list[GalleryItem] = []
+    for b in numbers:
+        _merge_gallery(gallery, b.gallery, config.gallery)
     main = data[config.attack.variant]
-    included = eps_a.cpu() > 0
+    included = env.eps_a.cpu() > 0
+    frozen = tuple(n for n, keep in zip(attr_names, included.tolist(), strict=True) if not keep)
     b = config.bootstrap
     delta = main.delta
     assert delta is not None
     sens = sensitivity(delta, included, names=attr_names, config=b)
     subpops = {}
     for attr in config.subpopulations:
-        if attr not in attr_names:
-            raise UsageError(f"sub-population attribute {attr!r} is not a generator attribute")
         group = main.a0[:, attr_names.index(attr)] >= 0.5
         subpops[attr] = subpopulation_sensitivity(
             delta, group, included, attribute=attr, names=attr_names, config=b
@@ -246,12 +323,18 @@ def audit(
     )
     single = None
     if config.single_attribute:
-        single = _single_attribute(probes, generator, target, labels, eps_a, config, device)
+        from sia_audit.metrics import single_attribute_sensitivity
+
+        deltas = [
+            None if numbers[0].single[j] is None else torch.cat([n.single[j] for n in numbers])
+            for j in range(len(attr_names))
+        ]
+        single = single_attribute_sensitivity(deltas, included, names=attr_names, config=b)
     attacks = {
         name: _summary(name, dataclasses.replace(config.attack, variant=name), d, target, b)
         for name, d in data.items()
     }
-    timings["metrics"] = time.perf_counter() - t_metrics
+    timings = {"attack": attack_seconds, "metrics": time.perf_counter() - t_metrics}
     keypoints = target.contract.task in KEYPOINT_TASKS
     clean_acc = accuracy(main.correct_clean.bool(), images="clean images x0", config=b)
     recon_acc = accuracy(main.correct_start.bool(), images="reconstructions G(x0, a0)", config=b)
@@ -259,7 +342,8 @@ def audit(
         "tool_version": sia_audit.__version__,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
-        "device": str(device),
+        "device": str(env.device),
+        "ranks": ranks,
         "probes": len(probes),
         "probe_manifest_sha256": probes.manifest_sha256(),
         "attack": dataclasses.asdict(config.attack),
@@ -286,7 +370,7 @@ def audit(
     )
 
 
-def _probe_data(names: Sequence[str], c: _Collector) -> ProbeData:
+def _probe_data(names: Sequence[str], c: Mapping[str, Tensor]) -> ProbeData:
     def need(key: str) -> Tensor:
         value = c.get(key)
         assert value is not None, key
@@ -363,8 +447,7 @@ def _asr_or_undefined(d: ProbeData, name: str, b: BootstrapConfig) -> Estimate:
         )
 
 
-def _grow_gallery(
-    gallery: list[GalleryItem],
+def _gallery_candidates(
     limit: int,
     probes: ProbeSet,
     idx: Sequence[int],
@@ -372,25 +455,25 @@ def _grow_gallery(
     recon: Tensor,
     r,  # noqa: ANN001 - AttackBatch
     clean: dict[str, Tensor],
-) -> None:
-    """Keep the first `limit` probes whose prediction the attack flipped (else the first ones)."""
+) -> list[GalleryItem]:
+    """The batch's probes in gallery preference order (flipped first), at most `limit`.
+
+    `_merge_gallery` never keeps more than `limit` probes of one batch, and those it keeps are
+    the first ones in this order, so the candidates are all it needs.
+    """
     flipped = (clean["correct_clean"] & ~r.correct_adv).cpu()
-    order = sorted(range(len(idx)), key=lambda i: not bool(flipped[i]))
+    order = sorted(range(len(idx)), key=lambda i: not bool(flipped[i]))[:limit]
+
+    def u8(img: Tensor) -> Tensor:
+        return (img.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu()
+
+    items = []
     for i in order:
-        if len(gallery) >= limit:
-            unflipped = [j for j, g in enumerate(gallery) if not g.flipped]
-            if not (bool(flipped[i]) and unflipped):
-                continue
-            gallery.pop(unflipped[-1])  # a flipped probe tells more than an unflipped one
         delta = (r.a_T[i] - r.a0[i]).cpu()
         changes = sorted(
             zip(probes.attr_names, delta.tolist(), strict=True), key=lambda t: -abs(t[1])
         )
-
-        def u8(img: Tensor) -> Tensor:
-            return (img.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu()
-
-        gallery.append(
+        items.append(
             GalleryItem(
                 name=probes.names[idx[i]],
                 original=u8(x0[i]),
@@ -400,44 +483,45 @@ def _grow_gallery(
                 flipped=bool(flipped[i]),
             )
         )
+    return items
+
+
+def _merge_gallery(
+    gallery: list[GalleryItem], candidates: Sequence[GalleryItem], limit: int
+) -> None:
+    """Keep the first `limit` probes the attack flipped (else the first ones), batch by batch."""
+    for item in candidates:
+        if len(gallery) >= limit:
+            unflipped = [j for j, g in enumerate(gallery) if not g.flipped]
+            if not (item.flipped and unflipped):
+                continue
+            gallery.pop(unflipped[-1])  # a flipped probe tells more than an unflipped one
+        gallery.append(item)
 
 
 def _single_attribute(
-    probes: ProbeSet,
-    generator: Generator,
-    target: Target,
-    labels: Tensor,
-    eps_a: Tensor,
-    config: AuditConfig,
-    device: torch.device,
-):  # noqa: ANN202 - Sensitivity
-    """Paper 4.2.3: K runs, run k moving only attribute k (and x); s_k from run k."""
-    from sia_audit.metrics import single_attribute_sensitivity
-
-    k = len(generator.attr_names)
+    x0: Tensor, a0: Tensor, y: Tensor, env: _Setup, config: AuditConfig
+) -> list[Tensor | None]:
+    """Paper 4.2.3 on one batch: K runs, run k moving only attribute k (and x); a_T - a_0 of
+    run k per attribute k (None where attribute k is frozen)."""
+    k = env.generator.num_attrs
     deltas: list[Tensor | None] = []
     for j in range(k):
-        if float(eps_a[j]) == 0.0:
+        if float(env.eps_a[j]) == 0.0:
             deltas.append(None)
             continue
-        mask = torch.zeros(k, dtype=torch.bool, device=device)
+        mask = torch.zeros(k, dtype=torch.bool, device=env.device)
         mask[j] = True
-        parts = []
-        for start in range(0, len(probes), config.batch_size):
-            idx = list(range(start, min(start + config.batch_size, len(probes))))
-            r = attack(
-                probes.load_images(idx).to(device),
-                probes.attrs[idx].to(device),
-                labels[idx].to(device),
-                generator=generator,
-                target=target,
-                task=target.task,
-                config=config.attack,
-                eps_a=eps_a,
-                update_mask=mask,
-            )
-            parts.append((r.a_T - r.a0).cpu())
-        deltas.append(torch.cat(parts))
-    return single_attribute_sensitivity(
-        deltas, eps_a.cpu() > 0, names=generator.attr_names, config=config.bootstrap
-    )
+        r = attack(
+            x0,
+            a0,
+            y,
+            generator=env.generator,
+            target=env.target,
+            task=env.target.task,
+            config=config.attack,
+            eps_a=env.eps_a,
+            update_mask=mask,
+        )
+        deltas.append((r.a_T - r.a0).cpu())
+    return deltas

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from sia_audit.attacks.config import AttackConfig
-from sia_audit.audit import AuditConfig, audit
+from sia_audit.audit import AuditConfig, attack_batches, audit, measure, plan_batches
 from sia_audit.compare import (
     ProbeTable,
     check_comparable,
@@ -25,6 +25,7 @@ from sia_audit.compare import (
     table_from_report,
     table_from_result,
 )
+from sia_audit.distributed import Session
 from sia_audit.errors import ConfigError, UsageError
 from sia_audit.gate import GateVerdict, evaluate, onnx_verdicts, passed, skipped
 from sia_audit.generators.checkpoint import load_generator
@@ -32,12 +33,13 @@ from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.onnx.check import check_onnx
 from sia_audit.onnx.results import OnnxResult
-from sia_audit.onnx.runtime import load_onnx_target
+from sia_audit.onnx.runtime import OnnxTarget, load_onnx_target
 from sia_audit.policy.models import Policy
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.results import AuditResult
+from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
 
 BUILTIN = "builtin:synthfaces"
@@ -137,7 +139,50 @@ def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditCo
     )
 
 
-def run(
+@dataclass(frozen=True)
+class Loaded:
+    """Everything a run reads before it attacks, checked: the inputs of `audit` and the gates."""
+
+    target_source: str
+    policy: Policy
+    policy_path: Path
+    target: Target
+    generator: Generator
+    generator_file: Path
+    probes: ProbeSet
+    config: AuditConfig
+    base: ProbeTable | None
+    baseline: Path | None
+    onnx: Path | None
+    onnx_target: OnnxTarget | None
+    started: float  # time.perf_counter() when loading began
+    load_seconds: float
+
+    def fingerprint(self) -> dict[str, object]:
+        """What every rank of a distributed run must share: the same inputs, the same plan."""
+        return {
+            "target_sha256": self.inputs()["target_sha256"],
+            "generator_sha256": sha256_of(self.generator_file),
+            "policy_sha256": sha256_of(self.policy_path),
+            "probe_manifest_sha256": self.probes.manifest_sha256(),
+            "batch_size": self.config.batch_size,
+        }
+
+    def inputs(self) -> dict[str, str]:
+        target_file = Path(self.target_source)
+        return {
+            "target": self.target_source,
+            "target_sha256": sha256_of(target_file)
+            if target_file.exists()
+            else "python:" + self.target_source,
+            "generator": self.policy.generator,
+            "generator_sha256": sha256_of(self.generator_file),
+            "policy_sha256": sha256_of(self.policy_path),
+            "probe_manifest_sha256": self.probes.manifest_sha256(),
+        }
+
+
+def load(
     target_source: str,
     policy: Policy,
     policy_path: Path,
@@ -147,12 +192,10 @@ def run(
     allow_code: bool = False,
     baseline: Path | None = None,
     onnx: Path | None = None,
-    progress=None,  # noqa: ANN001 - audit's Progress callback
-) -> RunOutcome:
-    """Load everything the policy names, audit the target, and evaluate the gates.
+) -> Loaded:
+    """Load and check everything the policy names, so that a bad input fails before the attack.
 
-    With `onnx`, the ONNX export is loaded and checked before the attack (a bad file fails in
-    seconds) and run on the clean probes after it, for the policy's ONNX gates.
+    With `onnx`, the ONNX export is loaded and checked here too (a bad file fails in seconds).
     """
     t0 = time.perf_counter()
     base = table_from_report(load_report(baseline), str(baseline)) if baseline else None
@@ -180,42 +223,104 @@ def run(
             "baselines": list(config.baselines),
         }
         refuse_if(differing_provenance(base.provenance, planned), str(baseline))
-    t_load = time.perf_counter() - t0
-    result = audit(probes, generator, target, config, progress)
+    return Loaded(
+        target_source,
+        policy,
+        policy_path,
+        target,
+        generator,
+        gen_path,
+        probes,
+        config,
+        base,
+        baseline,
+        onnx,
+        onnx_target,
+        t0,
+        time.perf_counter() - t0,
+    )
+
+
+def run(
+    target_source: str,
+    policy: Policy,
+    policy_path: Path,
+    *,
+    device: str = "auto",
+    batch_size: int | None = None,
+    allow_code: bool = False,
+    baseline: Path | None = None,
+    onnx: Path | None = None,
+    progress=None,  # noqa: ANN001 - audit's Progress callback
+) -> RunOutcome:
+    """Load everything the policy names, audit the target, and evaluate the gates."""
+    loaded = load(
+        target_source,
+        policy,
+        policy_path,
+        device=device,
+        batch_size=batch_size,
+        allow_code=allow_code,
+        baseline=baseline,
+        onnx=onnx,
+    )
+    result = audit(loaded.probes, loaded.generator, loaded.target, loaded.config, progress)
+    return conclude(loaded, result)
+
+
+def run_sharded(
+    loaded: Loaded,
+    session: Session,
+    progress=None,  # noqa: ANN001 - audit's Progress callback
+) -> RunOutcome | None:
+    """This rank's share of a distributed run; the outcome on rank 0, None on the others.
+
+    The ranks must have agreed on their inputs first (`Session.agree`, `same_everywhere`).
+    Every rank attacks its batches; rank 0 gathers the numbers of all batches and measures
+    them as one process would, so the figures are those of a single-process run.
+    """
+    ranks = session.ranks
+    p, config = loaded.probes, loaded.config
+    t0 = time.perf_counter()
+    mine = plan_batches(len(p), config.batch_size, ranks.rank, ranks.world)
+    numbers = attack_batches(p, loaded.generator, loaded.target, config, mine, progress)
+    parts = session.gather(numbers)
+    if parts is None:
+        return None
+    every = [batch for part in parts for batch in part]
+    result = measure(
+        p, loaded.generator, loaded.target, config, every, time.perf_counter() - t0, ranks.world
+    )
+    return conclude(loaded, result)
+
+
+def conclude(loaded: Loaded, result: AuditResult) -> RunOutcome:
+    """The gates on an audit: thresholds, the ONNX check (after the attack) and regressions."""
+    policy = loaded.policy
     verdicts = evaluate(policy.gates, result, policy.protected)
     onnx_result = None
-    if onnx is not None and onnx_target is not None:
+    if loaded.onnx is not None and loaded.onnx_target is not None:
         onnx_result = check_onnx(
-            onnx_target,
-            probes,
-            torch_target=target,
-            torch_source=target_source,
+            loaded.onnx_target,
+            loaded.probes,
+            torch_target=loaded.target,
+            torch_source=loaded.target_source,
             bootstrap=bootstrap_config(policy),
-            batch_size=config.batch_size,
-            sha256=sha256_of(onnx),
+            batch_size=loaded.config.batch_size,
+            sha256=sha256_of(loaded.onnx),
         )
     verdicts += onnx_verdicts(policy.gates, onnx_result)
-    target_file = Path(target_source)
-    inputs = {
-        "target": target_source,
-        "target_sha256": sha256_of(target_file)
-        if target_file.exists()
-        else "python:" + target_source,
-        "generator": policy.generator,
-        "generator_sha256": sha256_of(gen_path),
-        "policy_sha256": sha256_of(policy_path),
-        "probe_manifest_sha256": probes.manifest_sha256(),
-    }
+    inputs = loaded.inputs()
     head = table_from_result(result, inputs)
-    verdicts += regressions(policy, base, head, str(baseline))
-    wall = time.perf_counter() - t0
+    verdicts += regressions(policy, loaded.base, head, str(loaded.baseline))
+    wall = time.perf_counter() - loaded.started
     return RunOutcome(
         result,
         verdicts,
         passed(verdicts),
         inputs,
         wall,
-        t_load,
+        loaded.load_seconds,
         tuple(policy.protected),
         onnx_result,
     )

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import click
 
-from sia_audit.errors import UsageError
+from sia_audit.audit import plan_batches
+from sia_audit.distributed import DEFAULT_TIMEOUT, Ranks, rank_device, ranks_from_env, session
+from sia_audit.errors import SiaAuditError, UsageError
 from sia_audit.formats import html, json_report, markdown, pdf
 from sia_audit.formats.interface import Format, Report, render_all
 from sia_audit.fsutil import atomic_write_files, check_writable_folder
 from sia_audit.policy import load_policy
+from sia_audit.run import load, run_sharded
 from sia_audit.run import run as run_audit
 
 FORMATS = {
@@ -66,6 +69,13 @@ def format_option(help_text: str, metavar: str = "json|html|pdf|md|all"):  # noq
 )
 @click.option("--allow-code", is_flag=True, help="Allow a module:function TARGET (runs its code).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--dist-timeout",
+    type=float,
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Under torchrun: seconds a rank waits for the others before the run ends with exit 2.",
+)
 @format_option("Report formats to write (repeat, or comma-separate) [default: all].")
 def run(
     target: str,
@@ -77,19 +87,35 @@ def run(
     onnx: Path | None,
     allow_code: bool,
     quiet: bool,
+    dist_timeout: float,
     formats: tuple[str, ...],
 ) -> None:
     """Audit TARGET (TorchScript .pt, torch.export .pt2) under a policy; exit 1 if a gate fails.
 
     Writes report.json, report.html, report.pdf and summary.md to --out (together, atomically).
+    Under torchrun the probe set is sharded across the ranks and rank 0 writes the reports.
     """
+    ranks = ranks_from_env()
+    if ranks is not None:
+        run_distributed(
+            ranks,
+            dist_timeout,
+            target=target,
+            policy_path=policy_path,
+            out=out,
+            device=device,
+            batch_size=batch_size,
+            allow_code=allow_code,
+            baseline=baseline,
+            onnx=onnx,
+            quiet=quiet,
+            formats=formats,
+        )
+        return
     chosen = chosen_formats(formats)
     policy = load_policy(policy_path)
     check_writable_folder(out)
-    count = policy.probes.count
-    with click.progressbar(
-        length=count, label="attacking", file=open(os.devnull, "w") if quiet else sys.stderr
-    ) as bar:
+    with progress_bar(policy.probes.count, quiet) as bar:
         outcome = run_audit(
             target,
             policy,
@@ -103,6 +129,62 @@ def run(
         )
     write_reports(out, outcome, chosen)
     finish(outcome.verdicts, outcome.passed, f"reports in {out}")
+
+
+def progress_bar(count: int, quiet: bool):  # noqa: ANN201 - click's ProgressBar
+    sink = open(os.devnull, "w") if quiet else sys.stderr  # noqa: SIM115 - lives with the bar
+    return click.progressbar(length=count, label="attacking", file=sink)
+
+
+def run_distributed(
+    ranks: Ranks,
+    timeout: float,
+    *,
+    target: str,
+    policy_path: Path,
+    out: Path,
+    device: str,
+    quiet: bool,
+    formats: tuple[str, ...],
+    baseline: Path | None,
+    onnx: Path | None,
+    **options,  # noqa: ANN003 - batch_size and allow_code, as `load` takes them
+) -> None:
+    """One rank of a torchrun run: every rank loads and attacks its shard; rank 0 reports.
+
+    Ranks agree after loading, so a bad input on any of them ends all of them with exit 2
+    before the attack; the other ranks exit 0 once rank 0 has their numbers.
+    """
+    with session(ranks, device, timeout) as s:
+        loaded, error = None, None
+        try:
+            chosen = chosen_formats(formats)
+            policy = load_policy(policy_path)
+            if ranks.writer:
+                check_writable_folder(out)
+            loaded = load(
+                target,
+                policy,
+                policy_path,
+                device=rank_device(device, ranks),
+                baseline=baseline if ranks.writer else None,
+                onnx=onnx if ranks.writer else None,
+                **options,
+            )
+        except SiaAuditError as exc:
+            error = exc
+        s.agree(error)
+        assert loaded is not None
+        s.same_everywhere("set of inputs", loaded.fingerprint())
+        share = len(plan_batches(len(loaded.probes), loaded.config.batch_size, 0, ranks.world))
+        with progress_bar(
+            min(len(loaded.probes), share * loaded.config.batch_size), quiet or not ranks.writer
+        ) as bar:
+            outcome = run_sharded(loaded, s, progress=lambda stage, n: bar.update(n))
+    if outcome is None:
+        return
+    write_reports(out, outcome, chosen)
+    finish(outcome.verdicts, outcome.passed, f"reports in {out} ({ranks.world} ranks)")
 
 
 def write_reports(
