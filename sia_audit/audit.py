@@ -226,7 +226,11 @@ def _attack_batch(
             error_clean=target.task.error(out, y),
             correct_clean=target.task.correct(out, y),
         )
-        recon = generator(x0, a0)
+    # Computed once per probe and shared: the clean output (by every attack's figures and, in
+    # float32, as the pixel baselines' starting output) and the reconstruction G(x0, a0) (the
+    # main attack's first step decodes it; the baselines' PSNR/SSIM against it reuse it).
+    shared_clean = None if config.attack.autocast_bf16 else out
+    recon: Tensor | None = None
     attacks: dict[str, dict[str, Tensor]] = {}
     gallery: list[GalleryItem] = []
     for name in (config.attack.variant, *config.baselines):
@@ -241,7 +245,10 @@ def _attack_batch(
             task=target.task,
             config=cfg,
             eps_a=env.eps_a,
+            clean_output=None if uses_g else shared_clean,
         )
+        if recon is None:
+            recon = r.start  # the main attack runs first and moves attributes: G(x0, a0)
         effects = None
         if uses_g and config.effects:
             effects = per_probe_effects(

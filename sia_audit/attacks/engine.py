@@ -32,12 +32,15 @@ class AttackBatch:
     0/1 misclassification or NME (keypoints); `correct_*` applies the task's failure rule.
     `a0` is the labelled start: the paper's Eq. 2 measures from a_1 (the first iterate), which
     differs from a_0 by at most eta_a; SPEC 6 measures sensitivity from a_0, so a0 is kept.
+    `start` is that starting image: G(x0, a0) as step 1 decoded it (so a caller needs no
+    reconstruction pass of its own), or x0.
     """
 
     a0: Tensor | None
     a_T: Tensor | None
     x_T: Tensor
     adversary: Tensor
+    start: Tensor
     loss_clean: Tensor
     loss_adv: Tensor
     error_clean: Tensor
@@ -129,6 +132,7 @@ def attack(
     eps_a: Tensor | None = None,
     update_mask: Tensor | None = None,
     on_step: StepHook | None = None,
+    clean_output: Tensor | None = None,
 ) -> AttackBatch:
     """Attack one batch of probes with `config.variant`; see SPEC section 5.
 
@@ -136,14 +140,26 @@ def attack(
     the per-attribute radius around a0 (default 1: only the [0, 1] box; 0 freezes); attributes
     where `update_mask` (K,) is False never move (single-attribute mode). Pixel variants (fgsm,
     pgd) need neither generator nor attributes. Probes never interact: the result of a probe
-    does not depend on the batch it is in (G and f must be in eval mode).
+    does not depend on the batch it is in (G and f must be in eval mode). Pixel variants take
+    the target's output on x0 as `clean_output` when the caller already has it (computed under
+    the same autocast setting), instead of computing it again.
     """
     variant = get_variant(config.variant)
     _check_images(x0)
     _check_label(label, x0.shape[0])
     label = label.to(x0.device)
     if not variant.uses_generator:
-        return _pixel_attack(x0, label, target=target, task=task, config=config, on_step=on_step)
+        return _pixel_attack(
+            x0,
+            label,
+            target=target,
+            task=task,
+            config=config,
+            on_step=on_step,
+            out_clean=clean_output,
+        )
+    if clean_output is not None:
+        raise UsageError("clean_output is for pixel attacks; SIA starts from G(x0, a0)")
     if generator is None or a0 is None:
         raise UsageError(f"attack variant {variant.name!r} needs a generator and attributes a0")
     if getattr(generator, "training", False):
@@ -178,7 +194,7 @@ def attack(
         rmsprop = torch.optim.RMSprop([a], lr=config.eta_a, maximize=True)
 
     z: Latent | None = None  # encode(x) cached while x does not move (attr, spt, after PI)
-    loss_clean = error_clean = correct_clean = None
+    loss_clean = error_clean = correct_clean = start = None
     bad = torch.zeros(x0.shape[0], dtype=torch.bool, device=device)
     # No early stopping: sensitivity is defined over all T steps, so a probe keeps moving after
     # the target already gets it wrong.
@@ -197,7 +213,8 @@ def attack(
                 z_i = z
             if rmsprop is None:
                 a.requires_grad_(move_a)
-            output = target(generator.decode(z_i, a))
+            decoded = generator.decode(z_i, a)
+            output = target(decoded)
             per_probe = task.loss(output, label)
         if i == 1:
             # Step 1 is evaluated at (x0, a0): its loss is the reconstruction's clean loss.
@@ -205,6 +222,7 @@ def attack(
             task.validate(clean, label)
             loss_clean = per_probe.detach()
             error_clean, correct_clean = task.error(clean, label), task.correct(clean, label)
+            start = decoded.detach().to(dtype)
             del clean
         bad |= ~torch.isfinite(per_probe.detach())
         wrt = {name: t for name, t, moves in (("x", x, move_x), ("a", a, move_a)) if moves}
@@ -212,7 +230,7 @@ def attack(
         # is the gradient of its own loss.
         grads = torch.autograd.grad(per_probe.sum(), list(wrt.values()))
         grad = dict(zip(wrt, grads, strict=True))
-        del output, per_probe, z_i, grads
+        del output, per_probe, z_i, grads, decoded
         with torch.no_grad():
             # Both updates use the gradient taken at (x_{i-1}, a_{i-1}). torch.sign(0) = 0: an
             # attribute (or pixel) with exactly zero gradient does not move.
@@ -241,11 +259,13 @@ def attack(
     bad |= ~torch.isfinite(loss_adv)
     _raise_non_finite(bad)
     assert loss_clean is not None and error_clean is not None and correct_clean is not None
+    assert start is not None
     return AttackBatch(
         a0=a0,
         a_T=a,
         x_T=x.contiguous(),
         adversary=adversary.to(dtype).contiguous(),
+        start=start.contiguous(),
         loss_clean=loss_clean,
         loss_adv=loss_adv.detach(),
         error_clean=error_clean,
@@ -263,11 +283,13 @@ def _pixel_attack(
     task: Task,
     config: AttackConfig,
     on_step: StepHook | None,
+    out_clean: Tensor | None,
 ) -> AttackBatch:
     amp = autocast_context(config, x0.device)
     x0 = x0.detach().contiguous(memory_format=memory_format(config, x0.device))
     with torch.no_grad(), amp:
-        out_clean = target(x0)
+        if out_clean is None:
+            out_clean = target(x0)
         loss_clean = task.loss(out_clean, label)
     task.validate(out_clean, label)
     hook = None if on_step is None else (lambda i, x: on_step(i, x, None))
@@ -301,6 +323,7 @@ def _pixel_attack(
         a_T=None,
         x_T=adversary,
         adversary=adversary,
+        start=x0,
         loss_clean=loss_clean,
         loss_adv=loss_adv,
         error_clean=task.error(out_clean, label),
