@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 import sia_audit
-from sia_audit.commands.run import write_reports
+from sia_audit.commands.report_files import write_reports
 from sia_audit.errors import OutputError, UsageError
 from sia_audit.policy import load_policy
 from sia_audit.probes.synthfaces.contact_sheet import contact_sheet

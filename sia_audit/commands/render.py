@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sia_audit.commands.run import FORMATS, chosen_formats, format_option
+from sia_audit.commands.report_files import FORMATS, chosen_formats, format_option
 from sia_audit.errors import UsageError
 from sia_audit.formats import json_report
 from sia_audit.formats.interface import render_all

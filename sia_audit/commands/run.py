@@ -9,40 +9,13 @@ from pathlib import Path
 import click
 
 from sia_audit.audit import plan_batches
+from sia_audit.commands.report_files import chosen_formats, format_option, write_reports
 from sia_audit.distributed import DEFAULT_TIMEOUT, Ranks, rank_device, ranks_from_env, session
-from sia_audit.errors import SiaAuditError, UsageError
-from sia_audit.formats import html, json_report, markdown, pdf
-from sia_audit.formats.interface import Format, Report, render_all
-from sia_audit.fsutil import atomic_write_files, check_writable_folder
+from sia_audit.errors import SiaAuditError
+from sia_audit.fsutil import check_writable_folder
 from sia_audit.policy import load_policy
 from sia_audit.run import load, run_sharded
 from sia_audit.run import run as run_audit
-
-FORMATS = {
-    f.name: f
-    for f in (
-        Format("json", "report.json", json_report.render),
-        Format("html", "report.html", html.render),
-        Format("pdf", "report.pdf", pdf.render),
-        Format("md", "summary.md", markdown.render),
-    )
-}
-
-
-def chosen_formats(names: tuple[str, ...]) -> tuple[Format, ...]:
-    """--format values (repeatable, or comma-separated) in FORMATS order; none or "all": all."""
-    wanted = {part.strip() for name in names for part in name.split(",") if part.strip()}
-    unknown = sorted(wanted - set(FORMATS) - {"all"})
-    if unknown:
-        raise UsageError(f"--format {', '.join(unknown)}: unknown; use {', '.join(FORMATS)} or all")
-    if not wanted or "all" in wanted:
-        return tuple(FORMATS.values())
-    return tuple(f for f in FORMATS.values() if f.name in wanted)
-
-
-def format_option(help_text: str, metavar: str = "json|html|pdf|md|all"):  # noqa: ANN201
-    """The --format option `run` and `render` share (a click decorator)."""
-    return click.option("--format", "formats", multiple=True, metavar=metavar, help=help_text)
 
 
 @click.command("run")
@@ -185,18 +158,6 @@ def run_distributed(
         return
     write_reports(out, outcome, chosen)
     finish(outcome.verdicts, outcome.passed, f"reports in {out} ({ranks.world} ranks)")
-
-
-def write_reports(
-    out: Path,
-    outcome,  # noqa: ANN001 - RunOutcome
-    formats: tuple[Format, ...] = tuple(FORMATS.values()),
-) -> None:
-    """The chosen formats into `out`: all rendered from one report.json first, then written
-    together, so a failing render (say the PDF) leaves the folder's previous reports as they were.
-    """
-    report: Report = json_report.report_of(outcome, tuple(f.filename for f in formats))
-    atomic_write_files(out, render_all(report, formats))
 
 
 def finish(verdicts, ok: bool, where: str) -> None:  # noqa: ANN001 - GateVerdicts

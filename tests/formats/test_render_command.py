@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sia_audit.cli import cli
-from sia_audit.commands import run as run_command
+from sia_audit.commands import report_files
 from sia_audit.formats.interface import Format
 from tests.formats import pdftools
 from tests.formats.conftest import DATA
@@ -104,7 +104,7 @@ def test_a_failing_pdf_render_leaves_previous_reports(
     def broken(report) -> bytes:  # noqa: ANN001 - Report
         raise RuntimeError("PDF engine failed")
 
-    monkeypatch.setitem(run_command.FORMATS, "pdf", Format("pdf", "report.pdf", broken))
+    monkeypatch.setitem(report_files.FORMATS, "pdf", Format("pdf", "report.pdf", broken))
     result = invoke(str(saved))
     assert isinstance(result.exception, RuntimeError)
     for name in ("report.html", "report.pdf", "summary.md"):

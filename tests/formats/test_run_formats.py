@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from sia_audit.cli import cli
-from sia_audit.commands.run import chosen_formats
+from sia_audit.commands.report_files import chosen_formats
 from sia_audit.errors import UsageError
 from tests.formats import pdftools
 
