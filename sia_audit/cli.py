@@ -45,6 +45,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "synth",
         "Render COUNT synthetic faces into the new folder OUT, in CelebA format.",
     ),
+    "generate": (
+        "sia_audit.commands.generate",
+        "generate",
+        "Write SIA adversaries of TARGET into the new folder OUT as a CelebA-format dataset.",
+    ),
     "check-probes": (
         "sia_audit.commands.check_probes",
         "check_probes",

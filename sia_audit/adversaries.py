@@ -1,0 +1,368 @@
+"""Export SIA adversaries as a CelebA-format dataset for adversarial training (paper 4.4-4.5).
+
+`generate(request)` attacks a policy's probe set with SIA (variant `full`, the policy's steps,
+etas and radii) batch by batch and writes, into a new folder, what a training script mixes into
+its data: the adversaries G(x_T, a_T) as PNG at the generator's size, a_T as the continuous
+side file and its -1/1 binarisation (the same files `sia-audit synth` writes, read back by
+`CelebAProbes`), the label each probe carries for the target's task, an 80/10/10 split in
+contiguous blocks, and a provenance JSON naming every image's source probe. The folder appears
+only complete (fsutil.atomic_dir); the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+import sia_audit
+from sia_audit.attacks.config import AttackConfig
+from sia_audit.attacks.engine import AttackBatch, attack
+from sia_audit.audit import attribute_radii, resolve_device, task_labels
+from sia_audit.errors import DataError, UsageError
+from sia_audit.fsutil import atomic_dir, atomic_write_text, check_new_dir, check_writable_folder
+from sia_audit.generators.checkpoint import check_attributes
+from sia_audit.generators.interface import Generator
+from sia_audit.policy import load_policy
+from sia_audit.policy.models import Policy
+from sia_audit.probes.celeba import NAME_DIGITS, SPLITS
+from sia_audit.probes.celeba_writer import CelebAWriter
+from sia_audit.probes.interface import ProbeSet
+from sia_audit.probes.synthfaces.dataset import partition_of
+from sia_audit.run import load
+from sia_audit.targets.contract import Target
+
+FORMAT = "sia-audit-adversaries"
+FORMAT_VERSION = 1
+PROVENANCE_FILE = "sia_adversaries.json"
+LABELS_FILE = "list_target_labels.txt"
+VARIANT = "full"  # generate always runs SIA proper: both spaces, all T steps
+KEYPOINT_TASKS = ("keypoints-heatmap", "keypoints-coords")
+_SPLIT_NAMES = {v: k for k, v in SPLITS.items()}
+MAX_IMAGES = 10**NAME_DIGITS - 1  # 000001.png ... 999999.png
+
+Progress = Callable[[int], None]  # probes done in this call
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """What `sia-audit generate` was asked for; `count`/`batch_size` None mean the policy's."""
+
+    target: str
+    policy_path: Path
+    out: Path
+    count: int | None = None
+    device: str = "auto"
+    batch_size: int | None = None
+    allow_code: bool = False
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    """What was written: counts for the one line the command prints."""
+
+    out: Path
+    count: int
+    right_on_x0: int  # probes the target classifies correctly before the attack
+    flipped: int  # of those, the ones whose adversary it gets wrong
+    splits: tuple[int, int, int]  # train, val, test
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AdversaryRecord:
+    """One written image: where it came from and what the attack did to the target's answer.
+
+    `flipped` follows the audit's attack success rate: right on the clean probe x0, wrong on
+    the adversary. `flipped_as_saved` scores the adversary as stored (rounded to 8 bits).
+    """
+
+    file: str
+    probe: str
+    split: str
+    label: int | None  # binary targets: 0/1; keypoint targets: in the landmarks file
+    correct_clean: bool
+    correct_reconstruction: bool
+    correct_adversary: bool
+    flipped: bool
+    flipped_as_saved: bool
+    loss_reconstruction: float
+    loss_adversary: float
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything loaded and checked before the first attack step."""
+
+    policy: Policy
+    target: Target
+    generator: Generator
+    probes: ProbeSet
+    labels: Tensor
+    eps_a: Tensor
+    config: AttackConfig
+    batch_size: int
+    device: torch.device
+    hashes: dict[str, str]
+
+
+def check_numbers(count: int | None, batch_size: int | None) -> None:
+    """Refuse a count or batch size below 1, or more images than CelebA's 6-digit names allow,
+    with one line (before anything is loaded)."""
+    for flag, value in (("--count", count), ("--batch-size", batch_size)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be at least 1, got {value}")
+    if count is not None and count > MAX_IMAGES:
+        raise UsageError(
+            f"--count {count} is more than a CelebA-format folder holds; use at most {MAX_IMAGES}"
+        )
+
+
+def with_count(policy: Policy, count: int | None) -> Policy:
+    """The policy with probes.count replaced (a CelebA folder then takes its first `count`)."""
+    if count is None:
+        return policy
+    return policy.model_copy(update={"probes": policy.probes.model_copy(update={"count": count})})
+
+
+def generate(request: GenerateRequest, progress: Progress | None = None) -> GenerateSummary:
+    """Attack the policy's probes with SIA and write the adversaries to the new folder `out`.
+
+    Every input is loaded and checked before the first attack step and before anything is
+    written; on any error nothing is left at `out`.
+    """
+    t0 = time.perf_counter()
+    check_numbers(request.count, request.batch_size)
+    check_new_dir(request.out)
+    check_writable_folder(request.out)
+    inputs = _load(request)
+    with atomic_dir(request.out) as tmp:
+        records = _attack_and_write(tmp, inputs, progress)
+        if inputs.target.contract.task == "binary":
+            _write_labels(tmp / LABELS_FILE, inputs.target.contract.label, records)
+        provenance = _provenance(request, inputs, records)
+        atomic_write_text(tmp / PROVENANCE_FILE, json.dumps(provenance, indent=2) + "\n")
+    train, val, test = (sum(r.split == s for r in records) for s in SPLITS)
+    return GenerateSummary(
+        out=request.out,
+        count=len(records),
+        right_on_x0=sum(r.correct_clean for r in records),
+        flipped=sum(r.flipped for r in records),
+        splits=(train, val, test),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _load(request: GenerateRequest) -> _Inputs:
+    """Policy, target, generator and probes, checked against each other (SPEC 10: exit 2)."""
+    policy = with_count(load_policy(request.policy_path), request.count)
+    loaded = load(
+        request.target,
+        policy,
+        request.policy_path,
+        device=request.device,
+        batch_size=request.batch_size,
+        allow_code=request.allow_code,
+    )
+    generator, target, probes = loaded.generator, loaded.target, loaded.probes
+    check_attributes(generator.attr_names, probes.attr_names)
+    size = generator.image_size
+    if tuple(probes.output_size) != (size, size):
+        raise DataError(
+            f"probe images are {probes.output_size} but the generator works at {size}x{size}; "
+            "set probes.size in the policy to the generator's size"
+        )
+    device = resolve_device(loaded.config.device)
+    return _Inputs(
+        policy=policy,
+        target=target.to(device).eval(),
+        generator=generator.to(device).eval(),
+        probes=probes,
+        labels=task_labels(probes, target),
+        eps_a=attribute_radii(generator, target, loaded.config.radii).to(device),
+        config=dataclasses.replace(loaded.config.attack, variant=VARIANT),
+        batch_size=loaded.config.batch_size,
+        device=device,
+        hashes=loaded.inputs(),
+    )
+
+
+def to_uint8(images: Tensor) -> np.ndarray:
+    """(B, 3, H, W) in [0, 1] -> (B, H, W, 3) uint8, rounded: the bytes a PNG stores."""
+    scaled = (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
+    return scaled.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _attack_and_write(
+    tmp: Path, inputs: _Inputs, progress: Progress | None
+) -> list[AdversaryRecord]:
+    """SIA batch by batch; each batch's adversaries go to disk at once (memory: one batch)."""
+    probes, target, task = inputs.probes, inputs.target, inputs.target.task
+    landmarks = probes.landmarks if target.contract.task in KEYPOINT_TASKS else None
+    n = len(probes)
+    partition = partition_of(n).numpy()
+    records: list[AdversaryRecord] = []
+    # Landmarks are written only when they are the target's labels: SIA moves the face (a
+    # smile, a jaw), so for a classifier the probe's landmarks would mislabel its adversary.
+    # (task_labels already refused a keypoint target on probes without landmarks.)
+    with CelebAWriter(
+        tmp, inputs.generator.attr_names, with_landmarks=landmarks is not None
+    ) as writer:
+        for start in range(0, n, inputs.batch_size):
+            idx = list(range(start, min(start + inputs.batch_size, n)))
+            x0 = probes.load_images(idx).to(inputs.device)
+            y = inputs.labels[idx].to(inputs.device)
+            with torch.no_grad():
+                correct_clean = task.correct(target(x0), y).cpu()
+            r = attack(
+                x0,
+                probes.attrs[idx].to(inputs.device),
+                y,
+                generator=inputs.generator,
+                target=target,
+                task=task,
+                config=inputs.config,
+                eps_a=inputs.eps_a,
+            )
+            images = to_uint8(r.adversary)
+            with torch.no_grad():
+                saved = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
+                correct_saved = task.correct(target(saved.to(inputs.device)), y).cpu()
+            assert r.a_T is not None
+            files = writer.add(
+                images,
+                r.a_T.double().cpu().numpy(),
+                partition[idx],
+                landmarks=None if landmarks is None else landmarks[idx].numpy(),
+            )
+            records += _records(files, probes, idx, partition, y, r, correct_clean, correct_saved)
+            if progress is not None:
+                progress(len(idx))
+    return records
+
+
+def _records(
+    files: Sequence[str],
+    probes: ProbeSet,
+    idx: Sequence[int],
+    partition: np.ndarray,
+    y: Tensor,
+    r: AttackBatch,
+    correct_clean: Tensor,
+    correct_saved: Tensor,
+) -> list[AdversaryRecord]:
+    """One provenance row per written image: where it came from and what the attack did."""
+    rows = []
+    binary = y.dim() == 1
+    for b, (file, i) in enumerate(zip(files, idx, strict=True)):
+        clean, adv = bool(correct_clean[b]), bool(r.correct_adv[b])
+        rows.append(
+            AdversaryRecord(
+                file=file,
+                probe=probes.names[i],
+                split=_SPLIT_NAMES[int(partition[i])],
+                label=int(y[b]) if binary else None,
+                correct_clean=clean,
+                correct_reconstruction=bool(r.correct_clean[b]),
+                correct_adversary=adv,
+                flipped=clean and not adv,
+                flipped_as_saved=clean and not bool(correct_saved[b]),
+                loss_reconstruction=round(float(r.loss_clean[b]), 6),
+                loss_adversary=round(float(r.loss_adv[b]), 6),
+            )
+        )
+    return rows
+
+
+def _write_labels(path: Path, label: str | None, records: Sequence[AdversaryRecord]) -> None:
+    """The binary target labels in CelebA's own layout: count, header, `file -1|1` rows."""
+    rows = [str(len(records)), str(label)]
+    rows += [f"{r.file} {1 if r.label == 1 else -1:2d}" for r in records]
+    atomic_write_text(path, "".join(row + "\n" for row in rows))
+
+
+def read_labels(folder: Path) -> dict[str, int]:
+    """The binary labels `generate` wrote, file name -> 0/1 (what a BCE loss wants)."""
+    path = Path(folder) / LABELS_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except OSError as exc:
+        raise DataError(
+            f"{path}: cannot be read ({exc.strerror}); give a folder written by generate"
+        ) from exc
+    rows = [line.split() for line in lines[2:] if line.strip()]
+    if any(len(r) != 2 or r[1] not in ("-1", "1") for r in rows) or str(len(rows)) != lines[0]:
+        raise DataError(f"{path}: not a label file written by generate; regenerate the folder")
+    return {name: int(value == "1") for name, value in rows}
+
+
+def _provenance(
+    request: GenerateRequest, inputs: _Inputs, records: Sequence[AdversaryRecord]
+) -> dict[str, Any]:
+    """The JSON beside the images: inputs by hash, the attack, and one row per image."""
+    c = inputs.target.contract
+    p = inputs.policy.probes
+    eps = inputs.eps_a.cpu().tolist()
+    names = inputs.generator.attr_names
+    files = {
+        "images": "img_align_celeba/",
+        "attributes_binary": "list_attr_celeba.txt",
+        "attributes_continuous": "list_attr_continuous.txt",
+        "partition": "list_eval_partition.txt",
+    }
+    if c.task == "binary":
+        files["labels"] = LABELS_FILE
+    else:
+        files["labels"] = "list_landmarks_68.txt"
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tool_version": sia_audit.__version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "command": {
+            "target": request.target,
+            "policy": str(request.policy_path),
+            "count": request.count,
+            "device": request.device,
+            "batch_size": request.batch_size,
+        },
+        "inputs": inputs.hashes,
+        "probes": {
+            "source": p.source,
+            "count": len(records),
+            "seed": p.seed,
+            "split": p.split,
+            "size": p.size,
+            "manifest_sha256": inputs.hashes["probe_manifest_sha256"],
+        },
+        # The labels are what the attack ascended against: each probe's own (from a0), never
+        # re-derived from a_T (a binary target's attribute is frozen unless the policy says so).
+        "target_task": {"task": c.task, "label": c.label, "labels_from": "a0"},
+        "attack": dataclasses.asdict(inputs.config),
+        "policy_variant": inputs.policy.attack.variant,
+        "attribute_radii": dict(zip(names, eps, strict=True)),
+        "frozen": [n for n, e in zip(names, eps, strict=True) if e == 0],
+        "device": str(inputs.device),
+        "batch_size": inputs.batch_size,
+        "files": files,
+        "precision": "a_T is stored with 3 decimals; -1/1 is 1 exactly when the stored value "
+        ">= 0.5; images are the adversaries rounded to 8 bits",
+        "summary": {
+            "images": len(records),
+            "right_on_x0": sum(r.correct_clean for r in records),
+            "flipped": sum(r.flipped for r in records),
+            "flipped_as_saved": sum(r.flipped_as_saved for r in records),
+            "splits": {s: sum(r.split == s for r in records) for s in SPLITS},
+        },
+        "images": [dataclasses.asdict(r) for r in records],
+    }
