@@ -69,6 +69,18 @@ def start_rank(rank: int, port: int, args: list[str], log: Path) -> subprocess.P
         )
 
 
+def run_two_ranks(tmp_path: Path, args0: list[str], args1: list[str], out: Path) -> list[int]:
+    """Start rank 0 and rank 1 with their own arguments; their exit codes (stderr: rankN.err)."""
+    port = free_port()
+    procs = [
+        start_rank(r, port, [*args, "--out", str(out), "--quiet"], tmp_path / f"rank{r}.err")
+        for r, args in enumerate((args0, args1))
+    ]
+    for p in procs:
+        p.wait(timeout=240)
+    return [p.returncode for p in procs]
+
+
 def figures(path: Path) -> dict:
     report = json.loads(path.read_text())
     report.pop("timings")
@@ -113,9 +125,7 @@ def test_two_gloo_ranks_give_the_single_process_report(tmp_path: Path, policy: P
     assert torch.allclose(rows, probes.attrs.float(), atol=1e-6)  # complete and in probe order
 
 
-def test_a_killed_rank_ends_the_run_with_exit_2_and_no_report(
-    tmp_path: Path, policy: Path
-) -> None:
+def test_a_killed_rank_ends_the_run_with_exit_2_and_no_report(tmp_path: Path, policy: Path) -> None:
     slow = tmp_path / "slow.yaml"
     slow.write_text(POLICY.replace("steps: 3", "steps: 40"))
     out = tmp_path / "rep"
@@ -149,16 +159,12 @@ def test_a_killed_rank_ends_the_run_with_exit_2_and_no_report(
 def test_ranks_must_read_the_same_inputs(tmp_path: Path, policy: Path) -> None:
     other = tmp_path / "other.yaml"
     other.write_text(POLICY.replace("resamples: 50", "resamples: 60"))
-    port = free_port()
     out = tmp_path / "rep"
-    procs = [
-        start_rank(r, port, [TARGET, "--policy", str(p), "--out", str(out), "--quiet"], log)
-        for r, p, log in ((0, policy, tmp_path / "r0"), (1, other, tmp_path / "r1"))
-    ]
-    for p in procs:
-        p.wait(timeout=240)
-    assert [p.returncode for p in procs] == [2, 2]
-    err = (tmp_path / "r0").read_text().strip().splitlines()
+    codes = run_two_ranks(
+        tmp_path, [TARGET, "--policy", str(policy)], [TARGET, "--policy", str(other)], out
+    )
+    assert codes == [2, 2]
+    err = (tmp_path / "rank0.err").read_text().strip().splitlines()
     assert len(err) == 1 and "rank 1 has a different set of inputs" in err[0], err
     assert not out.exists()
 
@@ -166,18 +172,14 @@ def test_ranks_must_read_the_same_inputs(tmp_path: Path, policy: Path) -> None:
 def test_a_bad_input_on_one_rank_stops_every_rank_before_the_attack(
     tmp_path: Path, policy: Path
 ) -> None:
-    port = free_port()
     out = tmp_path / "rep"
     missing = str(tmp_path / "missing.pt")
-    procs = [
-        start_rank(r, port, [t, "--policy", str(policy), "--out", str(out), "--quiet"], log)
-        for r, t, log in ((0, TARGET, tmp_path / "r0"), (1, missing, tmp_path / "r1"))
-    ]
-    for p in procs:
-        p.wait(timeout=240)
-    assert [p.returncode for p in procs] == [2, 2]
-    r0 = (tmp_path / "r0").read_text().strip().splitlines()
-    r1 = (tmp_path / "r1").read_text().strip().splitlines()
+    codes = run_two_ranks(
+        tmp_path, [TARGET, "--policy", str(policy)], [missing, "--policy", str(policy)], out
+    )
+    assert codes == [2, 2]
+    r0 = (tmp_path / "rank0.err").read_text().strip().splitlines()
+    r1 = (tmp_path / "rank1.err").read_text().strip().splitlines()
     assert len(r0) == 1 and r0[0].startswith("sia-audit: error: rank 1 could not start"), r0
     assert len(r1) == 1 and "missing.pt" in r1[0], r1
     assert not out.exists()
