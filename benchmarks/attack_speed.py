@@ -1,8 +1,10 @@
 """Attack engine speed on this machine: batching gain, achieved GFLOP/s, PGD vs torchattacks.
 
-Everything is measured in ONE run (best of several repeats: the machine is shared and noisy),
-with a 64 px AttGAN of the shipped size (random weights: speed does not depend on them) and a
-small CNN target. Run: .venv/bin/python benchmarks/attack_speed.py [threads]
+Everything is measured in ONE run (best of several interleaved repeats: the machine is shared
+and noisy), with a 64 px AttGAN of the shipped size (random weights: speed does not depend on
+them) and a small CNN target: the engine's image-steps/s at batch sizes 1-64 in float32 and bf16
+autocast against the literal per-image loop, GFLOP/s against a dense matmul, PGD against
+torchattacks. Run: .venv/bin/python benchmarks/attack_speed.py [threads [repeats]]
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ SHIPPED = {
     "inject_layers": 1,
 }
 BATCH, STEPS, REPEATS = 32, 10, 5
+BATCH_SIZES = (1, 4, 8, 16, 32, 64)
 LITERAL_IMAGES = 8  # the per-image loop's rate is per image-step, so a subset suffices
 MATMUL_N = 2048
 
 
 def interleaved_best(
-    fns: dict[str, Callable[[], object]], rounds: int = REPEATS
+    fns: dict[str, Callable[[], object]], rounds: int | None = None
 ) -> dict[str, float]:
     """Best wall time of each thunk over `rounds` rounds that run them in turn.
 
@@ -47,7 +50,7 @@ def interleaved_best(
     for fn in fns.values():
         fn()  # warm-up (allocator, oneDNN primitives)
     times = {name: float("inf") for name in fns}
-    for _ in range(rounds):
+    for _ in range(REPEATS if rounds is None else rounds):
         for name, fn in fns.items():
             t = time.perf_counter()
             fn()
@@ -96,25 +99,64 @@ def step_flops(x0: Tensor, a0: Tensor, y: Tensor, gen: Generator, target: Target
     return counter.get_total_flops()
 
 
+def batched_rates(
+    t: dict[str, float], prefix: str, flops_per_image_step: dict[int, int]
+) -> list[tuple[int, float, float]]:
+    """(batch, image-steps/s, GFLOP/s over the whole 10-step call) for each batch size."""
+    rows = []
+    for b in BATCH_SIZES:
+        seconds = t[f"{prefix} b{b}"]
+        rows.append((b, b * STEPS / seconds, flops_per_image_step[b] * b * STEPS / seconds / 1e9))
+    return rows
+
+
+def print_batch_table(
+    t: dict[str, float], flops_per_image_step: dict[int, int], peak: float
+) -> None:
+    """Markdown table: rate per batch size in both precisions, as a ratio to the literal loop."""
+    literal = {s: LITERAL_IMAGES * STEPS / t["literal" + s] for s in ("", " bf16")}
+    print(
+        f"literal per-image Algorithm 1 ({LITERAL_IMAGES} probes one at a time, {STEPS} steps): "
+        f"float32 {literal['']:.1f} image-steps/s, bf16 autocast {literal[' bf16']:.1f}"
+    )
+    fp32 = batched_rates(t, "fp32", flops_per_image_step)
+    bf16 = batched_rates(t, "bf16", flops_per_image_step)
+    print(
+        "| batch | fp32 image-steps/s | vs literal fp32 | fp32 GFLOP/s (vs matmul) "
+        "| bf16 image-steps/s | vs literal bf16 | bf16 vs literal fp32 |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for (b, r32, g32), (_, r16, _) in zip(fp32, bf16, strict=True):
+        print(
+            f"| {b} | {r32:.1f} | {r32 / literal['']:.2f}x | {g32:.1f} ({g32 / peak:.0%}) "
+            f"| {r16:.1f} | {r16 / literal[' bf16']:.2f}x | {r16 / literal['']:.2f}x |"
+        )
+
+
 def main() -> None:
+    global REPEATS
     if len(sys.argv) > 1:
         # e.g. `1` while another job holds a core: fewer OpenMP threads than free cores
         # avoids barrier stalls that make every timing erratic.
         torch.set_num_threads(int(sys.argv[1]))
+    if len(sys.argv) > 2:
+        REPEATS = int(sys.argv[2])  # fewer rounds when the shared machine is loaded
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"load average at start {os.getloadavg()}"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, best of {REPEATS} "
+        f"interleaved rounds, load average at start {os.getloadavg()}"
     )
     gen, target = models()
     g = torch.Generator().manual_seed(0)
-    x0 = torch.rand(BATCH, 3, 64, 64, generator=g)
-    a0 = torch.rand(BATCH, len(ATTRIBUTES), generator=g).round()
-    y = torch.rand(BATCH, generator=g).round()
+    n = max(BATCH_SIZES)
+    x_all = torch.rand(n, 3, 64, 64, generator=g)
+    a_all = torch.rand(n, len(ATTRIBUTES), generator=g).round()
+    y_all = torch.rand(n, generator=g).round()
+    x0, a0, y = x_all[:BATCH], a_all[:BATCH], y_all[:BATCH]
     kw = {"generator": gen, "target": target, "task": target.task}
 
-    def run(steps: int, bf16: bool = False) -> None:
+    def run(b: int, steps: int, bf16: bool = False) -> None:
         cfg = AttackConfig(steps=steps, autocast_bf16=bf16)
-        attack(x0, a0, y, config=cfg, **kw)
+        attack(x_all[:b], a_all[:b], y_all[:b], config=cfg, **kw)
 
     sub = (x0[:LITERAL_IMAGES], a0[:LITERAL_IMAGES], y[:LITERAL_IMAGES])
     config = AttackConfig(steps=STEPS)
@@ -126,69 +168,70 @@ def main() -> None:
             literal_algorithm_1(*sub, gen, target, config)
 
     m1, m2 = torch.randn(MATMUL_N, MATMUL_N), torch.randn(MATMUL_N, MATMUL_N)
-    t = interleaved_best(
-        {
-            "batched": lambda: run(STEPS),
-            "one step": lambda: run(1),
-            "literal": literal,
-            "batched bf16": lambda: run(STEPS, bf16=True),
-            "literal bf16": lambda: literal(bf16=True),
-            "matmul": lambda: m1 @ m2,
-        }
-    )
-    rates = {
-        name: (LITERAL_IMAGES if name.startswith("literal") else BATCH) * STEPS / t[name]
-        for name in ("batched", "literal", "batched bf16", "literal bf16")
+    thunks: dict[str, Callable[[], object]] = {
+        "literal": literal,
+        "literal bf16": lambda: literal(bf16=True),
+        "one step": lambda: run(BATCH, 1),
+        "matmul": lambda: m1 @ m2,
     }
+    for b in BATCH_SIZES:
+        thunks[f"fp32 b{b}"] = lambda b=b: run(b, STEPS)
+        thunks[f"bf16 b{b}"] = lambda b=b: run(b, STEPS, bf16=True)
+    t = interleaved_best(thunks)
+    peak = 2 * MATMUL_N**3 / t["matmul"] / 1e9
+    flops_per_image_step = {
+        b: step_flops(x_all[:b], a_all[:b], y_all[:b], gen, target) // b for b in BATCH_SIZES
+    }
+    print(f"dense {MATMUL_N}^3 fp32 matmul in the same run: {peak:.1f} GFLOP/s")
+    print_batch_table(t, flops_per_image_step, peak)
+    rate = {s: BATCH * STEPS / t[f"{p} b{BATCH}"] for s, p in (("", "fp32"), (" bf16", "bf16"))}
     for precision, suffix in (("float32", ""), ("bf16 autocast", " bf16")):
-        batched_rate, literal_rate = rates["batched" + suffix], rates["literal" + suffix]
+        literal_rate = LITERAL_IMAGES * STEPS / t["literal" + suffix]
         print(
             f"SIA full, {STEPS} steps, 64 px, {precision}: batched engine (batch {BATCH}) "
-            f"{batched_rate:.1f} image-steps/s vs literal per-image Algorithm 1 "
-            f"{literal_rate:.1f} image-steps/s: {batched_rate / literal_rate:.2f}x (goal >= 4x)"
+            f"{rate[suffix]:.1f} image-steps/s vs literal per-image Algorithm 1 "
+            f"{literal_rate:.1f} image-steps/s: {rate[suffix] / literal_rate:.2f}x (goal >= 4x)"
         )
-    print(
-        f"engine with bf16 autocast vs the literal float32 loop: "
-        f"{rates['batched bf16'] / rates['literal']:.2f}x"
-    )
 
     # Per step without the fixed passes (clean validation, final adversary): the difference.
-    step_time = (t["batched"] - t["one step"]) / (STEPS - 1)
-    flops = step_flops(x0, a0, y, gen, target)
+    step_time = (t[f"fp32 b{BATCH}"] - t["one step"]) / (STEPS - 1)
+    flops = flops_per_image_step[BATCH] * BATCH
     achieved = flops / step_time / 1e9
-    peak = 2 * MATMUL_N**3 / t["matmul"] / 1e9
     print(
         f"one SIA step at batch {BATCH}: {flops / 1e9:.2f} GFLOP (forward + backward), "
         f"{step_time * 1e3:.0f} ms -> {achieved:.1f} GFLOP/s; dense {MATMUL_N}^3 fp32 matmul "
         f"{peak:.1f} GFLOP/s; ratio {achieved / peak:.0%} (goal >= 70%)"
     )
+    compare_pgd(x0, y, target)
+    print(f"load average at end {os.getloadavg()}")
 
+
+def compare_pgd(x0: Tensor, y: Tensor, target: Target) -> None:
+    """Our `pgd` against torchattacks' PGD on the same target, interleaved in one run."""
     try:
         import torchattacks
     except ImportError:
         print("torchattacks not installed: PGD comparison skipped")
-    else:
-        eps, alpha = 1.5 / 255, 0.25 / 255
-        # torchattacks' PGD needs class logits: the same target with a two-logit head [0, z].
-        two = nn.Sequential(target, _TwoLogits())
-        theirs_attack = torchattacks.PGD(two, eps=eps, alpha=alpha, steps=STEPS, random_start=False)
-
-        t = interleaved_best(
-            {
-                "ours": lambda: pgd(
-                    x0, y, target=target, task=target.task, eps_x=eps, eta_x=alpha, steps=STEPS
-                ),
-                "torchattacks": lambda: theirs_attack(x0, y.long()),
-            },
-            rounds=REPEATS + 2,
-        )
-        ours, theirs = t["ours"], t["torchattacks"]
-        print(
-            f"PGD {STEPS} steps, batch {BATCH}, target alone: ours {ours / STEPS * 1e3:.1f} "
-            f"ms/step, torchattacks 3.5.1 {theirs / STEPS * 1e3:.1f} ms/step: ratio "
-            f"{ours / theirs:.2f} (goal <= 1.0)"
-        )
-    print(f"load average at end {os.getloadavg()}")
+        return
+    eps, alpha = 1.5 / 255, 0.25 / 255
+    # torchattacks' PGD needs class logits: the same target with a two-logit head [0, z].
+    two = nn.Sequential(target, _TwoLogits())
+    theirs_attack = torchattacks.PGD(two, eps=eps, alpha=alpha, steps=STEPS, random_start=False)
+    t = interleaved_best(
+        {
+            "ours": lambda: pgd(
+                x0, y, target=target, task=target.task, eps_x=eps, eta_x=alpha, steps=STEPS
+            ),
+            "torchattacks": lambda: theirs_attack(x0, y.long()),
+        },
+        rounds=REPEATS + 2,
+    )
+    ours, theirs = t["ours"], t["torchattacks"]
+    print(
+        f"PGD {STEPS} steps, batch {x0.shape[0]}, target alone: ours {ours / STEPS * 1e3:.1f} "
+        f"ms/step, torchattacks {torchattacks.__version__} {theirs / STEPS * 1e3:.1f} ms/step: "
+        f"ratio {ours / theirs:.2f} (goal <= 1.0)"
+    )
 
 
 class _TwoLogits(nn.Module):

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 import sia_audit
+from sia_audit.attacks.acceleration import accelerate
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.attacks.effects import attribute_effect as per_probe_effects
 from sia_audit.attacks.engine import attack
@@ -64,6 +65,10 @@ class AuditConfig:
     effects: bool = True
     single_attribute: bool = False
     gallery: int = 8
+    # Execution options that leave the maths alone (figures equal up to float rounding):
+    # torch.compile of G and f, and CUDA graphs on top of it (attacks/acceleration.py).
+    torch_compile: bool = False
+    cuda_graphs: bool = False
 
     def __post_init__(self) -> None:
         if not get_variant(self.attack.variant).uses_generator:
@@ -71,6 +76,8 @@ class AuditConfig:
                 f"the main attack must move attributes (e.g. full), not {self.attack.variant!r}; "
                 "pixel attacks run as baselines"
             )
+        if self.cuda_graphs and not self.torch_compile:
+            raise UsageError("cuda_graphs needs torch_compile; turn both on")
         if self.batch_size < 1:
             raise UsageError(f"batch_size must be at least 1, got {self.batch_size}")
         for name in self.baselines:
@@ -206,6 +213,9 @@ def attack_batches(
 ) -> list[BatchNumbers]:
     """Attack the given batches (default: all) with every attack of `config`."""
     env = _setup(probes, generator, target, config)
+    if config.torch_compile:
+        g, t = accelerate(env.generator, env.target, compile=True, cuda_graphs=config.cuda_graphs)
+        env = dataclasses.replace(env, generator=g, target=t)
     if batches is None:
         batches = plan_batches(len(probes), config.batch_size)
     return [_attack_batch(probes, env, config, start, progress) for start in batches]
@@ -357,6 +367,8 @@ def measure(
         "baselines": list(config.baselines),
         "bootstrap": dataclasses.asdict(b),
         "batch_size": config.batch_size,
+        "torch_compile": config.torch_compile,
+        "cuda_graphs": config.cuda_graphs,
         "task": target.contract.task,
         "keypoints": keypoints,
     }

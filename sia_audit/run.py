@@ -136,6 +136,8 @@ def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditCo
         bootstrap=bootstrap_config(policy),
         radii=dict(a.radii),
         subpopulations=policy.subpopulations,
+        torch_compile=a.torch_compile,
+        cuda_graphs=a.cuda_graphs,
     )
 
 

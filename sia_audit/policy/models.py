@@ -85,6 +85,17 @@ class AttackSection(_Strict):
         description="Run G and the target under bf16 autocast (CUDA or CPU): about 2x faster on "
         "CPUs with AMX, figures differ slightly from float32; reports compare only like with like.",
     )
+    torch_compile: bool = Field(
+        False,
+        description="Compile G and the target with torch.compile (TorchInductor: a C++ compiler "
+        "on CPU, Triton on CUDA). Same figures up to float rounding; costs about a minute of "
+        "compilation per process, so it can pay only on long GPU runs (docs/performance.md).",
+    )
+    cuda_graphs: bool = Field(
+        False,
+        description="With torch_compile on a CUDA device: also record CUDA graphs "
+        "(mode='reduce-overhead'). CUDA only; an error elsewhere.",
+    )
 
     _units = field_validator("eta_x", "eta_a", "eps_x", mode="before")(_pixel_units)
 
@@ -110,6 +121,12 @@ class AttackSection(_Strict):
         if bad:
             raise ValueError(f"radii must lie in [0, 1], got {bad}")
         return v
+
+    @model_validator(mode="after")
+    def _cuda_graphs_need_compile(self) -> AttackSection:
+        if self.cuda_graphs and not self.torch_compile:
+            raise ValueError("cuda_graphs needs torch_compile: true")
+        return self
 
 
 class BootstrapSection(_Strict):

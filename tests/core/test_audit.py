@@ -107,3 +107,21 @@ def test_mismatches_are_clear_errors() -> None:
         AuditConfig(attack=AttackConfig(variant="pgd"))
     with pytest.raises(UsageError, match="unknown attributes"):
         run(4, radii={"Goatee": 0.1})
+
+
+def test_compile_options_reach_the_audit_and_cuda_graphs_need_a_gpu() -> None:
+    with pytest.raises(UsageError, match="cuda_graphs needs torch_compile"):
+        AuditConfig(cuda_graphs=True)
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="CUDA only"):
+            run(4, torch_compile=True, cuda_graphs=True)
+
+
+def test_policy_compile_flags_reach_the_audit_config(tmp_path) -> None:  # noqa: ANN001
+    from sia_audit.policy import load_policy
+    from sia_audit.run import audit_config
+
+    path = tmp_path / "policy.yaml"
+    path.write_text("attack: {torch_compile: true}\n")
+    config = audit_config(load_policy(path), "cpu", None)
+    assert config.torch_compile and not config.cuda_graphs

@@ -97,3 +97,16 @@ def test_shipped_example_policies_are_valid() -> None:
     assert policies, "policies/ holds no example"
     for path in policies:
         load_policy(path)
+
+
+def test_acceleration_flags(tmp_path: Path) -> None:
+    # Off by default; CUDA graphs exist only as a mode of torch.compile.
+    assert not load_policy(write(tmp_path, GOOD)).attack.torch_compile
+    on = load_policy(
+        write(tmp_path, GOOD.replace("  steps: 50", "  steps: 50\n  torch_compile: true"))
+    )
+    assert on.attack.torch_compile and not on.attack.cuda_graphs
+    with pytest.raises(ConfigError, match="cuda_graphs needs torch_compile"):
+        load_policy(
+            write(tmp_path, GOOD.replace("  steps: 50", "  steps: 50\n  cuda_graphs: true"))
+        )
