@@ -9,12 +9,10 @@ the main attack `full` plus the default FGSM and PGD baselines at the same steps
 attribute effects. To stay affordable on a shared 2-core CPU the probe sweep runs few steps and
 the steps sweep few probes; time per image-step is then the fitted slope.
 Run: .venv/bin/python benchmarks/speed_scaling.py [probes|steps|both [threads [64,1024]]]
-(SPEED_TRIM=1 in the environment: malloc_trim after every batch, see `child`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import resource
@@ -68,18 +66,13 @@ def child(count: int, steps: int, threads: int) -> None:
     # audit() is attack_batches() then measure(); called in two parts so that the peak RSS
     # of the attack stage (per batch: must not grow with probes) is read before the metrics'.
     t1 = time.perf_counter()
-    # Resident memory after every batch: growth with the batch count would show here. With
-    # SPEED_TRIM=1, glibc's malloc_trim(0) then returns freed heap to the OS and the RSS is read
-    # again: what stays is memory the audit still holds, the rest is allocator slack.
+    # Resident memory after every batch (read from the progress callback, i.e. before the
+    # audit's own malloc_trim of that batch, sia_audit/memory.py): growth with the batch count
+    # would show here.
     after_batch: list[float] = []
-    after_trim: list[float] = []
-    trim = ctypes.CDLL("libc.so.6").malloc_trim if os.environ.get("SPEED_TRIM") == "1" else None
 
     def on_batch(*_: object) -> None:
         after_batch.append(_current_rss_mb())
-        if trim is not None:
-            trim(0)
-            after_trim.append(_current_rss_mb())
 
     numbers = attack_batches(probes, generator, target, config, progress=on_batch)
     attack_s, rss_attack = time.perf_counter() - t1, _rss_mb()
@@ -95,7 +88,6 @@ def child(count: int, steps: int, threads: int) -> None:
         "peak_rss_attack_mb": rss_attack,
         "peak_rss_mb": _rss_mb(),
         "rss_after_batch_mb": [round(m) for m in after_batch],
-        "rss_after_trim_mb": [round(m) for m in after_trim],
     }
     print(json.dumps(row))
 

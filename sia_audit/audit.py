@@ -26,6 +26,7 @@ from sia_audit.attacks.variants import get_variant
 from sia_audit.errors import DataError, UsageError
 from sia_audit.generators.checkpoint import check_attributes
 from sia_audit.generators.interface import Generator
+from sia_audit.memory import release_freed_memory
 from sia_audit.metrics import (
     BootstrapConfig,
     accuracy,
@@ -218,7 +219,12 @@ def attack_batches(
         env = dataclasses.replace(env, generator=g, target=t)
     if batches is None:
         batches = plan_batches(len(probes), config.batch_size)
-    return [_attack_batch(probes, env, config, start, progress) for start in batches]
+    numbers = []
+    for start in batches:
+        numbers.append(_attack_batch(probes, env, config, start, progress))
+        if env.device.type == "cpu":
+            release_freed_memory()  # the batch's freed working set: RSS stays flat in probes
+    return numbers
 
 
 def _attack_batch(
