@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -149,7 +150,7 @@ def session(ranks: Ranks, device: str, timeout: float) -> Iterator[Session]:
     import torch
     import torch.distributed as dist
 
-    if not timeout > 0:
+    if not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(f"--dist-timeout must be a positive number of seconds, got {timeout}")
     use_cuda = rank_device(device, ranks).startswith("cuda")
     if use_cuda:

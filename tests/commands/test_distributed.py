@@ -205,3 +205,31 @@ def test_the_torchrun_environment_is_read_and_checked() -> None:
     ):
         with pytest.raises(UsageError):
             ranks_from_env(bad)
+
+
+@pytest.mark.parametrize("value", ["0", "inf"])  # nan and negatives take the same path
+def test_a_bad_timeout_is_one_line_and_exit_2(tmp_path: Path, policy: Path, value: str) -> None:
+    env = rank_env(0, 2, free_port())
+    done = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "sia_audit",
+            "run",
+            TARGET,
+            "--policy",
+            str(policy),
+            "--out",
+            str(tmp_path / "rep"),
+            "--dist-timeout",
+            value,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--dist-timeout must be a positive number" in lines[0], lines
+    assert not (tmp_path / "rep").exists()
