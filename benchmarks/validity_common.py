@@ -37,25 +37,16 @@ from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from train_demo_targets import logger  # noqa: E402, F401 - one timestamped log for all scripts
+
 POLICY = ROOT / "policies" / "fairness.yaml"
 BIASED = ROOT / "examples" / "models" / "eyeglasses_biased.pt"
 CONTROL = ROOT / "examples" / "models" / "eyeglasses_control.pt"
 MODELS = {"biased": BIASED, "control": CONTROL}
 CACHE = ROOT / "benchmarks" / ".cache"
 Log = Callable[[str], None]
-
-
-def logger(path: Path) -> Log:
-    """A log function: timestamped lines to stdout, appended to path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def log(line: str) -> None:
-        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
-        print(stamped, flush=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(stamped + "\n")
-
-    return log
 
 
 def log_header(log: Log, name: str) -> float:
