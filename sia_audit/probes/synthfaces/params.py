@@ -17,7 +17,9 @@ from torch import Tensor
 
 from sia_audit.probes.synthfaces.attributes import INDEX
 
-RENDERER_VERSION = 1
+# Version 2 draws the small features bolder (a moustache, lipstick, a smile with teeth, parted
+# lips and bushy brows cover more pixels), so a 64 px generator can learn them (docs/generator.md).
+RENDERER_VERSION = 2
 
 # name: (low, high) of the affine map from the unit interval.
 IDENTITY_RANGES: dict[str, tuple[float, float]] = {
@@ -91,13 +93,14 @@ def geometry(identity: Tensor, attrs: Tensor) -> dict[str, Tensor]:
     g["jaw_w"] = p["face_w"] * (0.80 + 0.17 * male + 0.04 * p["jaw"])
     g["jaw_n"] = 2.0 + 0.6 * p["jaw"] + 1.6 * male  # superellipse exponent of the lower face
     g["face_h"] = p["face_h"] * (1.0 + 0.04 * male)
-    g["brow_t"] = (0.014 + 0.006 * male) * (1.0 + 2.2 * a("Bushy_Eyebrows"))
+    g["brow_t"] = (0.014 + 0.006 * male) * (1.0 + 3.2 * a("Bushy_Eyebrows"))
     g["brow_y"] = p["eye_y"] - p["brow_gap"] + 0.01 * male
-    g["mouth_w"] = p["mouth_w"] * (1.0 + 0.25 * smile)
-    g["smile_lift"] = 0.07 * smile  # how far the mouth corners rise
-    g["mouth_gap"] = 0.050 * open_ + 0.008 * open_ * smile  # lip parting at the centre
-    g["lip_up"] = p["lip_t"] * (0.85 - 0.15 * male + 0.15 * a("Wearing_Lipstick"))
-    g["lip_lo"] = p["lip_t"] * (1.05 - 0.15 * male + 0.15 * a("Wearing_Lipstick"))
+    g["mouth_w"] = p["mouth_w"] * (1.0 + 0.30 * smile)
+    g["smile_lift"] = 0.085 * smile  # how far the mouth corners rise
+    # Lip parting at the centre: wide when the mouth is open, a row of teeth when smiling.
+    g["mouth_gap"] = 0.070 * open_ + 0.040 * smile * (1.0 - 0.5 * open_)
+    g["lip_up"] = p["lip_t"] * (0.85 - 0.15 * male + 0.95 * a("Wearing_Lipstick"))
+    g["lip_lo"] = p["lip_t"] * (1.05 - 0.15 * male + 1.00 * a("Wearing_Lipstick"))
     g["mouth_y"] = p["mouth_y"] + 0.5 * g["mouth_gap"]
     g["hair_len"] = (0.05 + 0.55 * p["hair_len"] * (1.0 - 0.75 * male)) * (1.0 - bald) - 0.22 * male
     g["hair_vol"] = p["hair_vol"] * (1.0 - 0.4 * male)

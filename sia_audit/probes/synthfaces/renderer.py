@@ -44,7 +44,7 @@ HAIR_BLACK = dr.rgb(0.07, 0.06, 0.06)
 HAIR_BLOND = dr.rgb(0.93, 0.80, 0.45)
 HAIR_BROWN = dr.rgb(0.40, 0.23, 0.11)
 HAIR_OLD = dr.rgb(0.85, 0.85, 0.85)
-LIPSTICK = dr.rgb(0.80, 0.06, 0.16)
+LIPSTICK = dr.rgb(0.66, 0.02, 0.10)
 IRIS_BROWN = dr.rgb(0.36, 0.20, 0.09)
 IRIS_GREEN = dr.rgb(0.30, 0.48, 0.26)
 IRIS_BLUE = dr.rgb(0.30, 0.52, 0.80)
@@ -195,7 +195,7 @@ def _colors(g: dict[str, Tensor], a: Callable[[str], Tensor]) -> dict[str, Tenso
         hair = hair + w[:, k : k + 1].unsqueeze(1) * (col - hair)
     hair = dr.mix(hair, HAIR_OLD, 0.55 * old)
 
-    lips = skin * dr.rgb(0.88, 0.60, 0.60)
+    lips = skin * dr.rgb(0.92, 0.68, 0.68)
     lips = dr.mix(lips, LIPSTICK, a("Wearing_Lipstick"))
     it = g["iris"]
     iris = torch.where(
@@ -316,7 +316,9 @@ def _mouth(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
     img = dr.over(img, dr.band(top, bottom, v, pw) * inside_u, lips)
     opening = dr.band(line - half_gap, line + half_gap, v, pw) * inside_u
     img = dr.over(img, opening, dr.rgb(0.22, 0.05, 0.05))
-    teeth = dr.band(line - half_gap, line - 0.2 * half_gap, v, pw) * dr.fill(
+    # Upper teeth: a sliver when the mouth is just open, most of the gap in a smile.
+    teeth_bottom = line - (0.2 - 0.8 * f.a("Smiling")) * half_gap
+    teeth = dr.band(line - half_gap, teeth_bottom, v, pw) * dr.fill(
         u.abs() - 0.7 * g["mouth_w"], pw
     )
     img = dr.over(img, teeth * 0.9, dr.rgb(0.93, 0.91, 0.86))
@@ -332,19 +334,19 @@ def _smile_lines(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Ten
         dr.segment(
             u,
             v,
-            (-g["mouth_w"] - 0.025, corner_v - 0.035),
-            (-g["mouth_w"] - 0.012, corner_v + 0.03),
+            (-g["mouth_w"] - 0.030, corner_v - 0.050),
+            (-g["mouth_w"] - 0.010, corner_v + 0.040),
         ),
         dr.segment(
-            u, v, (g["mouth_w"] + 0.025, corner_v - 0.035), (g["mouth_w"] + 0.012, corner_v + 0.03)
+            u, v, (g["mouth_w"] + 0.030, corner_v - 0.050), (g["mouth_w"] + 0.010, corner_v + 0.040)
         ),
     )
-    return dr.over(img, dr.stroke(creases, 0.014, pw) * 0.7 * smile, skin * 0.7)
+    return dr.over(img, dr.stroke(creases, 0.022, pw) * 0.9 * smile, skin * 0.6)
 
 
 def _mustache(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
     g, m, hair = f.g, f.a("Mustache"), f.colors["hair"]
-    w = g["mouth_w"] * 1.18
+    w = g["mouth_w"] * 1.35
     t = (u / w).clamp(-1.0, 1.0)
     lip_top = (
         mouth_line(u, g)
@@ -352,10 +354,10 @@ def _mustache(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor
         - g["lip_up"] * lip_profile(u, g)
     )
     bottom = lip_top + 0.006 + 0.025 * t * t  # droops over the mouth corners
-    top = bottom - 0.045 * m * (1.0 - 0.5 * t * t)
+    top = bottom - 0.085 * m * (1.0 - 0.5 * t * t)
     alpha = dr.band(top, bottom, v, pw) * dr.fill(u.abs() - w, pw) * (0.35 + 0.65 * m)
     noise = dr.hash_noise(u, v)
-    return dr.over(img, alpha * (0.85 + 0.15 * noise), hair * 0.55)
+    return dr.over(img, alpha * (0.85 + 0.15 * noise), hair * 0.45)
 
 
 def _eyes(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
@@ -383,7 +385,7 @@ def _brows(img: Tensor, u: Tensor, v: Tensor, pw: Tensor, f: _Face) -> Tensor:
         (u.abs() - g["eye_dx"]).abs() - hw, pw
     )
     noise = dr.hash_noise(u, v)
-    color = dr.mix(hair * 0.55, dr.rgb(0.08, 0.06, 0.05), 0.3 + 0.4 * bushy)
+    color = dr.mix(hair * 0.55, dr.rgb(0.08, 0.06, 0.05), 0.3 + 0.6 * bushy)
     return dr.over(img, alpha * (0.9 + 0.1 * noise), color)
 
 
@@ -432,11 +434,11 @@ LAYERS: tuple[tuple[Callable[..., Tensor], tuple[float, float, float, float] | N
     (_wrinkles, (-0.32, 0.32, -0.36, 0.44)),
     (_beard, (-0.52, 0.52, 0.10, 0.70)),
     (_nose, (-0.12, 0.12, -0.06, 0.21)),
-    (_smile_lines, (-0.27, 0.27, 0.12, 0.42)),
-    (_mouth, (-0.21, 0.21, 0.16, 0.43)),
-    (_mustache, (-0.23, 0.23, 0.12, 0.38)),
+    (_smile_lines, (-0.29, 0.29, 0.12, 0.44)),
+    (_mouth, (-0.23, 0.23, 0.14, 0.46)),
+    (_mustache, (-0.26, 0.26, 0.10, 0.40)),
     (_eyes, (-0.30, 0.30, -0.13, 0.04)),
-    (_brows, (-0.33, 0.33, -0.26, -0.03)),
+    (_brows, (-0.33, 0.33, -0.28, -0.02)),
     (_hair_front, (-0.62, 0.62, -0.76, 0.72)),
     (_glasses, (-0.56, 0.56, -0.21, 0.13)),
 )
