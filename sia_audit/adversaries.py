@@ -34,7 +34,7 @@ from sia_audit.generators.checkpoint import check_attributes
 from sia_audit.generators.interface import Generator
 from sia_audit.policy import load_policy
 from sia_audit.policy.models import Policy
-from sia_audit.probes.celeba import NAME_DIGITS, SPLITS
+from sia_audit.probes.celeba_files import NAME_DIGITS, SPLITS
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.synthfaces.dataset import partition_of

@@ -21,7 +21,7 @@ from sia_audit.generators.training import (
     train_unpaired,
 )
 from sia_audit.generators.training.unpaired import header_attributes
-from sia_audit.probes.celeba import ATTR_FILE
+from sia_audit.probes.celeba_files import ATTR_FILE
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 
 SYNTHFACES = "builtin:synthfaces"

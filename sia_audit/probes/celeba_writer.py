@@ -12,7 +12,7 @@ from PIL import Image
 
 from sia_audit.errors import OutputError
 from sia_audit.fsutil import atomic_write_text
-from sia_audit.probes.celeba import (
+from sia_audit.probes.celeba_files import (
     ATTR_FILE,
     CONTINUOUS_FILE,
     IMAGE_DIR,
@@ -21,7 +21,7 @@ from sia_audit.probes.celeba import (
     N_LANDMARKS,
     NAME_DIGITS,
     PARTITION_FILE,
-    _check_attr_names,
+    check_attr_names,
 )
 
 
@@ -48,7 +48,7 @@ class CelebAWriter:
         self, root: Path, attr_names: Sequence[str], *, with_landmarks: bool = True
     ) -> None:
         self.root = Path(root)
-        self.attr_names = _check_attr_names(attr_names)
+        self.attr_names = check_attr_names(attr_names)
         self.with_landmarks = with_landmarks
         self._image_dir = self.root / IMAGE_DIR
         if self._image_dir.exists() and (

@@ -12,14 +12,8 @@ from PIL import Image
 
 from sia_audit.errors import DataError
 from sia_audit.fsutil import atomic_dir
-from sia_audit.probes.celeba import (
-    ATTR_FILE,
-    CONTINUOUS_FILE,
-    LANDMARK_FILE,
-    PARTITION_FILE,
-    CelebAProbes,
-    Preprocess,
-)
+from sia_audit.probes.celeba import CelebAProbes, Preprocess
+from sia_audit.probes.celeba_files import ATTR_FILE, CONTINUOUS_FILE, LANDMARK_FILE, PARTITION_FILE
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 

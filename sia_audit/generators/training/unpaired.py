@@ -244,7 +244,7 @@ def train_unpaired(
 
 def header_attributes(root: Path) -> tuple[str, ...]:
     """The attribute names in a CelebA-format folder's header line (the second line)."""
-    from sia_audit.probes.celeba import ATTR_FILE
+    from sia_audit.probes.celeba_files import ATTR_FILE
 
     path = Path(root) / ATTR_FILE
     try:
