@@ -18,8 +18,8 @@ from sia_audit.generators.checkpoint import (
     load_checkpoint,
     load_generator,
     save_checkpoint,
-    save_reference_folder,
 )
+from sia_audit.generators.reference import save_reference_folder
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 
 TINY = {
