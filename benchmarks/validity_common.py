@@ -124,7 +124,7 @@ def _load(model: str) -> tuple[Target, Generator]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation notice
         target = load_target(str(MODELS[model])).eval()
-    generator = load_generator(generator_path(load_policy(POLICY).generator)).eval()
+    generator = load_generator(generator_path(load_policy(POLICY).generator.source)).eval()
     return target, generator
 
 

@@ -15,7 +15,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from sia_audit.generators.attgan import AttGANGenerator
 from sia_audit.generators.checkpoint import load_checkpoint
+from sia_audit.generators.classifiers import load_torchscript_classifier, shipped_classifier_path
+from sia_audit.generators.editability import measure_editability
 from sia_audit.generators.training.evaluate import HELD_OUT_SEED, Figures, evaluate, held_out
+from sia_audit.metrics.editability import Editability
+from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.renderer import render
 
@@ -27,8 +31,12 @@ FIGURE_FACES = (0, 1, 2, 3)
 CELL = 96
 TRAIN_LOG = ROOT / "docs" / "logs" / "train_default_generator.log"
 OBS_MARK = "<!-- observations: add a '## Observations' section here after looking -->"
-GOAL_REC = 30.0
-GOAL_EDIT = 25.0
+# Goals (issue 14): every flip beats copying x by GOAL_GAIN dB and scores GOAL_REGION inside
+# its own region; reconstruction and random continuous edits above their floors.
+GOAL_REC = 33.0
+GOAL_RANDOM = 28.0
+GOAL_GAIN = 2.0
+GOAL_REGION = 25.0
 
 
 def _tile(img: torch.Tensor) -> Image.Image:
@@ -68,15 +76,31 @@ def edits_figure(g: AttGANGenerator, n_faces: int = 4) -> Image.Image:
     return sheet
 
 
-def _table(fig: Figures) -> str:
+def _attr_ok(fig: Figures, name: str) -> bool:
+    return fig.gain(name) >= GOAL_GAIN and fig.region_by_attr[name] >= GOAL_REGION
+
+
+def _table(fig: Figures, edit: Editability) -> str:
     rows = [
-        "| attribute | G's flip PSNR (dB) | no-edit baseline x vs truth (dB) | gain (dB) |",
-        "|---|---:|---:|---:|",
+        "| attribute | G's flip (dB) | copying x (dB) | gain (dB) | region (dB) | region px "
+        "| expression rate | goals |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name in ATTRIBUTES:
         f, b = fig.flip_by_attr[name], fig.baseline_by_attr[name]
-        rows.append(f"| {name} | {f:.1f} | {b:.1f} | {f - b:+.1f} |")
+        e = edit.of(name).expression
+        rows.append(
+            f"| {name} | {f:.1f} | {b:.1f} | {f - b:+.1f} | {fig.region_by_attr[name]:.1f} | "
+            f"{fig.region_pixels_by_attr[name]:.0f} | {e.value:.3f} [{e.low:.3f}, {e.high:.3f}] "
+            f"| {'met' if _attr_ok(fig, name) else '**missed**'} |"
+        )
     return "\n".join(rows)
+
+
+def editability_of(g: AttGANGenerator, n: int) -> Editability:
+    """The audit's editability check on n synthfaces probes of the held-out seed."""
+    classifier = load_torchscript_classifier(shipped_classifier_path(), g, "shipped classifier")
+    return measure_editability(SynthProbes(count=n, seed=HELD_OUT_SEED), g, classifier)
 
 
 def _observations(text: str) -> str:
@@ -118,10 +142,14 @@ def _goals(fig: Figures) -> str:
         f"{what} {value:.1f} < {goal:.0f} dB"
         for what, value, goal in (
             ("reconstruction", fig.reconstruction, GOAL_REC),
-            ("flips", fig.flip, GOAL_EDIT),
-            ("random targets", fig.random, GOAL_EDIT),
+            ("random targets", fig.random, GOAL_RANDOM),
         )
         if value < goal
+    ]
+    missed += [
+        f"{n} (gain {fig.gain(n):+.1f} dB, region {fig.region_by_attr[n]:.1f} dB)"
+        for n in ATTRIBUTES
+        if not _attr_ok(fig, n)
     ]
     return "All met." if not missed else f"**Not met**: {'; '.join(missed)}."
 
@@ -159,7 +187,13 @@ def _summary(fig: Figures) -> str:
 
 
 def markdown(
-    g: AttGANGenerator, path: Path, full: Figures, small: Figures, command: str, secs: float
+    g: AttGANGenerator,
+    path: Path,
+    full: Figures,
+    small: Figures,
+    edit: Editability,
+    command: str,
+    secs: float,
 ) -> str:
     p = g.provenance
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -173,20 +207,32 @@ AttGAN (elvisyjlin/AttGAN-PyTorch layout) at 64 px over the paper's 15 attribute
 
 ## How it was made
 
-    PYTHONPATH=. nice -n 10 python scripts/train_default_generator.py
+    PYTHONPATH=. python scripts/train_default_generator.py [--threads 1]
 
-- Architecture: {_arch(g, path)}.
+- Architecture: {_arch(g, path)}. Skip connections at every resolution (shortcut_layers 3)
+  keep the eyes and the mouth sharp; the attributes enter every decoder layer (inject_layers 3),
+  so the 32 px layer can draw a moustache. It costs no more per attack step than the first
+  generator's (shortcut 1, inject 1): the extra channels sit at small resolutions.
 - Training: {p.get("steps")} steps (planned {p.get("steps_planned")}), batch {p.get("batch_size")},
   Adam lr {p.get("lr")} with warm-up and cosine decay, seed {p.get("seed")}, tool version
   {p.get("tool_version")}, created {p.get("created")}; {_train_time()}. Each step renders
   fresh faces: sources from the attribute sampler (a quarter uniform in [0, 1]^15) and
-  targets that are either uniform random vectors or the source with one attribute flipped
-  (1 - a_k) or set at random; the loss is L1(G(x, a'), R(id, nu, a')) + L1(G(x, a), x),
-  where R is the renderer (so R(id, nu, a') is the true edit).
-- The training log: `docs/logs/train_default_generator.log`. The learning rate came from a
-  5-minute pilot (400-step schedules at 1e-3 and 3e-3, one thread each): the two were
-  indistinguishable at step 200 (edit L1 0.0693 vs 0.0690), so the run used 2e-3; the step count
-  was sized for ~40 minutes on the shared 2-core machine (contention made it 50).
+  targets that are either uniform random vectors (40%) or the source with one attribute flipped
+  (1 - a_k) or set at random. The loss is L1(G(x, a'), R(id, nu, a')) + L1(G(x, a), x)
+  + lambda_region * L1 inside the edit's region, where R is the renderer (so R(id, nu, a') is
+  the true edit) and the region is the pixels where R(id, nu, a') differs from x by more than
+  1/255, normalised per face by its size (lambda_region {p.get("lambda_region")}): a moustache of
+  60 pixels weighs as much as a hair colour of 1,100.
+- Renderer version 2 draws the five small features bolder than version 1 did (a 64 px
+  generator scored below copying its input on them): the moustache is 1.9x taller and 14%
+  wider; lipstick thickens the lips 1.7-1.9x in a deeper red, and the natural lips are paler;
+  a smile shows the upper teeth, lifts the corners a little more and deepens longer creases;
+  parted lips open 40% wider; bushy brows are 3.2x thicker instead of 2.2x and darker. The true
+  edits of those five now change 58-104 pixels per face (copy baselines 29.0-32.5 dB, were
+  32.0-39.1). `docs/synthfaces.png` shows every attribute still reads as itself.
+- The training log: `docs/logs/train_default_generator.log`. The learning rate (2e-3) comes
+  from the first generator's pilot; the run resumed once from its step-250 state with one
+  thread (two OpenMP threads crawled on the shared machine), which gives the same weights.
 {_early_note(g)}
 ## What it achieves
 
@@ -200,17 +246,20 @@ about 3% of the range per pixel.
 The no-edit baseline is the PSNR of the unedited input x against the true edit: what a generator
 that ignores a' would score. The gap between the two columns is the edit G really makes.
 
-Per attribute (each flipped on all {full.n} faces):
+Per attribute (each flipped on all {full.n} faces). *Region* is the PSNR of G's flip inside the
+pixels the true edit changes (> 1/255; mean pixels per face in the next column). *Expression
+rate* is the audit's own editability check (SPEC 6c) on {edit.n} synthfaces probes of the same
+seed: the fraction where the flip moves the shipped attribute classifier's prediction across
+0.5 the right way, with its 95% interval; an audit marks an attribute below 0.8 unmeasurable.
 
-{_table(full)}
+{_table(full, edit)}
 
 Weakest flip: {worst} ({full.flip_by_attr[worst]:.1f} dB); largest gain over copying x:
-{best_gain}. {_losers(full)} Attributes whose baseline is already high change few pixels (small
-features such as lipstick or a mustache): there the edit is a small part of the image error, so
-the gain in dB is small even when the edit is right; read the figure too.
+{best_gain}. {_losers(full)}
 
-Goals set for this generator: reconstruction >= {GOAL_REC:.0f} dB, edits (flips and random
-targets) >= {GOAL_EDIT:.0f} dB. {_goals(full)}
+Goals set for this generator (issue 14): every flip beats copying x by >= {GOAL_GAIN:.0f} dB and
+scores >= {GOAL_REGION:.0f} dB inside its region; reconstruction >= {GOAL_REC:.0f} dB; random
+continuous edits >= {GOAL_RANDOM:.0f} dB. {_goals(full)}
 
 ## The edits figure
 
@@ -262,11 +311,12 @@ def main() -> None:
     g = load_checkpoint(args.generator)
     full = evaluate(g, held_out(args.n, g.image_size))
     small = evaluate(g, held_out(TEST_SAMPLE, g.image_size))
+    edit = editability_of(g, args.n)
     secs = time.time() - t0
     command = " ".join(["PYTHONPATH=. python scripts/eval_generator.py", *sys.argv[1:]])
     args.docs.mkdir(parents=True, exist_ok=True)
     doc = args.docs / "generator.md"
-    text = markdown(g, args.generator, full, small, command, secs)
+    text = markdown(g, args.generator, full, small, edit, command, secs)
     # Hand-written observations of the figure survive a re-run (they need a human's eyes).
     kept = _observations(doc.read_text("utf-8")) if doc.is_file() else ""
     doc.write_text(text.replace(OBS_MARK, kept or OBS_MARK), "utf-8")
@@ -279,7 +329,8 @@ def main() -> None:
     for name in ATTRIBUTES:
         print(
             f"  {name:20s} flip {full.flip_by_attr[name]:5.2f}  baseline "
-            f"{full.baseline_by_attr[name]:5.2f}"
+            f"{full.baseline_by_attr[name]:5.2f}  gain {full.gain(name):+5.2f}  region "
+            f"{full.region_by_attr[name]:5.2f}  expression {edit.of(name).expression.value:.3f}"
         )
     print(
         f"test sample n={small.n}: rec {small.reconstruction:.2f} flip {small.flip:.2f} "

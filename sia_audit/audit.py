@@ -25,6 +25,8 @@ from sia_audit.attacks.engine import attack
 from sia_audit.attacks.variants import get_variant
 from sia_audit.errors import DataError, UsageError
 from sia_audit.generators.checkpoint import check_attributes
+from sia_audit.generators.classifiers import AttributeClassifier
+from sia_audit.generators.editability import measure_editability
 from sia_audit.generators.interface import Generator
 from sia_audit.memory import release_freed_memory
 from sia_audit.metrics import (
@@ -42,6 +44,7 @@ from sia_audit.metrics import (
     subpopulation_sensitivity,
 )
 from sia_audit.metrics import attribute_effect as effect_estimates
+from sia_audit.metrics.editability import DEFAULT_MIN_EXPRESSION, Editability
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.results import AttackSummary, AuditResult, GalleryItem, ProbeData
@@ -70,6 +73,8 @@ class AuditConfig:
     # torch.compile of G and f, and CUDA graphs on top of it (attacks/acceleration.py).
     torch_compile: bool = False
     cuda_graphs: bool = False
+    # Editability (SPEC 6c): attributes whose expression rate falls below this are unmeasurable.
+    min_expression: float = DEFAULT_MIN_EXPRESSION
 
     def __post_init__(self) -> None:
         if not get_variant(self.attack.variant).uses_generator:
@@ -196,12 +201,50 @@ def audit(
     target: Target,
     config: AuditConfig | None = None,
     progress: Progress | None = None,
+    classifier: AttributeClassifier | None = None,
 ) -> AuditResult:
-    """Attack every probe with the main attack and the baselines, then compute every figure."""
+    """Attack every probe with the main attack and the baselines, then compute every figure.
+
+    With an attribute `classifier`, the generator's editability is measured on the probes
+    first, and attributes it cannot draw are marked unmeasurable (left out of h and SDAR).
+    """
     config = config or AuditConfig()
+    editability = check_editability(probes, generator, classifier, config)
     t0 = time.perf_counter()
     numbers = attack_batches(probes, generator, target, config, progress=progress)
-    return measure(probes, generator, target, config, numbers, time.perf_counter() - t0)
+    return measure(
+        probes, generator, target, config, numbers, time.perf_counter() - t0, 1, editability
+    )
+
+
+@dataclass(frozen=True)
+class TimedEditability:
+    """The editability check and what it cost (reported apart from the figures)."""
+
+    editability: Editability
+    seconds: float
+
+
+def check_editability(
+    probes: ProbeSet,
+    generator: Generator,
+    classifier: AttributeClassifier | None,
+    config: AuditConfig,
+) -> TimedEditability | None:
+    """The generator's editability on the audit's probes, or None without a classifier."""
+    if classifier is None:
+        return None
+    t0 = time.perf_counter()
+    result = measure_editability(
+        probes,
+        generator,
+        classifier,
+        batch_size=config.batch_size,
+        device=resolve_device(config.device),
+        min_expression=config.min_expression,
+        config=config.bootstrap,
+    )
+    return TimedEditability(result, time.perf_counter() - t0)
 
 
 def attack_batches(
@@ -306,8 +349,12 @@ def measure(
     numbers: Sequence[BatchNumbers],
     attack_seconds: float,
     ranks: int = 1,
+    editability: TimedEditability | None = None,
 ) -> AuditResult:
-    """Every figure of the audit from the numbers of all batches (from one process or `ranks`)."""
+    """Every figure of the audit from the numbers of all batches (from one process or `ranks`).
+
+    Attributes the `editability` check found unmeasurable keep their s but leave h and SDAR.
+    """
     env = _setup(probes, generator, target, config)
     numbers = sorted(numbers, key=lambda b: b.start)
     starts = [b.start for b in numbers]
@@ -332,12 +379,20 @@ def measure(
     b = config.bootstrap
     delta = main.delta
     assert delta is not None
-    sens = sensitivity(delta, included, names=attr_names, config=b)
+    unmeasurable = () if editability is None else editability.editability.unmeasurable
+    unmeasurable = tuple(a for a in unmeasurable if a not in frozen)
+    sens = sensitivity(delta, included, names=attr_names, config=b, unmeasurable=unmeasurable)
     subpops = {}
     for attr in config.subpopulations:
         group = main.a0[:, attr_names.index(attr)] >= 0.5
         subpops[attr] = subpopulation_sensitivity(
-            delta, group, included, attribute=attr, names=attr_names, config=b
+            delta,
+            group,
+            included,
+            attribute=attr,
+            names=attr_names,
+            config=b,
+            unmeasurable=unmeasurable,
         )
     effects = (
         effect_estimates(main.effects, included, names=attr_names, config=b)
@@ -352,12 +407,16 @@ def measure(
             None if numbers[0].single[j] is None else torch.cat([n.single[j] for n in numbers])
             for j in range(len(attr_names))
         ]
-        single = single_attribute_sensitivity(deltas, included, names=attr_names, config=b)
+        single = single_attribute_sensitivity(
+            deltas, included, names=attr_names, config=b, unmeasurable=unmeasurable
+        )
     attacks = {
         name: _summary(name, dataclasses.replace(config.attack, variant=name), d, target, b)
         for name, d in data.items()
     }
     timings = {"attack": attack_seconds, "metrics": time.perf_counter() - t_metrics}
+    if editability is not None:
+        timings["editability"] = editability.seconds
     keypoints = target.contract.task in KEYPOINT_TASKS
     clean_acc = accuracy(main.correct_clean.bool(), images="clean images x0", config=b)
     recon_acc = accuracy(main.correct_start.bool(), images="reconstructions G(x0, a0)", config=b)
@@ -377,6 +436,7 @@ def measure(
         "cuda_graphs": config.cuda_graphs,
         "task": target.contract.task,
         "keypoints": keypoints,
+        "min_expression": config.min_expression,
     }
     return AuditResult(
         attr_names=attr_names,
@@ -392,6 +452,7 @@ def measure(
         gallery=tuple(gallery),
         provenance=provenance,
         timings=timings,
+        editability=None if editability is None else editability.editability,
     )
 
 

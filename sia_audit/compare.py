@@ -18,7 +18,14 @@ from torch import Tensor
 
 from sia_audit.errors import DataError
 from sia_audit.formats import json_report
-from sia_audit.gate import GateVerdict, check_max, check_min, skipped
+from sia_audit.gate import (
+    GateVerdict,
+    OnUnmeasurable,
+    check_max,
+    check_min,
+    skipped,
+    unmeasurable,
+)
 from sia_audit.metrics import (
     BootstrapConfig,
     EmptyMetricError,
@@ -44,6 +51,7 @@ class ProbeTable:
     correct_clean: Tensor  # bool (N,)
     correct_adv: Tensor  # bool (N,)
     provenance: Mapping[str, Any]
+    unmeasurable: tuple[str, ...] = ()  # attributes the generator could not draw (editability)
 
 
 def load_report(path: Path) -> dict[str, Any]:
@@ -62,6 +70,7 @@ def table_from_report(report: Mapping[str, Any], where: str) -> ProbeTable:
             correct_clean=torch.tensor(p["correct_clean"], dtype=torch.bool),
             correct_adv=torch.tensor(p["correct_adversary"], dtype=torch.bool),
             provenance=report["provenance"],
+            unmeasurable=tuple(report["figures"]["sensitivity"].get("unmeasurable", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{where}: the report's per-probe data is damaged ({exc})") from exc
@@ -78,6 +87,7 @@ def table_from_result(result: AuditResult, inputs: Mapping[str, str]) -> ProbeTa
         correct_clean=main.correct_clean,
         correct_adv=main.correct_adv,
         provenance={**result.provenance, **inputs},
+        unmeasurable=result.sensitivity.unmeasurable,
     )
 
 
@@ -86,6 +96,8 @@ def check_comparable(base: ProbeTable, head: ProbeTable, where: str) -> None:
     differ = differing_provenance(base.provenance, head.provenance)
     if base.attributes != head.attributes or base.frozen != head.frozen:
         differ.append("attributes")
+    if set(base.unmeasurable) != set(head.unmeasurable):
+        differ.append("unmeasurable attributes (editability)")
     if set(base.names) != set(head.names):
         differ.append("probe names")
     refuse_if(differ, where)
@@ -114,6 +126,7 @@ def regression_verdicts(
     head: ProbeTable,
     protected: Sequence[str],
     config: BootstrapConfig,
+    on_unmeasurable: OnUnmeasurable = "fail",
 ) -> tuple[GateVerdict, ...]:
     """Every configured allowance checked on the paired change head - baseline."""
     out: list[GateVerdict] = []
@@ -122,7 +135,13 @@ def regression_verdicts(
     included = [a not in head.frozen for a in head.attributes]
     if section.sdar_increase is not None or section.sensitivity_increase is not None:
         diff = sensitivity_difference(
-            base.delta, head.delta, included, names=head.attributes, config=config, **ids
+            base.delta,
+            head.delta,
+            included,
+            names=head.attributes,
+            config=config,
+            unmeasurable=head.unmeasurable,
+            **ids,
         )
         if section.sdar_increase is not None:
             out.append(check_max("regression sdar(s)", diff.sdar_s, section.sdar_increase, uc))
@@ -133,7 +152,12 @@ def regression_verdicts(
                     out.append(skipped(gate, "frozen or not a generator attribute"))
                     continue
                 e = diff.s[diff.attributes.index(name)]
-                out.append(check_max(gate, e, section.sensitivity_increase, uc))
+                verdict = check_max(gate, e, section.sensitivity_increase, uc)
+                if name in diff.unmeasurable:
+                    verdict = unmeasurable(
+                        verdict, "the generator cannot draw it in either audit", on_unmeasurable
+                    )
+                out.append(verdict)
     if section.attack_success_rate_increase is not None:
         gate = "regression attack_success_rate"
         try:

@@ -7,6 +7,7 @@ the whole interval lies past it: a figure whose interval straddles the line pass
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -14,10 +15,12 @@ from typing import Literal
 from sia_audit.errors import ConfigError
 from sia_audit.metrics import Estimate
 from sia_audit.onnx.results import OnnxResult
-from sia_audit.policy.models import GatesSection, MaxGate
+from sia_audit.policy.models import AttributeEffectGate, GatesSection, SensitivityGate
 from sia_audit.results import AuditResult
 
-Status = Literal["pass", "fail", "skipped"]
+Status = Literal["pass", "fail", "skipped", "unmeasurable"]
+FAILING: tuple[Status, ...] = ("fail", "unmeasurable")  # the statuses that fail a run
+OnUnmeasurable = Literal["fail", "skip"]
 
 
 @dataclass(frozen=True)
@@ -74,15 +77,46 @@ def skipped(gate: str, reason: str) -> GateVerdict:
     return GateVerdict(gate, "skipped", None, None, None, None, None, False, f"{gate}: {reason}")
 
 
+def unmeasurable(
+    verdict: GateVerdict, why: str, on_unmeasurable: OnUnmeasurable = "fail"
+) -> GateVerdict:
+    """A per-attribute gate on an attribute the generator cannot draw: its figure means nothing.
+
+    With `fail` (the default) the verdict is `unmeasurable`, which fails the run: a CI gate must
+    not pass on what it cannot measure. With `skip` it is skipped, with the reason.
+    """
+    if on_unmeasurable == "skip":
+        return skipped(verdict.gate, f"unmeasurable with this generator ({why}); skipped by policy")
+    return dataclasses.replace(
+        verdict,
+        status="unmeasurable",
+        message=f"{verdict.gate}: unmeasurable with this generator ({why}); this fails the run "
+        "(editability.on_unmeasurable: skip would skip it)",
+    )
+
+
 def evaluate(
-    gates: GatesSection, result: AuditResult, protected: Sequence[str] = ()
+    gates: GatesSection,
+    result: AuditResult,
+    protected: Sequence[str] = (),
+    on_unmeasurable: OnUnmeasurable = "fail",
 ) -> tuple[GateVerdict, ...]:
     """Every configured threshold of `gates` checked against `result` (regressions aside)."""
-    return tuple(_verdicts(gates, result, protected))
+    return tuple(_verdicts(gates, result, protected, on_unmeasurable))
+
+
+def why_unmeasurable(result: AuditResult, name: str) -> str:
+    """The editability figure that made `name` unmeasurable, as a clause."""
+    assert result.editability is not None
+    e = result.editability.of(name).expression
+    return f"expression rate {e.value:.3g} < {result.editability.min_expression:g}"
 
 
 def _verdicts(
-    gates: GatesSection, result: AuditResult, protected: Sequence[str]
+    gates: GatesSection,
+    result: AuditResult,
+    protected: Sequence[str],
+    on_unmeasurable: OnUnmeasurable,
 ) -> Iterable[GateVerdict]:
     sens = result.sensitivity
     if gates.sdar is not None:
@@ -94,7 +128,7 @@ def _verdicts(
         symbol = "h" if g.normalised else "s"
         values = sens.h if g.normalised else sens.s
         yield from _per_attribute(
-            f"sensitivity {symbol}", g, g.attributes, values, result, protected
+            f"sensitivity {symbol}", g, values, result, protected, on_unmeasurable
         )
     if gates.attribute_effect is not None:
         g = gates.attribute_effect
@@ -102,7 +136,7 @@ def _verdicts(
             yield skipped("attribute_effect", "the attribute effect was not computed")
         else:
             yield from _per_attribute(
-                "attribute_effect", g, g.attributes, result.effects.effect, result, protected
+                "attribute_effect", g, result.effects.effect, result, protected, on_unmeasurable
             )
     if gates.clean_accuracy is not None:
         g = gates.clean_accuracy
@@ -139,18 +173,32 @@ def _verdicts(
 
 def _per_attribute(
     label: str,
-    g: MaxGate,
-    which: Sequence[str] | str,
+    g: SensitivityGate | AttributeEffectGate,
     values: Sequence[Estimate],
     result: AuditResult,
     protected: Sequence[str],
+    on_unmeasurable: OnUnmeasurable,
 ) -> Iterable[GateVerdict]:
-    """One ceiling per named attribute; values are aligned with the histogram's attributes."""
+    """One ceiling per named attribute; values are aligned with the histogram's attributes.
+
+    An attribute the generator cannot draw gets an `unmeasurable` verdict (or a skip), never a
+    pass: h is not defined for it, and its s or effect says nothing about the target.
+    """
     sens = result.sensitivity
+    which = g.attributes
     names = sens.attributes if which == "all" else protected if which == "protected" else which
+    normalised = isinstance(g, SensitivityGate) and g.normalised
     for name in names:
         gate = f"{label}[{name}]"
-        if name in sens.attributes:
+        if name in sens.unmeasurable:
+            why = why_unmeasurable(result, name)
+            verdict = (
+                skipped(gate, "")
+                if normalised
+                else check_max(gate, values[sens.attributes.index(name)], g.max, g.use_confidence)
+            )
+            yield unmeasurable(verdict, why, on_unmeasurable)
+        elif name in sens.attributes:
             yield check_max(gate, values[sens.attributes.index(name)], g.max, g.use_confidence)
         elif name in sens.excluded:
             yield skipped(gate, "frozen in this audit (radius 0), so it never moves")
@@ -193,5 +241,5 @@ def onnx_verdicts(
 
 
 def passed(verdicts: Iterable[GateVerdict]) -> bool:
-    """The run passes when no gate failed (skipped gates do not fail it)."""
-    return all(v.status != "fail" for v in verdicts)
+    """The run passes when no gate failed or was unmeasurable (skipped gates do not fail it)."""
+    return all(v.status not in FAILING for v in verdicts)

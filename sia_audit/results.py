@@ -8,6 +8,7 @@ from typing import Any
 from torch import Tensor
 
 from sia_audit.metrics import AttributeEffects, Estimate, Sensitivity, SubpopulationSensitivity
+from sia_audit.metrics.editability import Editability
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class AuditResult:
     gallery: tuple[GalleryItem, ...]
     provenance: dict[str, Any]
     timings: dict[str, float]
+    # Can the generator draw each attribute? None when no attribute classifier was available.
+    editability: Editability | None = None
 
     @property
     def main(self) -> AttackSummary:

@@ -14,7 +14,14 @@ from importlib import resources
 from pathlib import Path
 
 from sia_audit.attacks.config import AttackConfig
-from sia_audit.audit import AuditConfig, attack_batches, audit, measure, plan_batches
+from sia_audit.audit import (
+    AuditConfig,
+    attack_batches,
+    audit,
+    check_editability,
+    measure,
+    plan_batches,
+)
 from sia_audit.compare import (
     ProbeTable,
     check_comparable,
@@ -29,12 +36,14 @@ from sia_audit.distributed import Session
 from sia_audit.errors import ConfigError, UsageError
 from sia_audit.gate import GateVerdict, evaluate, onnx_verdicts, passed, skipped
 from sia_audit.generators.checkpoint import load_generator
+from sia_audit.generators.classifiers import AttributeClassifier, resolve_classifier
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.onnx.check import check_onnx
 from sia_audit.onnx.results import OnnxResult
 from sia_audit.onnx.runtime import OnnxTarget, load_onnx_target
 from sia_audit.policy.models import Policy
+from sia_audit.probe_budget import check_probe_memory
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.synthetic import SynthProbes
@@ -100,6 +109,7 @@ def check_attribute_names(policy: Policy, attr_names: tuple[str, ...]) -> None:
 
 def build_probes(policy: Policy, generator: Generator) -> ProbeSet:
     p = policy.probes
+    check_probe_memory(p.count, policy.bootstrap.resamples)  # before anything is allocated
     if p.source == BUILTIN:
         return SynthProbes(count=p.count, seed=p.seed, size=p.size)
     if p.source.startswith("builtin:"):
@@ -138,6 +148,7 @@ def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditCo
         subpopulations=policy.subpopulations,
         torch_compile=a.torch_compile,
         cuda_graphs=a.cuda_graphs,
+        min_expression=policy.editability.min_expression,
     )
 
 
@@ -151,6 +162,7 @@ class Loaded:
     target: Target
     generator: Generator
     generator_file: Path
+    classifier: AttributeClassifier | None  # judges the generator's edits (editability)
     probes: ProbeSet
     config: AuditConfig
     base: ProbeTable | None
@@ -177,7 +189,7 @@ class Loaded:
             "target_sha256": sha256_of(target_file)
             if target_file.exists()
             else "python:" + self.target_source,
-            "generator": self.policy.generator,
+            "generator": self.policy.generator.source,
             "generator_sha256": sha256_of(self.generator_file),
             "policy_sha256": sha256_of(self.policy_path),
             "probe_manifest_sha256": self.probes.manifest_sha256(),
@@ -203,9 +215,12 @@ def load(
     base = table_from_report(load_report(baseline), str(baseline)) if baseline else None
     contract = policy.target.contract_overrides() if policy.target else None
     target = load_target(target_source, policy_contract=contract, allow_code=allow_code)
-    gen_path = generator_path(policy.generator)
+    gen_path = generator_path(policy.generator.source)
     generator = load_generator(gen_path)
     check_attribute_names(policy, generator.attr_names)
+    classifier = resolve_classifier(
+        policy.generator.attribute_classifier, policy.generator.source, gen_path, generator
+    )
     probes = build_probes(policy, generator)
     config = audit_config(policy, device, batch_size)
     onnx_target = (
@@ -232,6 +247,7 @@ def load(
         target,
         generator,
         gen_path,
+        classifier,
         probes,
         config,
         base,
@@ -266,7 +282,14 @@ def run(
         baseline=baseline,
         onnx=onnx,
     )
-    result = audit(loaded.probes, loaded.generator, loaded.target, loaded.config, progress)
+    result = audit(
+        loaded.probes,
+        loaded.generator,
+        loaded.target,
+        loaded.config,
+        progress,
+        classifier=loaded.classifier,
+    )
     return conclude(loaded, result)
 
 
@@ -290,8 +313,18 @@ def run_sharded(
     if parts is None:
         return None
     every = [batch for part in parts for batch in part]
+    attack_seconds = time.perf_counter() - t0
+    # The editability check is cheap and needs no target: rank 0 alone runs it, once.
+    editability = check_editability(p, loaded.generator, loaded.classifier, config)
     result = measure(
-        p, loaded.generator, loaded.target, config, every, time.perf_counter() - t0, ranks.world
+        p,
+        loaded.generator,
+        loaded.target,
+        config,
+        every,
+        attack_seconds,
+        ranks.world,
+        editability,
     )
     return conclude(loaded, result)
 
@@ -299,7 +332,7 @@ def run_sharded(
 def conclude(loaded: Loaded, result: AuditResult) -> RunOutcome:
     """The gates on an audit: thresholds, the ONNX check (after the attack) and regressions."""
     policy = loaded.policy
-    verdicts = evaluate(policy.gates, result, policy.protected)
+    verdicts = evaluate(policy.gates, result, policy.protected, policy.editability.on_unmeasurable)
     onnx_result = None
     if loaded.onnx is not None and loaded.onnx_target is not None:
         onnx_result = check_onnx(
@@ -338,4 +371,11 @@ def regressions(
     if base is None:
         return (skipped("regression", "no --baseline report given"),)
     check_comparable(base, head, where)
-    return regression_verdicts(section, base, head, policy.protected, bootstrap_config(policy))
+    return regression_verdicts(
+        section,
+        base,
+        head,
+        policy.protected,
+        bootstrap_config(policy),
+        policy.editability.on_unmeasurable,
+    )

@@ -41,6 +41,7 @@ class Bar:
     mid_y: float
     protected: bool
     tooltip: str
+    unmeasurable: bool = False  # drawn hatched in grey: the generator cannot draw it
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class RowLabel:
     y: float
     text: str
     protected: bool
+    unmeasurable: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class BarChart:
     plot_bottom: float
     labels: tuple[RowLabel, ...]
     panels: tuple[Panel, ...]
+    has_unmeasurable: bool = False
 
 
 def nice_step(span: float, target_ticks: int = 4) -> float:
@@ -94,7 +97,7 @@ def nice_step(span: float, target_ticks: int = 4) -> float:
 
 
 def _axis_max(values: Sequence[BarValue], threshold: float | None) -> float:
-    top = max([v.high for v in values] + [v.value for v in values] + [threshold or 0.0])
+    top = max([v.high for v in values] + [v.value for v in values] + [threshold or 0.0] + [0.0])
     if top <= 0:
         return 1.0
     step = nice_step(top)
@@ -109,12 +112,13 @@ def _tick_label(x: float, step: float) -> str:
 def _panel(
     title: str,
     x0: float,
-    values: Sequence[BarValue],
+    values: Sequence[BarValue | None],
     protected: Sequence[bool],
     names: Sequence[str],
     threshold: float | None,
+    unmeasurable: Sequence[bool],
 ) -> Panel:
-    top = _axis_max(values, threshold)
+    top = _axis_max([v for v in values if v is not None], threshold)
     step = nice_step(top)
     scale = PANEL_W / top
 
@@ -122,7 +126,10 @@ def _panel(
         return round(x0 + max(0.0, min(v, top)) * scale, 2)
 
     bars = []
-    for i, (v, prot, name) in enumerate(zip(values, protected, names, strict=True)):
+    rows = zip(values, protected, names, unmeasurable, strict=True)
+    for i, (v, prot, name, unmeas) in enumerate(rows):
+        if v is None:  # not defined for this attribute (h of an unmeasurable one): no bar
+            continue
         y = TOP + i * ROW + (ROW - BAR) / 2
         bars.append(
             Bar(
@@ -132,7 +139,9 @@ def _panel(
                 high_x=px(v.high),
                 mid_y=round(y + BAR / 2, 2),
                 protected=prot,
-                tooltip=f"{name}: {v.value:.4f} [{v.low:.4f}, {v.high:.4f}]",
+                tooltip=f"{name}: {v.value:.4f} [{v.low:.4f}, {v.high:.4f}]"
+                + (" (unmeasurable with this generator)" if unmeas else ""),
+                unmeasurable=unmeas,
             )
         )
     n_ticks = int(round(top / step))
@@ -150,16 +159,21 @@ def _panel(
 
 def sensitivity_chart(
     names: Sequence[str],
-    panels: Sequence[tuple[str, Sequence[BarValue], float | None]],
+    panels: Sequence[tuple[str, Sequence[BarValue | None], float | None]],
     protected: Sequence[bool],
+    unmeasurable: Sequence[bool] | None = None,
 ) -> BarChart:
-    """Rows `names` (already in display order); one panel per (title, values, threshold)."""
+    """Rows `names` (already in display order); one panel per (title, values, threshold).
+
+    A value of None draws no bar in its row; `unmeasurable` rows are drawn hatched in grey.
+    """
+    unmeas = list(unmeasurable) if unmeasurable is not None else [False] * len(names)
     labels = tuple(
-        RowLabel(round(TOP + i * ROW + ROW / 2, 2), n, p)
-        for i, (n, p) in enumerate(zip(names, protected, strict=True))
+        RowLabel(round(TOP + i * ROW + ROW / 2, 2), n, p, u)
+        for i, (n, p, u) in enumerate(zip(names, protected, unmeas, strict=True))
     )
     built = tuple(
-        _panel(title, LABEL_W + k * (PANEL_W + GAP), values, protected, names, threshold)
+        _panel(title, LABEL_W + k * (PANEL_W + GAP), values, protected, names, threshold, unmeas)
         for k, (title, values, threshold) in enumerate(panels)
     )
     width = LABEL_W + len(panels) * PANEL_W + (len(panels) - 1) * GAP + 20
@@ -171,4 +185,5 @@ def sensitivity_chart(
         plot_bottom=plot_bottom,
         labels=labels,
         panels=built,
+        has_unmeasurable=any(unmeas),
     )

@@ -29,9 +29,10 @@ class SensitivityRow:
     attribute: str
     protected: bool
     s: Figure
-    h: Figure
+    h: Figure | None  # None where the attribute is unmeasurable (left out of h)
     effect: Figure | None
     single: Figure | None
+    unmeasurable: bool = False  # the generator cannot draw it (editability check)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class SensitivityView:
     rows: tuple[SensitivityRow, ...]  # largest s first
     chart: BarChart
     excluded: tuple[str, ...]
+    unmeasurable: tuple[str, ...]
     has_effect: bool
     has_single: bool
     has_protected: bool
@@ -123,34 +125,38 @@ def sensitivity_view(
     sens = figures["sensitivity"]
     effect = figures.get("attribute_effect") or {}
     single = figures.get("single_attribute") or {}
+    unmeasurable = tuple(sens.get("unmeasurable", ()))
     names = sorted(sens["attributes"], key=lambda a: -float(sens["s"][a]["value"]))
     rows = tuple(
         SensitivityRow(
             attribute=a,
             protected=a in protected,
             s=figure(sens["s"][a], 3, a),
-            h=figure(sens["h"][a], 3, a),
+            h=figure(sens["h"].get(a), 3, a),
             effect=figure(effect.get("effect", {}).get(a), 4, a),
             single=figure(single.get("s", {}).get(a), 3, a),
+            unmeasurable=a in unmeasurable,
         )
         for a in names
     )
 
-    def values(symbol: str) -> list[BarValue]:
+    def values(symbol: str) -> list[BarValue | None]:
         return [
-            BarValue(float(e["value"]), float(e["low"]), float(e["high"]))
-            for e in (sens[symbol][a] for a in names)
+            None if e is None else BarValue(float(e["value"]), float(e["low"]), float(e["high"]))
+            for e in (sens[symbol].get(a) for a in names)
         ]
 
     chart = sensitivity_chart(
         [_short(a) for a in names],
         [
             ("raw s (mean |a_T - a_0|)", values("s"), _threshold(gates, "s")),
-            ("normalised h = s / Σ s", values("h"), _threshold(gates, "h")),
+            ("normalised h = s / Σ s (measurable)", values("h"), _threshold(gates, "h")),
         ],
         [a in protected for a in names],
+        [a in unmeasurable for a in names],
     )
-    definitions = [("s", rows[0].s.definition), ("h", rows[0].h.definition)] if rows else []
+    h_def = next((r.h.definition for r in rows if r.h is not None), "")
+    definitions = [("s", rows[0].s.definition), ("h", h_def)] if rows else []
     if rows and rows[0].effect is not None:
         definitions.append(("effect", rows[0].effect.definition))
     if rows and rows[0].single is not None:
@@ -159,6 +165,7 @@ def sensitivity_view(
         rows=rows,
         chart=chart,
         excluded=tuple(sens["excluded"]),
+        unmeasurable=unmeasurable,
         has_effect=any(r.effect is not None for r in rows),
         has_single=any(r.single is not None for r in rows),
         has_protected=any(r.protected for r in rows),

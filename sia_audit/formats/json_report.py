@@ -91,6 +91,7 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             if r.single_attribute is None
             else r.single_attribute.as_dict(),
             "attacks": attacks,
+            "editability": None if r.editability is None else r.editability.as_dict(),
         },
         "probes": {
             "attack": r.main_attack,

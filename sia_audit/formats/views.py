@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sia_audit.errors import DataError
+from sia_audit.formats.editability_view import EditabilityView, editability_view
 from sia_audit.formats.figures import (
     AttackTable,
     SensitivityRow,
@@ -25,12 +26,13 @@ from sia_audit.formats.gallery import GalleryCard, gallery_cards
 from sia_audit.formats.onnx_view import OnnxView, onnx_view
 
 TOP_SENSITIVE = 3
+FAILING = ("fail", "unmeasurable")  # gate statuses that fail a run (as gate.FAILING)
 
 
 @dataclass(frozen=True)
 class GateRow:
     name: str
-    status: str  # pass / fail / skipped
+    status: str  # pass / fail / skipped / unmeasurable
     value: str
     interval: str
     threshold: str  # "≤ 0.25", "≥ 0.98" or "" when skipped
@@ -64,6 +66,7 @@ class ReportView:
     timings: str
     files: tuple[str, ...]
     onnx: OnnxView | None = None  # the --onnx check, when the run had one
+    editability: EditabilityView | None = None  # None: no attribute classifier judged G
 
 
 def build(data: Mapping[str, Any], files: Sequence[str] = ()) -> ReportView:
@@ -98,7 +101,7 @@ def _build(data: Mapping[str, Any], files: tuple[str, ...]) -> ReportView:
         attack=str(data["probes"]["attack"]),
         probes=int(prov["probes"]),
         gates=plain,
-        failed=tuple(g for g in gates if g.status == "fail"),
+        failed=tuple(g for g in gates if g.status in FAILING),
         regression=regression,
         sensitivity=sens,
         top_sensitive=sens.rows[:TOP_SENSITIVE],
@@ -111,6 +114,7 @@ def _build(data: Mapping[str, Any], files: tuple[str, ...]) -> ReportView:
         timings=timing_text(data.get("timings", {})),
         files=files,
         onnx=onnx_view(data.get("onnx")),
+        editability=editability_view(data["figures"].get("editability")),
     )
 
 

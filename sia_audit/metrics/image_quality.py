@@ -13,6 +13,13 @@ PSNR_CAP_DB = 100.0  # identical images have infinite PSNR; reports need finite 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 _RANGE_SLACK = 1e-6  # float rounding in a generator's output may overshoot [0, 1] by a hair
+# A pixel belongs to an edit's region when the true edit moves it by more than one grey level.
+REGION_THRESHOLD = 1.0 / 255.0
+
+
+def edit_region(x: Tensor, truth: Tensor) -> Tensor:
+    """(B, 1, H, W) mask (in x's dtype) of the pixels where a true edit differs from x."""
+    return ((truth - x).abs().amax(dim=1, keepdim=True) > REGION_THRESHOLD).to(x.dtype)
 
 
 def _check_pair(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:

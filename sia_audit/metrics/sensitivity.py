@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,11 +33,16 @@ def sdar_value(s: Tensor) -> Tensor:
     return s.std(dim=-1, correction=0)
 
 
-def _stack_figures(s: Tensor) -> Tensor:
+def _stack_figures(s: Tensor, measurable: Tensor) -> Tensor:
     # One row per resample: [s_1..s_L, h_1..h_L, SDAR(s), SDAR(h)], so the whole statistic is
     # recomputed per resample and the intervals of s, h and SDAR come from the same draws.
-    h = histogram_values(s)
-    return torch.cat([s, h, sdar_value(s).unsqueeze(-1), sdar_value(h).unsqueeze(-1)], dim=-1)
+    # h and SDAR are taken over the measurable attributes only (h = 0 for the others, unread):
+    # an attribute the generator cannot draw says nothing about the target.
+    m = s[..., measurable]
+    h_m = histogram_values(m)
+    h = torch.zeros_like(s)
+    h[..., measurable] = h_m
+    return torch.cat([s, h, sdar_value(m).unsqueeze(-1), sdar_value(h_m).unsqueeze(-1)], dim=-1)
 
 
 @dataclass(frozen=True)
@@ -46,18 +52,27 @@ class Sensitivity:
     attributes: tuple[str, ...]  # the histogram's attributes, in generator order
     excluded: tuple[str, ...]  # frozen attributes left out of the histogram
     s: tuple[Estimate, ...]
-    h: tuple[Estimate, ...]
+    h: tuple[Estimate, ...]  # aligned with `attributes`; meaningless for unmeasurable ones
     sdar_s: Estimate
     sdar_h: Estimate
     n: int
+    # Histogram attributes the generator cannot draw (editability check): their s is reported,
+    # but h and both SDARs leave them out.
+    unmeasurable: tuple[str, ...] = ()
+
+    def h_of(self, name: str) -> Estimate | None:
+        """h of a histogram attribute, None where it is unmeasurable."""
+        return None if name in self.unmeasurable else self.h[self.attributes.index(name)]
 
     def as_dict(self) -> dict[str, Any]:
+        measurable = [a for a in self.attributes if a not in self.unmeasurable]
         return {
             "n": self.n,
             "attributes": list(self.attributes),
             "excluded": list(self.excluded),
+            "unmeasurable": list(self.unmeasurable),
             "s": {a: e.as_dict() for a, e in zip(self.attributes, self.s, strict=True)},
-            "h": {a: e.as_dict() for a, e in zip(self.attributes, self.h, strict=True)},
+            "h": {a: self.h[self.attributes.index(a)].as_dict() for a in measurable},
             "sdar_s": self.sdar_s.as_dict(),
             "sdar_h": self.sdar_h.as_dict(),
         }
@@ -88,8 +103,30 @@ def _check_delta(delta: Tensor) -> None:
         raise ValueError("delta holds non-finite values")
 
 
+def resolve_measurable(
+    names: Sequence[str], mask: Tensor, unmeasurable: Sequence[str]
+) -> tuple[Tensor, tuple[str, ...]]:
+    """(L,) mask over the histogram's attributes of those that are measurable, and the others.
+
+    Unmeasurable attributes outside the histogram (frozen ones) are simply not in it. At least
+    one measurable attribute must remain, or there is no histogram to normalise.
+    """
+    kept = [n for n, m in zip(names, mask.tolist(), strict=True) if m]
+    unknown = sorted(set(unmeasurable) - set(names))
+    if unknown:
+        raise ValueError(f"unmeasurable attributes {unknown} are not among {list(names)}")
+    measurable = torch.tensor([n not in unmeasurable for n in kept], dtype=torch.bool)
+    if not measurable.any():
+        raise ValueError("every histogram attribute is unmeasurable: there is no histogram")
+    return measurable, tuple(n for n in kept if n in unmeasurable)
+
+
 def _assemble(
-    rep: Replicates, names: list[str], mask: Tensor, meanings: dict[str, str]
+    rep: Replicates,
+    names: list[str],
+    mask: Tensor,
+    meanings: dict[str, str],
+    unmeasurable: tuple[str, ...] = (),
 ) -> Sensitivity:
     kept = [n for n, m in zip(names, mask.tolist(), strict=True) if m]
     excl = tuple(n for n, m in zip(names, mask.tolist(), strict=True) if not m)
@@ -106,12 +143,21 @@ def _assemble(
         sdar_s=rep.estimate(meanings["sdar_s"], (2 * n_l,)),
         sdar_h=rep.estimate(meanings["sdar_h"], (2 * n_l + 1,)),
         n=rep.n,
+        unmeasurable=unmeasurable,
     )
 
 
-def _meanings(n_l: int, scope: str = "", source: str = "", prefix: str = "") -> dict[str, str]:
+def _meanings(
+    n_l: int, scope: str = "", source: str = "", prefix: str = "", n_unmeasurable: int = 0
+) -> dict[str, str]:
     # "{name}" is filled per attribute in _assemble.
-    hist = f"the L = {n_l} histogram attributes (frozen attributes excluded)"
+    if n_unmeasurable:
+        hist = (
+            f"the L = {n_l} measurable histogram attributes (frozen attributes and the "
+            f"{n_unmeasurable} the generator cannot draw excluded)"
+        )
+    else:
+        hist = f"the L = {n_l} histogram attributes (frozen attributes excluded)"
     return {
         "s": (
             f"{prefix}Sensitivity of {{name}}: mean over the probes{scope} of |a_T,k - a_0,k|"
@@ -137,19 +183,24 @@ def sensitivity(
     config: BootstrapConfig = DEFAULT,
     scope: str = "",
     source: str = "",
+    unmeasurable: Sequence[str] = (),
 ) -> Sensitivity:
     """s, h and SDAR from per-probe attribute changes delta = a_T - a_0, (N, K).
 
     `included` (K,) marks the histogram's attributes (False for frozen ones; default all).
-    `scope`/`source` are clauses spliced into the definitions (used by the group and
-    single-attribute variants). Raises EmptyMetricError for N = 0.
+    `unmeasurable` names histogram attributes the generator cannot draw: they keep their s but
+    are left out of h and SDAR. `scope`/`source` are clauses spliced into the definitions (used
+    by the group and single-attribute variants). Raises EmptyMetricError for N = 0.
     """
     _check_delta(delta)
     names, mask = resolve_attributes(delta.shape[1], names, included)
+    measurable, unmeas = resolve_measurable(names, mask, unmeasurable)
     if delta.shape[0] == 0:
         raise EmptyMetricError("no probes: sensitivity needs at least one probe")
-    rep = bootstrap(delta.abs()[:, mask], _stack_figures, config)
-    return _assemble(rep, names, mask, _meanings(int(mask.sum()), scope, source))
+    stat = functools.partial(_stack_figures, measurable=measurable)
+    rep = bootstrap(delta.abs()[:, mask], stat, config)
+    meanings = _meanings(int(measurable.sum()), scope, source, n_unmeasurable=len(unmeas))
+    return _assemble(rep, names, mask, meanings, unmeas)
 
 
 def sensitivity_difference(
@@ -161,6 +212,7 @@ def sensitivity_difference(
     config: BootstrapConfig = DEFAULT,
     base_ids: Sequence[str] | None = None,
     head_ids: Sequence[str] | None = None,
+    unmeasurable: Sequence[str] = (),
 ) -> Sensitivity:
     """Head minus baseline of every s_k, h_k and SDAR, paired by probe, with paired intervals.
 
@@ -169,16 +221,18 @@ def sensitivity_difference(
     _check_delta(base_delta)
     _check_delta(head_delta)
     names, mask = resolve_attributes(base_delta.shape[1], names, included)
+    measurable, unmeas = resolve_measurable(names, mask, unmeasurable)
     rep = paired_bootstrap(
         base_delta.abs()[:, mask],
         head_delta.abs()[:, mask],
-        _stack_figures,
+        functools.partial(_stack_figures, measurable=measurable),
         config,
         base_ids=base_ids,
         head_ids=head_ids,
     )
     prefix = "Change head - baseline, paired by probe, of: "
-    return _assemble(rep, names, mask, _meanings(int(mask.sum()), prefix=prefix))
+    meanings = _meanings(int(measurable.sum()), prefix=prefix, n_unmeasurable=len(unmeas))
+    return _assemble(rep, names, mask, meanings, unmeas)
 
 
 @dataclass(frozen=True)
@@ -221,12 +275,20 @@ def _group(
     included: Tensor | Sequence[bool] | None,
     names: Sequence[str] | None,
     config: BootstrapConfig,
+    unmeasurable: Sequence[str],
 ) -> GroupSensitivity:
     n = delta.shape[0]
     if n == 0:
         return GroupSensitivity(label, 0, None, "no probe falls in this group")
     # A one-probe group keeps its figures; its intervals collapse to the value and say so.
-    sens = sensitivity(delta, included, names=names, config=config, scope=f" with {label}")
+    sens = sensitivity(
+        delta,
+        included,
+        names=names,
+        config=config,
+        scope=f" with {label}",
+        unmeasurable=unmeasurable,
+    )
     return GroupSensitivity(label, n, sens)
 
 
@@ -238,6 +300,7 @@ def subpopulation_sensitivity(
     attribute: str = "group",
     names: Sequence[str] | None = None,
     config: BootstrapConfig = DEFAULT,
+    unmeasurable: Sequence[str] = (),
 ) -> SubpopulationSensitivity:
     """s, h, SDAR over the probes where `group` (N,) is True, and over those where it is False.
 
@@ -251,8 +314,8 @@ def subpopulation_sensitivity(
     d = delta.detach().cpu()
     return SubpopulationSensitivity(
         attribute=attribute,
-        in_group=_group(d[mask], f"{attribute} = 1", included, names, config),
-        out_group=_group(d[~mask], f"{attribute} = 0", included, names, config),
+        in_group=_group(d[mask], f"{attribute} = 1", included, names, config, unmeasurable),
+        out_group=_group(d[~mask], f"{attribute} = 0", included, names, config, unmeasurable),
     )
 
 
@@ -262,6 +325,7 @@ def single_attribute_sensitivity(
     *,
     names: Sequence[str] | None = None,
     config: BootstrapConfig = DEFAULT,
+    unmeasurable: Sequence[str] = (),
 ) -> Sensitivity:
     """Single-attribute mode (paper 4.2.3): s_k from column k of run k, which updated only k.
 
@@ -284,4 +348,11 @@ def single_attribute_sensitivity(
         else:
             cols.append(run[:, j].detach().to("cpu", torch.float64))
     source = ", taken from the run that updates only this attribute (single-attribute mode)"
-    return sensitivity(torch.stack(cols, dim=1), mask, names=names, config=config, source=source)
+    return sensitivity(
+        torch.stack(cols, dim=1),
+        mask,
+        names=names,
+        config=config,
+        source=source,
+        unmeasurable=unmeasurable,
+    )

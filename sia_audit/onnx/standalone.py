@@ -47,7 +47,7 @@ def check_only(
         policy_contract=contract,
     )
     # The generator names the attributes a CelebA folder is read with; synthfaces ignore it.
-    probes = build_probes(policy, load_generator(generator_path(policy.generator)))
+    probes = build_probes(policy, load_generator(generator_path(policy.generator.source)))
     result = check_onnx(
         onnx_target,
         probes,

@@ -36,6 +36,26 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
     return line
 
 
+def _repeated_key(node: yaml.Node | None, path: tuple[str, ...] = ()) -> tuple[str, int] | None:
+    """The first mapping key given twice (YAML keeps the last silently), with its line."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                return ".".join((*path, name)), key.start_mark.line + 1
+            seen.add(name)
+            found = _repeated_key(value, (*path, name))
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _repeated_key(item, (*path, str(i)))
+            if found:
+                return found
+    return None
+
+
 def _describe(error: dict[str, Any]) -> str:
     message = _MESSAGES.get(error["type"], error["msg"])
     return message.removeprefix("Value error, ")
@@ -60,6 +80,10 @@ def load_policy(path: Path) -> Policy:
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise ConfigError(f"{path}: a policy is a YAML mapping of sections, got {kind}")
+    repeated = _repeated_key(root)
+    if repeated is not None:
+        key, line = repeated
+        raise ConfigError(f"{path}:{line}: {key}: given twice; keep one (YAML would keep the last)")
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:

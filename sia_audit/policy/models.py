@@ -18,7 +18,20 @@ def _pixel_units(value: object) -> object:
         m = _FRACTION.match(value)
         if m is None:
             raise ValueError(f"{value!r} is neither a number nor a fraction like 1.5/255")
-        return float(m.group(1)) / float(m.group(2))
+        denominator = float(m.group(2))
+        if denominator == 0:
+            raise ValueError(f"{value!r} divides by zero; write a fraction like 1.5/255")
+        return float(m.group(1)) / denominator
+    return value
+
+
+def _unique(value: object) -> object:
+    """A list of names is a set: a name given twice is a typo or a copy-paste slip, not a wish."""
+    if isinstance(value, tuple | list):
+        seen: set[object] = set()
+        twice = [v for v in value if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
+        if twice:
+            raise ValueError(f"lists {twice[0]!r} twice; give each name once")
     return value
 
 
@@ -63,6 +76,41 @@ class ProbesSection(_Strict):
     )
 
 
+class GeneratorSection(_Strict):
+    """The generator the attack goes through, and the classifier that judges its edits."""
+
+    source: str = Field(
+        "builtin:synthfaces",
+        description="builtin:synthfaces, a checkpoint file or an AttGAN-PyTorch experiment folder.",
+    )
+    attribute_classifier: str | None = Field(
+        None,
+        description="A TorchScript attribute classifier (logits, names in its "
+        "sia_classifier.json) for the editability check. Default: the shipped one for "
+        "builtin:synthfaces, the discriminator's attribute head for an AttGAN-PyTorch folder "
+        "whose weights carry D; otherwise editability is not measured.",
+    )
+
+
+class EditabilitySection(_Strict):
+    """The editability check (SPEC 6c): can the generator draw each attribute's change?"""
+
+    min_expression: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="An attribute whose expression rate (the fraction of probes where flipping "
+        "it moves the classifier's prediction across 0.5 the right way) is below this is "
+        "unmeasurable with this generator: shown as such and left out of h and SDAR.",
+    )
+    on_unmeasurable: Literal["fail", "skip"] = Field(
+        "fail",
+        description="A gate on an unmeasurable attribute: `fail` (its verdict `unmeasurable` "
+        "fails the run; a CI gate must not pass on what it cannot measure) or `skip`.",
+    )
+
+
 class AttackSection(_Strict):
     """The SIA attack and its pixel baselines (SPEC 5). Epsilons accept '1.5/255'."""
 
@@ -79,6 +127,7 @@ class AttackSection(_Strict):
     baselines: tuple[str, ...] = Field(
         ("fgsm", "pgd"), description="Pixel attacks run at the same eps_x for comparison."
     )
+    _unique_baselines = field_validator("baselines")(_unique)
     batch_size: int = Field(32, ge=1, description="Probes per batch (bounds memory).")
     autocast_bf16: bool = Field(
         False,
@@ -175,6 +224,7 @@ class SensitivityGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
+    _unique_attributes = field_validator("attributes")(_unique)
 
 
 class AttributeEffectGate(MaxGate):
@@ -186,6 +236,7 @@ class AttributeEffectGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
+    _unique_attributes = field_validator("attributes")(_unique)
 
 
 class PerAttackMaxGate(_Gate):
@@ -269,10 +320,12 @@ class Policy(_Strict):
     version: Literal[1] = Field(1, description="Policy format version.")
     target: TargetSection | None = Field(None, description="Contract overrides for the target.")
     probes: ProbesSection = Field(default_factory=ProbesSection)
-    generator: str = Field(
-        "builtin:synthfaces",
-        description="builtin:synthfaces, a checkpoint file or an AttGAN-PyTorch experiment folder.",
+    generator: GeneratorSection = Field(
+        default_factory=GeneratorSection,
+        description="The generator: a source string, or a section with `source` and "
+        "`attribute_classifier`.",
     )
+    editability: EditabilitySection = Field(default_factory=EditabilitySection)
     attack: AttackSection = Field(default_factory=AttackSection)
     bootstrap: BootstrapSection = Field(default_factory=BootstrapSection)
     protected: tuple[str, ...] = Field(
@@ -282,6 +335,13 @@ class Policy(_Strict):
         ("Male",), description="Binary attributes to split the sensitivity by."
     )
     gates: GatesSection = Field(default_factory=GatesSection)
+
+    _unique_names = field_validator("protected", "subpopulations")(_unique)
+
+    @field_validator("generator", mode="before")
+    @classmethod
+    def _generator_string(cls, v: object) -> object:
+        return {"source": v} if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:

@@ -25,3 +25,14 @@ class ProbeSet(Protocol):
     def load_images(self, indices: Sequence[int]) -> Tensor: ...  # (B, 3, H, W) in [0, 1]
 
     def manifest_sha256(self) -> str: ...
+
+
+@runtime_checkable
+class TruthOracle(Protocol):
+    """A probe set that can draw its probes with other attributes: the true edit G should make.
+
+    Only a renderer can (synthfaces); the editability check uses it to check the generator and
+    the attribute classifier against truth.
+    """
+
+    def render_edits(self, indices: Sequence[int], attrs: Tensor) -> Tensor: ...

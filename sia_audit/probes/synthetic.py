@@ -56,6 +56,12 @@ class SynthProbes:
         f = self._faces
         return render(f.identity[idx], f.nuisance[idx], f.attrs[idx], self.size).images
 
+    def render_edits(self, indices: Sequence[int], attrs: Tensor) -> Tensor:
+        """The probes `indices` drawn with attributes `attrs` (B, K): the same faces, edited."""
+        idx = torch.as_tensor(list(indices), dtype=torch.long)
+        f = self._faces
+        return render(f.identity[idx], f.nuisance[idx], attrs.cpu(), self.size).images
+
     def manifest_sha256(self) -> str:
         spec = {
             "source": "synthfaces",

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from torch import nn
 
 from sia_audit.cli import cli
+from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from tests.commands.test_run import LENIENT, TARGET
 from tests.core.test_target_loading import Detached, NaNNet, Net
 
@@ -73,6 +74,29 @@ def baseline_with(manifest: str) -> Callable[[Path], str]:
 REGRESSION = LENIENT + "  regression: {sdar_increase: 0.01}\n"
 
 
+class MeanColour(nn.Module):
+    def __init__(self, outputs: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def classifier(tmp: Path, name: str, outputs: int, names: list[str]) -> str:
+    """A TorchScript attribute classifier carrying `names` in its sia_classifier.json."""
+    path = tmp / name
+    extra = {"sia_classifier.json": json.dumps({"attributes": names})}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(MeanColour(outputs)), str(path), _extra_files=extra)
+    return str(path)
+
+
+def with_classifier(path: str) -> str:
+    return LENIENT + f"generator: {{source: builtin:synthfaces, attribute_classifier: {path}}}\n"
+
+
 def model(make: Callable[[Path], str], words: str) -> tuple:
     return (make, LENIENT, [], words)
 
@@ -118,6 +142,22 @@ CASES = {
     "baseline not JSON": (TARGET, REGRESSION, ["--baseline", "{policy}"], "not JSON"),
     "baseline missing": (TARGET, REGRESSION, ["--baseline", "{tmp}/no.json"], "cannot read"),
     "output is a file": (TARGET, LENIENT, ["--out", "{policy}"], "is a file"),
+    "classifier with the wrong number of outputs": policy(
+        with_classifier("{clf_outputs}"), "outputs (2, 14) but names 15 attributes"
+    ),
+    "classifier naming other attributes": policy(
+        with_classifier("{clf_names}"), "does not name the generator's attributes ['Young']"
+    ),
+    "classifier missing": policy(with_classifier("{tmp}/no-clf.pt"), "no-clf.pt: file not found"),
+    "division by zero in a policy": policy(
+        LENIENT.replace("eta_a: 4/255", "eta_a: 1/0"), "attack.eta_a: '1/0' divides by zero"
+    ),
+    "a protected attribute twice": policy(
+        LENIENT.replace("[Mustache]", "[Mustache, Mustache]"), "lists 'Mustache' twice"
+    ),
+    "more probes than memory": policy(
+        LENIENT.replace("count: 6", "count: 100000000"), "probes.count 100,000,000 needs about"
+    ),
     "output under a file": (TARGET, LENIENT, ["--out", "{policy}/rep"], "is a file"),
 }
 
@@ -133,6 +173,10 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         "base": baseline_with("0" * 64)(tmp_path),
         "policy": str(tmp_path / "policy.yaml"),
     }
+    if "{clf_" in text:
+        names = list(ATTRIBUTES)
+        fill["clf_outputs"] = classifier(tmp_path, "outputs.pt", 14, names)
+        fill["clf_names"] = classifier(tmp_path, "names.pt", 15, [*names[:-3], "Old", *names[-2:]])
 
     def filled(s: str) -> str:
         for key, value in fill.items():

@@ -8,14 +8,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sia_audit.formats import html, markdown, pdf
 from tests.formats import pdftools
-from tests.formats.conftest import HOSTILE_ATTRIBUTE, HOSTILE_MODEL, as_report
+from tests.formats.conftest import HOSTILE_ATTRIBUTE, HOSTILE_MODEL, as_report, with_editability
 
 TEMPLATE_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "dl", "dt",
     "dd", "code", "section", "div", "span", "table", "thead", "tbody", "tr", "th", "td", "p",
     "em", "strong", "figure", "svg", "text", "line", "g", "rect", "img", "ul", "li", "br",
+    "defs", "pattern",
 }  # fmt: skip
 
 
@@ -36,7 +39,10 @@ class Collector(HTMLParser):
         self.text.append(data)
 
 
-def test_html_shows_hostile_text_as_text(hostile_data: dict[str, Any]) -> None:
+@pytest.mark.parametrize("editable", [False, True])
+def test_html_shows_hostile_text_as_text(hostile_data: dict[str, Any], editable: bool) -> None:
+    if editable:  # the editability block and an unmeasurable gate print attribute names too
+        hostile_data = with_editability(hostile_data, HOSTILE_ATTRIBUTE)
     page = html.render(as_report(hostile_data)).decode("utf-8")
     parsed = Collector()
     parsed.feed(page)
@@ -51,15 +57,24 @@ def strip_code_spans(text: str) -> str:
     return re.sub(r"(`+)(.+?)\1", "", text)
 
 
-def test_markdown_shows_hostile_text_in_code_spans(hostile_data: dict[str, Any]) -> None:
+@pytest.mark.parametrize("editable", [False, True])
+def test_markdown_shows_hostile_text_in_code_spans(
+    hostile_data: dict[str, Any], editable: bool
+) -> None:
+    if editable:
+        hostile_data = with_editability(hostile_data, HOSTILE_ATTRIBUTE)
     text = markdown.render(as_report(hostile_data)).decode("utf-8")
     assert f"`sensitivity s[{HOSTILE_ATTRIBUTE}]`" in text  # a code span in the gate tables
     outside = strip_code_spans(text)
     tags = set(re.findall(r"</?([a-zA-Z]+)", outside))
     assert tags <= {"details", "summary"}, tags  # only the template's own collapsible block
-    for row in (line for line in text.splitlines() if line.startswith("| `")):
-        cells = re.split(r"(?<!\\)\|", row)  # the model path's | must not add a column
-        assert len(cells) == 7, row
+    columns = 0
+    for line in text.splitlines():
+        cells = re.split(r"(?<!\\)\|", line)  # the model path's | must not add a column
+        if line.startswith("| gate "):  # a table's header sets its column count
+            columns = len(cells)
+        elif line.startswith("| `"):
+            assert len(cells) == columns, line
 
 
 def test_pdf_prints_hostile_text_and_holds_no_script(

@@ -53,6 +53,7 @@ def fake_result() -> SimpleNamespace:
         h=(est(0.67, 0.6, 0.7), est(0.13, 0.1, 0.2), est(0.2, 0.1, 0.3)),
         sdar_s=est(0.035, 0.03, 0.04),
         sdar_h=est(0.24, 0.2, 0.3),
+        unmeasurable=(),
     )
     full = SimpleNamespace(
         attack_success_rate=est(0.7, 0.6, 0.8),
@@ -128,3 +129,39 @@ def test_attribute_effect_gate_reads_the_effects_by_name() -> None:
     without = SimpleNamespace(**{**vars(fake_result()), "effects": None})
     [skip] = evaluate(gates, without)
     assert skip.status == "skipped" and "not computed" in skip.message
+
+
+def with_unmeasurable(name: str, expression: float) -> SimpleNamespace:
+    """fake_result() where the generator cannot draw `name` (its expression rate is low)."""
+    r = fake_result()
+    r.sensitivity.unmeasurable = (name,)
+    editability = SimpleNamespace(
+        min_expression=0.8,
+        of=lambda n: SimpleNamespace(expression=est(expression, expression - 0.1, expression)),
+    )
+    return SimpleNamespace(**{**vars(r), "editability": editability})
+
+
+@pytest.mark.parametrize("normalised", [False, True])
+def test_a_gate_on_an_unmeasurable_attribute_fails_the_run(normalised: bool) -> None:
+    gates = GatesSection.model_validate(
+        {"sensitivity": {"max": 0.5, "normalised": normalised, "attributes": ["Male", "Young"]}}
+    )
+    verdicts = {v.gate: v for v in evaluate(gates, with_unmeasurable("Male", 0.31))}
+    symbol = "h" if normalised else "s"
+    male = verdicts[f"sensitivity {symbol}[Male]"]
+    # s[Male] = 0.02 would pass its ceiling: what the generator cannot draw must not pass.
+    assert male.status == "unmeasurable"
+    assert "expression rate 0.31 < 0.8" in male.message and "skip" in male.message
+    assert verdicts[f"sensitivity {symbol}[Young]"].status == "pass"
+    assert not passed(verdicts.values())
+
+
+def test_on_unmeasurable_skip_skips_with_the_reason() -> None:
+    gates = GatesSection.model_validate({"attribute_effect": {"max": 5.0, "attributes": "all"}})
+    result = with_unmeasurable("Young", 0.5)
+    verdicts = {v.gate: v for v in evaluate(gates, result, on_unmeasurable="skip")}
+    young = verdicts["attribute_effect[Young]"]
+    assert young.status == "skipped" and "unmeasurable" in young.message
+    assert "0.5 < 0.8" in young.message
+    assert passed(verdicts.values())

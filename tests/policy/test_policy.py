@@ -39,7 +39,7 @@ def test_good_policy_with_pixel_units(tmp_path: Path) -> None:
     policy = load_policy(write(tmp_path, GOOD))
     assert policy.attack.eps_x == pytest.approx(1.5 / 255)
     assert policy.gates.sdar.use_confidence and policy.protected == ("Mustache", "Male")
-    assert policy.probes.count == 64 and policy.generator == "builtin:synthfaces"
+    assert policy.probes.count == 64 and policy.generator.source == "builtin:synthfaces"
 
 
 @pytest.mark.parametrize(
@@ -58,6 +58,20 @@ def test_good_policy_with_pixel_units(tmp_path: Path) -> None:
         ("", "got empty"),
         ("attack: [unclosed\n", "not valid YAML"),
         (GOOD.replace("version: 1", "version: 2"), ":1: version:"),
+        (GOOD.replace("1.5/255", "1/0"), ":7: attack.eps_x: '1/0' divides by zero"),
+        (GOOD.replace("1.5/255", "2/0.0"), ":7: attack.eps_x: '2/0.0' divides by zero"),
+        (GOOD.replace("[Mustache, Male]", "[Mustache, Mustache]"), ":9: protected: lists 'Mus"),
+        (GOOD + "subpopulations: [Male, Young, Male]\n", ":16: subpopulations: lists 'Male' tw"),
+        (
+            GOOD.replace("attributes: protected", "attributes: [Bald, Bald]"),
+            ":12: gates.sensitivity.attributes: lists 'Bald' twice",
+        ),
+        (
+            GOOD.replace("  steps: 50", "  steps: 50\n  baselines: [pgd, pgd]"),
+            ":7: attack.baselines: lists 'pgd' twice",
+        ),
+        (GOOD.replace("  steps: 50", "  steps: 50\n  steps: 60"), ":7: attack.steps: given twice"),
+        (GOOD + "protected: [Male]\n", ":16: protected: given twice"),
     ],
 )
 def test_bad_policies_are_one_line_with_file_and_line(
@@ -110,3 +124,34 @@ def test_acceleration_flags(tmp_path: Path) -> None:
         load_policy(
             write(tmp_path, GOOD.replace("  steps: 50", "  steps: 50\n  cuda_graphs: true"))
         )
+
+
+def test_generator_as_a_string_or_a_section_and_editability_defaults(tmp_path: Path) -> None:
+    plain = load_policy(write(tmp_path, GOOD))
+    assert plain.generator.attribute_classifier is None
+    assert plain.editability.min_expression == 0.8 and plain.editability.on_unmeasurable == "fail"
+    text = GOOD.replace(
+        "attack:\n",
+        "generator: {source: gen.pt, attribute_classifier: clf.pt}\n"
+        "editability: {min_expression: 0.9, on_unmeasurable: skip}\nattack:\n",
+    )
+    policy = load_policy(write(tmp_path, text))
+    assert policy.generator.source == "gen.pt"
+    assert policy.generator.attribute_classifier == "clf.pt"
+    assert policy.editability.min_expression == 0.9
+    assert policy.editability.on_unmeasurable == "skip"
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        ("editability: {min_expression: 1.5}", "editability.min_expression"),
+        ("editability: {on_unmeasurable: warn}", "editability.on_unmeasurable"),
+        ("generator: {source: g.pt, classifier: c.pt}", "generator.classifier"),
+    ],
+)
+def test_bad_editability_settings_name_their_key(tmp_path: Path, section: str, words: str) -> None:
+    path = write(tmp_path, GOOD.replace("attack:\n", section + "\nattack:\n"))
+    with pytest.raises(ConfigError) as info:
+        load_policy(path)
+    assert words in str(info.value) and "\n" not in str(info.value)

@@ -26,6 +26,7 @@ from sia_audit.generators.training.state import (
     save_state,
     set_lr,
 )
+from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import (
     IDENTITY_PARAMS,
@@ -126,15 +127,6 @@ def sample_batch(n: int, size: int, gen: torch.Generator, config: PairedConfig) 
     # One render call for both halves: the renderer is batched and cheaper per face that way.
     images = render(identity.repeat(2, 1), nuisance.repeat(2, 1), torch.cat([a, b]), size).images
     return PairedBatch(images[:n], a, b, images[n:])
-
-
-# A pixel belongs to an edit's region when the true edit moves it by more than one grey level.
-REGION_THRESHOLD = 1.0 / 255.0
-
-
-def edit_region(x: Tensor, truth: Tensor) -> Tensor:
-    """(B, 1, H, W) mask of the pixels where the true edit differs from the source."""
-    return ((truth - x).abs().amax(dim=1, keepdim=True) > REGION_THRESHOLD).to(x.dtype)
 
 
 def region_loss(err: Tensor, x: Tensor, truth: Tensor) -> Tensor:

@@ -1,0 +1,168 @@
+"""Editability (SPEC 6c): can the generator draw a change of each attribute? Pure figures.
+
+The audit flips each attribute k of every probe (a_k -> 1 - a_k) in the generator's input and
+asks an attribute classifier whether the output shows the change. An attribute the generator
+cannot draw moves freely under the attack without changing the image, so its sensitivity says
+nothing about the target: it is marked unmeasurable, and left out of h and SDAR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sia_audit.metrics.bootstrap import DEFAULT, BootstrapConfig, mean_estimate
+from sia_audit.metrics.estimate import Estimate
+
+DEFAULT_MIN_EXPRESSION = 0.8
+
+
+@dataclass(frozen=True)
+class TruthCheck:
+    """The flip against the renderer's true edit (synthfaces only), over the whole probe set.
+
+    PSNRs pool the squared error of every probe (10 log10(1 / MSE)). `region_psnr` is over the
+    pixels where the true edit differs from the input by more than 1/255. `classifier_on_truth`
+    is the expression rate of the true edits: the check of the classifier itself.
+    """
+
+    flip_psnr: float
+    copy_psnr: float
+    region_psnr: float
+    region_pixels: float  # mean per probe
+    classifier_on_truth: Estimate
+
+    @property
+    def gain_db(self) -> float:
+        """How much better G's flip is than copying the input, in dB (> 0: G draws the edit)."""
+        return self.flip_psnr - self.copy_psnr
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "flip_psnr_db": round(self.flip_psnr, 3),
+            "copy_psnr_db": round(self.copy_psnr, 3),
+            "gain_db": round(self.gain_db, 3),
+            "region_psnr_db": round(self.region_psnr, 3),
+            "region_pixels": round(self.region_pixels, 1),
+            "classifier_on_truth": self.classifier_on_truth.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class AttributeEditability:
+    """How well the generator expresses a flip of one attribute."""
+
+    attribute: str
+    expression: Estimate
+    leakage: Estimate
+    most_leaked_to: str | None  # the other attribute whose prediction the flip moves most
+    measurable: bool
+    truth: TruthCheck | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expression": self.expression.as_dict(),
+            "leakage": self.leakage.as_dict(),
+            "most_leaked_to": self.most_leaked_to,
+            "measurable": self.measurable,
+            "truth": None if self.truth is None else self.truth.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Editability:
+    """Editability of every generator attribute on the audit's probes, and what judged it."""
+
+    classifier: str  # which attribute classifier judged the flips
+    min_expression: float
+    attributes: tuple[AttributeEditability, ...]
+    n: int
+
+    @property
+    def unmeasurable(self) -> tuple[str, ...]:
+        return tuple(a.attribute for a in self.attributes if not a.measurable)
+
+    def of(self, name: str) -> AttributeEditability:
+        return next(a for a in self.attributes if a.attribute == name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "classifier": self.classifier,
+            "min_expression": self.min_expression,
+            "n": self.n,
+            "unmeasurable": list(self.unmeasurable),
+            "attributes": {a.attribute: a.as_dict() for a in self.attributes},
+        }
+
+
+def crossed(p_before: Tensor, p_after: Tensor, before_on: Tensor) -> Tensor:
+    """Per probe: the prediction sits on the source's side of 0.5 before and on the other after.
+
+    Requiring both sides makes a generator that erases a feature in its reconstruction fail the
+    flip that removes it too: that flip changed nothing.
+    """
+    return ((p_before >= 0.5) == before_on) & ((p_after >= 0.5) != before_on)
+
+
+def editability(
+    a0: Tensor,
+    p_rec: Tensor,
+    p_flip: Tensor,
+    *,
+    names: Sequence[str],
+    classifier: str,
+    min_expression: float = DEFAULT_MIN_EXPRESSION,
+    truth: Sequence[TruthCheck] | None = None,
+    config: BootstrapConfig = DEFAULT,
+) -> Editability:
+    """Expression rate and leakage per attribute from classifier probabilities.
+
+    a0 (N, K) the probes' attributes; p_rec (N, K) the classifier's probabilities on G(x0, a0);
+    p_flip (N, K, K): [n, k, j] its probability of attribute j on G(x0, a0 with k flipped).
+    """
+    n, k = a0.shape
+    if p_rec.shape != (n, k) or p_flip.shape != (n, k, k):
+        raise ValueError(
+            f"expected p_rec ({n}, {k}) and p_flip ({n}, {k}, {k}), got "
+            f"{tuple(p_rec.shape)} and {tuple(p_flip.shape)}"
+        )
+    if len(names) != k or (truth is not None and len(truth) != k):
+        raise ValueError(f"expected {k} attribute names (and truth checks)")
+    on = a0 >= 0.5
+    moved = (p_flip - p_rec.unsqueeze(1)).abs()  # [n, k, j]
+    others = ~torch.eye(k, dtype=torch.bool)
+    rows = []
+    for j, name in enumerate(names):
+        hit = crossed(p_rec[:, j], p_flip[:, j, j], on[:, j])
+        expression = mean_estimate(
+            hit.double(),
+            f"Expression rate of {name}: fraction of the {n} probes where flipping it in the "
+            f"generator's input (a -> 1 - a) moves the attribute classifier's prediction of it "
+            "across 0.5 the right way (from the source's side on G(x0, a0) to the other)",
+            config,
+        )
+        leak = moved[:, j][:, others[j]]  # (n, k - 1)
+        per_probe = leak.mean(dim=1) if k > 1 else torch.zeros(n)  # one attribute: no others
+        leakage = mean_estimate(
+            per_probe.double(),
+            f"Leakage of {name}: mean over the probes and the other {k - 1} attributes of how far "
+            "flipping it moves the classifier's probability of each other attribute",
+            config,
+        )
+        other_names = [m for i, m in enumerate(names) if i != j]
+        worst = other_names[int(leak.mean(dim=0).argmax())] if other_names else None
+        rows.append(
+            AttributeEditability(
+                attribute=name,
+                expression=expression,
+                leakage=leakage,
+                most_leaked_to=worst,
+                measurable=expression.value >= min_expression,
+                truth=None if truth is None else truth[j],
+            )
+        )
+    return Editability(classifier, min_expression, tuple(rows), n)
