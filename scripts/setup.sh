@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up sia-audit on a fresh machine, idempotently: Debian's Pango and a font for WeasyPrint's
-# PDF reports, a virtualenv in .venv, and the package with its pinned torch. A second run only
+# PDF reports, a virtualenv in .venv, and the package with this machine's torch (the exact builds
+# are in constraints/this-machine.txt; pyproject.toml holds only ranges). A second run only
 # checks and returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# 2. A Python 3.11 virtualenv (torch 2.14.1 and torchvision 0.29.1 are built for it).
+# 2. A Python 3.11 virtualenv: the package runs on 3.11 to 3.13, but the torch 2.14.1 and
+# torchvision 0.29.1 on this machine's disk are built for 3.11 (any other makes pip download).
 python=${PYTHON:-}
 if [ -z "$python" ]; then
   for candidate in python3.11 python3; do
@@ -36,18 +38,21 @@ if [ -z "$python" ]; then
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 
-# 3. The package (editable) and its dependencies, reinstalled only when pyproject.toml changes.
-# This machine's pip configuration lists local index folders that may not exist; pip warns about
-# each one on every lookup. Those lines are noise; every other message is kept.
+# 3. The package (editable) with the dev tools and one ONNX extra (onnx-gpu: onnxruntime-gpu also
+# runs on the CPU; never both, they share a folder), constrained to this machine's builds;
+# reinstalled only when pyproject.toml or the constraints change. This machine's pip configuration
+# lists local index folders that may not exist; pip warns about each one on every lookup. Those
+# lines are noise; every other message is kept.
+constraints=constraints/this-machine.txt
 pip_install() {
-  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" \
+  .venv/bin/python -m pip install -q --disable-pip-version-check -c "$constraints" "$@" \
     2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
 }
 stamp=.venv/.sia-audit-setup-stamp
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml "$constraints" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   echo "setup: installing sia-audit and its dependencies into .venv (torch is large: a few minutes)"
-  pip_install -e '.[dev]'
+  pip_install -e '.[dev,onnx-gpu]'
   # Test-only reference for PGD/FGSM parity. Its metadata pins requests~=2.25 (unused by it),
   # which would downgrade the venv's requests, so it goes in without its declared deps.
   pip_install --no-deps torchattacks==3.5.1

@@ -8,6 +8,7 @@ import click
 
 from sia_audit.commands.run import finish
 from sia_audit.onnx.results import OnnxResult
+from sia_audit.onnx.runtime import import_onnxruntime
 from sia_audit.onnx.standalone import check_only
 from sia_audit.policy import load_policy
 
@@ -59,8 +60,10 @@ def check_onnx(
 
     ONNX Runtime gives no input gradients, so an ONNX model is never attacked: this checks its
     clean accuracy (gate onnx_clean_accuracy) and, with --target, that it predicts as the torch
-    model does (gate onnx_parity). Uses the CUDA provider when a GPU is present.
+    model does (gate onnx_parity). Uses the CUDA provider when a GPU is present. Needs ONNX
+    Runtime: pip install 'sia-audit[onnx]' (or 'sia-audit[onnx-gpu]').
     """
+    import_onnxruntime()  # an extra: without it, one line naming it, before anything is loaded
     policy = load_policy(policy_path)
     outcome = check_only(
         model,

@@ -3,28 +3,46 @@
 It audits the deliberately biased demo classifier under `policies/fairness.yaml`. The gate is
 expected to fail on the planted attribute, so the demo exits 0 when it does (the tool did its
 job; `sia-audit run` on the same model exits 1) and 1 when it does not (a broken demo).
+
+The model and the policy ship in the package: pyproject maps `examples/models/` and `policies/`
+to `sia_audit.demo_models` and `sia_audit.demo_policies`, so a wheel carries them and an editable
+install reads them from the checkout, with one copy of each in git.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
+from importlib import resources
 from pathlib import Path
 
 import click
 
-import sia_audit
-from sia_audit.commands.report_files import write_reports
+from sia_audit.commands.report_files import FORMATS, write_reports
+from sia_audit.commands.run import preflight
 from sia_audit.errors import OutputError, UsageError
 from sia_audit.policy import load_policy
 from sia_audit.probes.synthfaces.contact_sheet import contact_sheet
 from sia_audit.run import run as run_audit
 
 MARKER = ".sia-audit-demo"  # only a folder carrying this is ever replaced by the demo
-REPO = Path(sia_audit.__file__).resolve().parent.parent
-MODEL = REPO / "examples" / "models" / "eyeglasses_biased.pt"
-POLICY = REPO / "policies" / "fairness.yaml"
+MODEL = ("sia_audit.demo_models", "eyeglasses_biased.pt")  # examples/models/ in the repository
+POLICY = ("sia_audit.demo_policies", "fairness.yaml")  # policies/ in the repository
 PLANTED = "Mustache"  # the shortcut planted in MODEL's training data
+
+
+def shipped(package: str, name: str) -> Path:
+    """A file the package carries for the demo; a missing one is one line naming the fix."""
+    try:
+        path = Path(str(resources.files(package) / name))
+    except ModuleNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise UsageError(
+            f"the demo's {name} is not installed with sia-audit; reinstall it "
+            "(pip install sia-audit, or bash scripts/setup.sh in a clone)"
+        )
+    return path
 
 
 def _fresh_output(out: Path) -> None:
@@ -48,24 +66,22 @@ def _fresh_output(out: Path) -> None:
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Probes [policy's].")
 def demo(out: Path, count: int | None) -> None:
     """Audit the biased demo classifier on the embedded default; exit 0 if the gate catches it."""
-    if not MODEL.is_file() or not POLICY.is_file():
-        raise UsageError(
-            f"the demo needs {MODEL.relative_to(REPO)} and {POLICY.relative_to(REPO)}; "
-            "run it from a clone of the repository (bash scripts/setup.sh installs it editable)"
-        )
-    policy = load_policy(POLICY)
+    model, policy_path = shipped(*MODEL), shipped(*POLICY)
+    without_pdf = f"sia-audit run {model} --policy {policy_path} --format json,html,md"
+    preflight(tuple(FORMATS.values()), None, no_pdf=f"or audit without the PDF: {without_pdf}")
+    policy = load_policy(policy_path)
     if count is not None:
         policy = policy.model_copy(
             update={"probes": policy.probes.model_copy(update={"count": count})}
         )
     _fresh_output(out)
     click.echo(
-        f"sia-audit demo: auditing {MODEL.relative_to(REPO)}, an Eyeglasses classifier trained "
-        f"with a planted {PLANTED} shortcut, on {policy.probes.count} synthetic faces through "
-        f"the shipped generator, under {POLICY.relative_to(REPO)}"
+        f"sia-audit demo: auditing {model.name}, an Eyeglasses classifier trained with a planted "
+        f"{PLANTED} shortcut, on {policy.probes.count} synthetic faces through the shipped "
+        f"generator, under {policy_path.name} (both ship with sia-audit)"
     )
     with click.progressbar(length=policy.probes.count, label="attacking", file=sys.stderr) as bar:
-        outcome = run_audit(str(MODEL), policy, POLICY, progress=lambda stage, n: bar.update(n))
+        outcome = run_audit(str(model), policy, policy_path, progress=lambda _, n: bar.update(n))
     write_reports(out, outcome)
     contact_sheet(seed=0).save(out / "synthfaces.png")
     (out / MARKER).write_text("written by sia-audit demo\n", encoding="utf-8")

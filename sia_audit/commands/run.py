@@ -9,10 +9,13 @@ from pathlib import Path
 import click
 
 from sia_audit.audit import plan_batches
-from sia_audit.commands.report_files import chosen_formats, format_option, write_reports
+from sia_audit.commands.report_files import FORMATS, chosen_formats, format_option, write_reports
 from sia_audit.distributed import DEFAULT_TIMEOUT, Ranks, rank_device, ranks_from_env, session
 from sia_audit.errors import SiaAuditError
+from sia_audit.formats import pdf
+from sia_audit.formats.interface import Format
 from sia_audit.fsutil import check_writable_folder
+from sia_audit.onnx.runtime import import_onnxruntime
 from sia_audit.policy import load_policy
 from sia_audit.run import load, run_sharded
 from sia_audit.run import run as run_audit
@@ -86,6 +89,7 @@ def run(
         )
         return
     chosen = chosen_formats(formats)
+    preflight(chosen, onnx)
     policy = load_policy(policy_path)
     check_writable_folder(out)
     with progress_bar(policy.probes.count, quiet) as bar:
@@ -102,6 +106,16 @@ def run(
         )
     write_reports(out, outcome, chosen)
     finish(outcome.verdicts, outcome.passed, f"reports in {out}")
+
+
+def preflight(chosen: tuple[Format, ...], onnx: Path | None, *, no_pdf: str = pdf.SKIP_PDF) -> None:
+    """What the run needs from the machine, checked in seconds before the audit, not after it:
+    a PDF renderer (WeasyPrint and the system's Pango) when report.pdf is chosen, and ONNX
+    Runtime (an extra) for --onnx. `no_pdf` says how to do without the PDF."""
+    if FORMATS["pdf"] in chosen:
+        pdf.preflight(no_pdf)
+    if onnx is not None:
+        import_onnxruntime()
 
 
 def progress_bar(count: int, quiet: bool):  # noqa: ANN201 - click's ProgressBar
@@ -132,6 +146,8 @@ def run_distributed(
         loaded, error = None, None
         try:
             chosen = chosen_formats(formats)
+            if ranks.writer:  # the one rank that writes the reports (and checks the ONNX export)
+                preflight(chosen, onnx)
             policy = load_policy(policy_path)
             if ranks.writer:
                 check_writable_folder(out)

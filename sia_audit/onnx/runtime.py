@@ -5,6 +5,9 @@ CUDA as available on any machine, and asking for it without a GPU prints a libcu
 (SPEC 6b). The contract comes from the model's `sia_target.json` metadata entry (written by
 scripts/export_onnx.py), else from the torch target it is compared with; the policy's
 `target:` section wins over both, as for torch targets.
+
+ONNX Runtime is an extra (`sia-audit[onnx]` or `[onnx-gpu]`): it is imported only here, through
+`import_onnxruntime`, which turns its absence into one line naming the extras.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -25,6 +29,13 @@ from sia_audit.targets.loading import CONTRACT_FILE, resolve_contract
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+EXTRAS = (
+    "pip install 'sia-audit[onnx]' (or 'sia-audit[onnx-gpu]' for CUDA; one of the two, never both)"
+)
+
+
+class OnnxRuntimeMissing(SiaAuditError):
+    """ONNX Runtime, which --onnx and check-onnx run the export with, is not installed."""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -32,9 +43,22 @@ def _one_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
+def import_onnxruntime() -> ModuleType:
+    """The onnxruntime module; without it, one line naming the extra that installs it."""
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "onnxruntime":
+            message = f"ONNX Runtime is not installed; --onnx and check-onnx need it: {EXTRAS}"
+        else:  # installed but broken, e.g. both builds installed, then one removed (SPEC 6b)
+            message = f"ONNX Runtime cannot be imported ({_one_line(exc)}); reinstall it: {EXTRAS}"
+        raise OnnxRuntimeMissing(message) from None
+    return onnxruntime
+
+
 def providers_for(device: str) -> list[str]:
     """CUDA first when a GPU is present (and not refused by --device cpu), else the CPU."""
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     gpu = device != "cpu" and torch.cuda.is_available()
     if gpu and CUDA in ort.get_available_providers():
@@ -76,8 +100,7 @@ def open_session(path: Path, device: str) -> Any:
             f"onnx model {path}: expected a .onnx file; export the model with torch.onnx.export "
             "(see scripts/export_onnx.py)"
         )
-    import onnxruntime as ort
-
+    ort = import_onnxruntime()
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: warnings about unused initialisers are noise
     try:
@@ -127,8 +150,7 @@ def load_onnx_target(
 ) -> OnnxTarget:
     """Open, wrap with its contract and check an ONNX model (a finite output of the task's shape
     on a small batch), before any probe is run."""
-    import onnxruntime as ort
-
+    ort = import_onnxruntime()
     session = open_session(source, device)
     embedded = embedded_contract(session)
     if not embedded and fallback_contract is not None:

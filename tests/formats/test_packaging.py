@@ -1,4 +1,7 @@
-"""The templates ship in the wheel: a non-editable install renders the reports."""
+"""The templates ship in the wheel: a non-editable install renders the reports.
+
+(tests/packaging/test_wheel.py installs the same wheel and runs the demo from it.)
+"""
 
 from __future__ import annotations
 
@@ -13,32 +16,28 @@ from pathlib import Path
 from setuptools import find_packages
 
 from tests.formats.conftest import DATA
+from tests.packaging.wheel import build_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
+# Folders outside sia_audit/ that pyproject installs as its subpackages.
+MAPPED = {
+    "sia_audit.templates": "templates",
+    "sia_audit.demo_models": "examples/models",
+    "sia_audit.demo_policies": "policies",
+}
 
 
-def test_pyproject_lists_every_package_and_the_templates() -> None:
+def test_pyproject_lists_every_package_and_the_mapped_folders() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     found = find_packages(where=str(ROOT), include=["sia_audit*"])
-    assert sorted(config["packages"]) == sorted([*found, "sia_audit.templates"]), (
+    assert sorted(config["packages"]) == sorted([*found, *MAPPED]), (
         "add the new subpackage to [tool.setuptools] packages in pyproject.toml"
     )
-    assert config["package-dir"]["sia_audit.templates"] == "templates"
+    assert config["package-dir"] == MAPPED
 
 
 def test_a_wheel_install_renders_from_its_own_templates(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in ("sia_audit", "templates"):
-        shutil.copytree(ROOT / name, source / name, ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(source)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    wheel = build_wheel(tmp_path)
     templates = {p.name for p in (ROOT / "templates").iterdir() if p.is_file()}
     with zipfile.ZipFile(wheel) as z:
         shipped = {Path(n).name for n in z.namelist() if n.startswith("sia_audit/templates/")}
