@@ -6,12 +6,12 @@ torchvision ResNet-50 with a one-logit head at 224 px behind our adapter, both w
 weights (`weights=None`: nothing is downloaded); their BatchNorm statistics are set from one
 random batch so that activations stay in the range trained models have (speed does not depend
 on the weights, but a bf16 overflow would). The attack is the package's: `attack` for the step
-rate, `attack_batches` for one whole audit batch.
+rate, `audit_batches` for one whole audit batch.
 
 - Step rate: SIA `full` at a few batch sizes, float32 and bf16 autocast, eager and compiled;
   the time of one step is (t(n2 steps) - t(n1 steps)) / (n2 - n1), so the clean and final
   passes drop out. Probe-steps/s = batch / step time.
-- The whole audit: one batch of `attack_batches` at 200 steps with the FGSM and PGD baselines
+- The whole audit: one batch of `audit_batches` at 200 steps with the FGSM and PGD baselines
   and the attribute effects (what `sia-audit run` does per batch), times ceil(10,000 / batch).
   Time is linear in probes and steps (docs/performance.md, section 5).
 """
@@ -33,7 +33,7 @@ from benchmarks.gpu_budget import Section, Skip
 from benchmarks.speed_projection import counted, sia_step
 from sia_audit.attacks import AttackConfig, attack
 from sia_audit.attacks.acceleration import accelerate
-from sia_audit.audit import AuditConfig, attack_batches
+from sia_audit.audit import AuditConfig, audit_batches
 from sia_audit.generators.attgan import AttGANGenerator
 from sia_audit.generators.interface import Generator
 from sia_audit.targets import Target, TargetContract
@@ -243,7 +243,7 @@ def audit_batch(
     )
     sync(device)
     t = time.perf_counter()
-    attack_batches(probes, gen, target, config, batches=[0])
+    audit_batches(probes, gen, target, config, batches=[0])
     sync(device)
     seconds = time.perf_counter() - t
     batches = math.ceil(AUDIT_PROBES / batch)

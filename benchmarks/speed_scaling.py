@@ -1,6 +1,6 @@
 """How an audit's wall time and peak memory grow with probe count and with steps.
 
-Each configuration runs an audit (`attack_batches` then `measure`: the two halves of
+Each configuration runs an audit (`audit_batches` then `measure`: the two halves of
 `sia_audit.audit.audit`, so the attack stage's peak RSS is read before the metrics') in a FRESH
 subprocess (peak RSS is its own: `resource.getrusage(RUSAGE_SELF).ru_maxrss`) on the shipped
 generator (sia_audit/assets/synthfaces_attgan64.pt) and the demo target
@@ -48,7 +48,7 @@ def child(count: int, steps: int, threads: int) -> None:
     if threads:
         torch.set_num_threads(threads)
     from sia_audit.attacks import AttackConfig
-    from sia_audit.audit import AuditConfig, attack_batches, measure
+    from sia_audit.audit import AuditConfig, audit_batches, measure
     from sia_audit.generators.checkpoint import load_generator
     from sia_audit.probes.synthetic import SynthProbes
     from sia_audit.targets.loading import load_target
@@ -63,7 +63,7 @@ def child(count: int, steps: int, threads: int) -> None:
         batch_size=BATCH,
         device="cpu",
     )
-    # audit() is attack_batches() then measure(); called in two parts so that the peak RSS
+    # audit() is audit_batches() then measure(); called in two parts so that the peak RSS
     # of the attack stage (per batch: must not grow with probes) is read before the metrics'.
     t1 = time.perf_counter()
     # Resident memory after every batch (read from the progress callback, i.e. before the
@@ -74,7 +74,7 @@ def child(count: int, steps: int, threads: int) -> None:
     def on_batch(*_: object) -> None:
         after_batch.append(_current_rss_mb())
 
-    numbers = attack_batches(probes, generator, target, config, progress=on_batch)
+    numbers = audit_batches(probes, generator, target, config, progress=on_batch)
     attack_s, rss_attack = time.perf_counter() - t1, _rss_mb()
     measure(probes, generator, target, config, numbers, attack_s)
     seconds = time.perf_counter() - t1

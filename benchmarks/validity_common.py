@@ -26,7 +26,7 @@ from torch import Tensor
 from sia_audit.attacks.effects import attribute_effect
 from sia_audit.attacks.engine import attack
 from sia_audit.attacks.variants import get_variant
-from sia_audit.audit import AuditConfig, attribute_radii, task_labels
+from sia_audit.audit import AuditConfig, attribute_radii
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import psnr, ssim
@@ -187,7 +187,7 @@ def _chunk(
     per-probe numbers are computed: no report figures, no gallery.
     """
     target, generator = _load(model)
-    labels = task_labels(probes, target)
+    labels = target.task.labels(probes)
     eps_a = attribute_radii(generator, target, config.radii)
     parts = []
     for start in range(0, len(probes), config.batch_size):

@@ -17,6 +17,7 @@ from sia_audit.generators.attgan import AttGANGenerator
 from sia_audit.generators.checkpoint import load_checkpoint
 from sia_audit.generators.classifiers import load_torchscript_classifier, shipped_classifier_path
 from sia_audit.generators.editability import measure_editability
+from sia_audit.generators.flips import flipped
 from sia_audit.generators.training.evaluate import HELD_OUT_SEED, Figures, evaluate, held_out
 from sia_audit.metrics.editability import Editability
 from sia_audit.probes.synthetic import SynthProbes
@@ -53,8 +54,7 @@ def edits_figure(g: AttGANGenerator, n_faces: int = 4) -> Image.Image:
     with torch.no_grad():
         cols.append(("input / recon", x, g(x, a)))
         for k, name in enumerate(ATTRIBUTES):
-            b = a.clone()
-            b[:, k] = 1 - b[:, k]
+            b = flipped(a, k, ATTRIBUTES)
             cols.append((name, render(ident, nu, b, g.image_size).images, g(x, b)))
     font = ImageFont.load_default(size=13)
     label_w, head_h = 70, 150

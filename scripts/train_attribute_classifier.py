@@ -100,9 +100,10 @@ def soften(x: Tensor, gen: torch.Generator) -> Tensor:
 @torch.no_grad()
 def side_accuracy(net: nn.Module, x: Tensor, a: Tensor) -> Tensor:
     """Per attribute: fraction of faces where sigmoid(logit) >= 0.5 iff intensity >= 0.5."""
+    was_training = net.training
     net.eval()
     p = torch.sigmoid(torch.cat([net(x[i : i + 256]) for i in range(0, len(x), 256)]))
-    net.train()
+    net.train(was_training)  # restore the mode it found: the final trace must be in eval mode
     return ((p >= 0.5) == (a >= 0.5)).float().mean(dim=0)
 
 
@@ -166,6 +167,7 @@ def main() -> None:
         "seed": SEED,
         "steps": args.steps,
     }
+    assert not net.training, "trace in eval mode: BatchNorm must use its running statistics"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation notice
         scripted = torch.jit.trace(net, torch.rand(2, 3, SIZE, SIZE))

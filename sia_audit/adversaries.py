@@ -25,13 +25,10 @@ import torch
 from torch import Tensor
 
 import sia_audit
-from sia_audit.attacks.config import AttackConfig
-from sia_audit.attacks.engine import AttackBatch, attack
-from sia_audit.audit import attribute_radii, resolve_device, task_labels
+from sia_audit.attacks.engine import AttackBatch
+from sia_audit.audit import AuditConfig, Setup, attack_batches, setup
 from sia_audit.errors import DataError, UsageError
 from sia_audit.fsutil import atomic_dir, atomic_write_text, check_new_dir, check_writable_folder
-from sia_audit.generators.checkpoint import check_attributes
-from sia_audit.generators.interface import Generator
 from sia_audit.policy import load_policy
 from sia_audit.policy.models import Policy
 from sia_audit.probes.celeba_files import NAME_DIGITS, SPLITS
@@ -46,7 +43,6 @@ FORMAT_VERSION = 1
 PROVENANCE_FILE = "sia_adversaries.json"
 LABELS_FILE = "list_target_labels.txt"
 VARIANT = "full"  # generate always runs SIA proper: both spaces, all T steps
-KEYPOINT_TASKS = ("keypoints-heatmap", "keypoints-coords")
 _SPLIT_NAMES = {v: k for k, v in SPLITS.items()}
 MAX_IMAGES = 10**NAME_DIGITS - 1  # 000001.png ... 999999.png
 
@@ -104,15 +100,14 @@ class _Inputs:
     """Everything loaded and checked before the first attack step."""
 
     policy: Policy
-    target: Target
-    generator: Generator
+    config: AuditConfig  # SIA proper (`full`), no baselines
+    env: Setup  # the models on their device, the labels and the attribute radii
     probes: ProbeSet
-    labels: Tensor
-    eps_a: Tensor
-    config: AttackConfig
-    batch_size: int
-    device: torch.device
     hashes: dict[str, str]
+
+    @property
+    def target(self) -> Target:
+        return self.env.target
 
 
 def check_numbers(count: int | None, batch_size: int | None) -> None:
@@ -147,8 +142,8 @@ def generate(request: GenerateRequest, progress: Progress | None = None) -> Gene
     inputs = _load(request)
     with atomic_dir(request.out) as tmp:
         records = _attack_and_write(tmp, inputs, progress)
-        if inputs.target.contract.task == "binary":
-            _write_labels(tmp / LABELS_FILE, inputs.target.contract.label, records)
+        if not inputs.target.task.keypoints:  # keypoint labels are the landmarks file
+            _write_labels(tmp / LABELS_FILE, inputs.target, records)
         provenance = _provenance(request, inputs, records)
         atomic_write_text(tmp / PROVENANCE_FILE, json.dumps(provenance, indent=2) + "\n")
     train, val, test = (sum(r.split == s for r in records) for s in SPLITS)
@@ -173,27 +168,10 @@ def _load(request: GenerateRequest) -> _Inputs:
         batch_size=request.batch_size,
         allow_code=request.allow_code,
     )
-    generator, target, probes = loaded.generator, loaded.target, loaded.probes
-    check_attributes(generator.attr_names, probes.attr_names)
-    size = generator.image_size
-    if tuple(probes.output_size) != (size, size):
-        raise DataError(
-            f"probe images are {probes.output_size} but the generator works at {size}x{size}; "
-            "set probes.size in the policy to the generator's size"
-        )
-    device = resolve_device(loaded.config.device)
-    return _Inputs(
-        policy=policy,
-        target=target.to(device).eval(),
-        generator=generator.to(device).eval(),
-        probes=probes,
-        labels=task_labels(probes, target),
-        eps_a=attribute_radii(generator, target, loaded.config.radii).to(device),
-        config=dataclasses.replace(loaded.config.attack, variant=VARIANT),
-        batch_size=loaded.config.batch_size,
-        device=device,
-        hashes=loaded.inputs(),
-    )
+    attack = dataclasses.replace(loaded.config.attack, variant=VARIANT)
+    config = dataclasses.replace(loaded.config, attack=attack, baselines=(), effects=False)
+    env = setup(loaded.probes, loaded.generator, loaded.target, config)
+    return _Inputs(policy, config, env, loaded.probes, loaded.inputs())
 
 
 def to_uint8(images: Tensor) -> np.ndarray:
@@ -206,45 +184,34 @@ def _attack_and_write(
     tmp: Path, inputs: _Inputs, progress: Progress | None
 ) -> list[AdversaryRecord]:
     """SIA batch by batch; each batch's adversaries go to disk at once (memory: one batch)."""
-    probes, target, task = inputs.probes, inputs.target, inputs.target.task
-    landmarks = probes.landmarks if target.contract.task in KEYPOINT_TASKS else None
-    n = len(probes)
-    partition = partition_of(n).numpy()
+    probes, env = inputs.probes, inputs.env
+    target, task = env.target, env.target.task
+    landmarks = probes.landmarks if task.keypoints else None
+    partition = partition_of(len(probes)).numpy()
     records: list[AdversaryRecord] = []
     # Landmarks are written only when they are the target's labels: SIA moves the face (a
     # smile, a jaw), so for a classifier the probe's landmarks would mislabel its adversary.
-    # (task_labels already refused a keypoint target on probes without landmarks.)
+    # (task.labels already refused a keypoint target on probes without landmarks.)
     with CelebAWriter(
-        tmp, inputs.generator.attr_names, with_landmarks=landmarks is not None
+        tmp, env.generator.attr_names, with_landmarks=landmarks is not None
     ) as writer:
-        for start in range(0, n, inputs.batch_size):
-            idx = list(range(start, min(start + inputs.batch_size, n)))
-            x0 = probes.load_images(idx).to(inputs.device)
-            y = inputs.labels[idx].to(inputs.device)
-            with torch.no_grad():
-                correct_clean = task.correct(target(x0), y).cpu()
-            r = attack(
-                x0,
-                probes.attrs[idx].to(inputs.device),
-                y,
-                generator=inputs.generator,
-                target=target,
-                task=task,
-                config=inputs.config,
-                eps_a=inputs.eps_a,
-            )
+        batches = attack_batches(probes, env.generator, target, inputs.config, (VARIANT,), env=env)
+        for b in batches:
+            r = b.results[VARIANT]
             images = to_uint8(r.adversary)
             with torch.no_grad():
                 saved = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
-                correct_saved = task.correct(target(saved.to(inputs.device)), y).cpu()
+                correct_saved = task.correct(target(saved.to(env.device)), b.y).cpu()
             assert r.a_T is not None
+            idx = b.indices
             files = writer.add(
                 images,
                 r.a_T.double().cpu().numpy(),
                 partition[idx],
                 landmarks=None if landmarks is None else landmarks[idx].numpy(),
             )
-            records += _records(files, probes, idx, partition, y, r, correct_clean, correct_saved)
+            correct_clean = b.clean["correct_clean"].cpu()
+            records += _records(files, probes, idx, partition, b.y, r, correct_clean, correct_saved)
             if progress is not None:
                 progress(len(idx))
     return records
@@ -283,15 +250,18 @@ def _records(
     return rows
 
 
-def _write_labels(path: Path, label: str | None, records: Sequence[AdversaryRecord]) -> None:
-    """The binary target labels in CelebA's own layout: count, header, `file -1|1` rows."""
-    rows = [str(len(records)), str(label)]
-    rows += [f"{r.file} {1 if r.label == 1 else -1:2d}" for r in records]
+def _write_labels(path: Path, target: Target, records: Sequence[AdversaryRecord]) -> None:
+    """The target labels in CelebA's own layout: count, header, one `file label` row each
+    (binary: -1/1 under the attribute's name; multiclass: the class index under `class`)."""
+    task = target.task
+    rows = [str(len(records)), str(target.contract.label or "class")]
+    rows += [f"{r.file} {task.label_text(r.label if r.label is not None else 0)}" for r in records]
     atomic_write_text(path, "".join(row + "\n" for row in rows))
 
 
 def read_labels(folder: Path) -> dict[str, int]:
-    """The binary labels `generate` wrote, file name -> 0/1 (what a BCE loss wants)."""
+    """The labels `generate` wrote, file name -> 0/1 for binary (what a BCE loss wants) or
+    the class index for multiclass."""
     path = Path(folder) / LABELS_FILE
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
@@ -300,9 +270,12 @@ def read_labels(folder: Path) -> dict[str, int]:
             f"{path}: cannot be read ({exc.strerror}); give a folder written by generate"
         ) from exc
     rows = [line.split() for line in lines[2:] if line.strip()]
-    if any(len(r) != 2 or r[1] not in ("-1", "1") for r in rows) or str(len(rows)) != lines[0]:
+    if (
+        any(len(r) != 2 or not r[1].lstrip("-").isdigit() for r in rows)
+        or str(len(rows)) != lines[0]
+    ):
         raise DataError(f"{path}: not a label file written by generate; regenerate the folder")
-    return {name: int(value == "1") for name, value in rows}
+    return {name: max(int(value), 0) for name, value in rows}
 
 
 def _provenance(
@@ -311,18 +284,15 @@ def _provenance(
     """The JSON beside the images: inputs by hash, the attack, and one row per image."""
     c = inputs.target.contract
     p = inputs.policy.probes
-    eps = inputs.eps_a.cpu().tolist()
-    names = inputs.generator.attr_names
+    eps = inputs.env.eps_a.cpu().tolist()
+    names = inputs.env.generator.attr_names
     files = {
         "images": "img_align_celeba/",
         "attributes_binary": "list_attr_celeba.txt",
         "attributes_continuous": "list_attr_continuous.txt",
         "partition": "list_eval_partition.txt",
     }
-    if c.task == "binary":
-        files["labels"] = LABELS_FILE
-    else:
-        files["labels"] = "list_landmarks_68.txt"
+    files["labels"] = "list_landmarks_68.txt" if inputs.target.task.keypoints else LABELS_FILE
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -348,12 +318,12 @@ def _provenance(
         # The labels are what the attack ascended against: each probe's own (from a0), never
         # re-derived from a_T (a binary target's attribute is frozen unless the policy says so).
         "target_task": {"task": c.task, "label": c.label, "labels_from": "a0"},
-        "attack": dataclasses.asdict(inputs.config),
+        "attack": dataclasses.asdict(inputs.config.attack),
         "policy_variant": inputs.policy.attack.variant,
         "attribute_radii": dict(zip(names, eps, strict=True)),
         "frozen": [n for n, e in zip(names, eps, strict=True) if e == 0],
-        "device": str(inputs.device),
-        "batch_size": inputs.batch_size,
+        "device": str(inputs.env.device),
+        "batch_size": inputs.config.batch_size,
         "files": files,
         "precision": "a_T is stored with 3 decimals; -1/1 is 1 exactly when the stored value "
         ">= 0.5; images are the adversaries rounded to 8 bits",

@@ -9,33 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from sia_audit.errors import ConfigError
 from sia_audit.metrics import Estimate
 from sia_audit.onnx.results import OnnxResult
 from sia_audit.policy.models import AttributeEffectGate, GatesSection, SensitivityGate
-from sia_audit.results import AuditResult
+from sia_audit.results import AuditResult, GateVerdict, Status
 
-Status = Literal["pass", "fail", "skipped", "unmeasurable"]
 FAILING: tuple[Status, ...] = ("fail", "unmeasurable")  # the statuses that fail a run
 OnUnmeasurable = Literal["fail", "skip"]
-
-
-@dataclass(frozen=True)
-class GateVerdict:
-    """One checked threshold."""
-
-    gate: str  # e.g. "sensitivity[Mustache]"
-    status: Status
-    value: float | None
-    low: float | None
-    high: float | None
-    threshold: float | None
-    bound: Literal["max", "min"] | None
-    use_confidence: bool
-    message: str
 
 
 def check_max(gate: str, e: Estimate, limit: float, use_confidence: bool) -> GateVerdict:

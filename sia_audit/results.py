@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from torch import Tensor
 
 from sia_audit.metrics import AttributeEffects, Estimate, Sensitivity, SubpopulationSensitivity
 from sia_audit.metrics.editability import Editability
+from sia_audit.onnx.results import OnnxResult
+
+Status = Literal["pass", "fail", "skipped", "unmeasurable"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,32 @@ class AuditResult:
     @property
     def main(self) -> AttackSummary:
         return self.attacks[self.main_attack]
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """One checked threshold."""
+
+    gate: str  # e.g. "sensitivity[Mustache]"
+    status: Status
+    value: float | None
+    low: float | None
+    high: float | None
+    threshold: float | None
+    bound: Literal["max", "min"] | None
+    use_confidence: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """An audit, the gate verdicts on it, and where its inputs came from."""
+
+    result: AuditResult
+    verdicts: tuple[GateVerdict, ...]
+    passed: bool
+    inputs: dict[str, str]  # sha256 of target, generator, policy; probe manifest
+    wall_seconds: float
+    load_seconds: float  # reading the target, generator, probes and baseline
+    protected: tuple[str, ...] = ()  # the policy's protected attributes, marked in reports
+    onnx: OnnxResult | None = None  # the --onnx clean-accuracy and parity check, if asked

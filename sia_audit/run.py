@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sia_audit.attacks.config import AttackConfig
 from sia_audit.audit import (
     AuditConfig,
-    attack_batches,
     audit,
+    audit_batches,
     check_editability,
     measure,
     plan_batches,
@@ -40,33 +39,18 @@ from sia_audit.generators.classifiers import AttributeClassifier, resolve_classi
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.onnx.check import check_onnx
-from sia_audit.onnx.results import OnnxResult
 from sia_audit.onnx.runtime import OnnxTarget, load_onnx_target
 from sia_audit.policy.models import Policy
 from sia_audit.probe_budget import check_probe_memory
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.synthetic import SynthProbes
-from sia_audit.results import AuditResult
+from sia_audit.results import AuditResult, RunOutcome
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
 
 BUILTIN = "builtin:synthfaces"
 BUILTIN_GENERATOR = "synthfaces_attgan64.pt"
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """An audit, the gate verdicts on it, and where its inputs came from."""
-
-    result: AuditResult
-    verdicts: tuple[GateVerdict, ...]
-    passed: bool
-    inputs: dict[str, str]  # sha256 of target, generator, policy; probe manifest
-    wall_seconds: float
-    load_seconds: float  # reading the target, generator, probes and baseline
-    protected: tuple[str, ...] = ()  # the policy's protected attributes, marked in reports
-    onnx: OnnxResult | None = None  # the --onnx clean-accuracy and parity check, if asked
 
 
 def sha256_of(path: Path) -> str:
@@ -131,15 +115,7 @@ def bootstrap_config(policy: Policy) -> BootstrapConfig:
 def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditConfig:
     a = policy.attack
     return AuditConfig(
-        attack=AttackConfig(
-            variant=a.variant,
-            steps=a.steps,
-            eta_x=a.eta_x,
-            eta_a=a.eta_a,
-            eps_x=a.eps_x,
-            partial_steps=a.partial_steps,
-            autocast_bf16=a.autocast_bf16,
-        ),
+        attack=a.to_config(),
         baselines=a.baselines,
         batch_size=batch_size or a.batch_size,
         device=device,
@@ -308,7 +284,7 @@ def run_sharded(
     p, config = loaded.probes, loaded.config
     t0 = time.perf_counter()
     mine = plan_batches(len(p), config.batch_size, ranks.rank, ranks.world)
-    numbers = attack_batches(p, loaded.generator, loaded.target, config, mine, progress)
+    numbers = audit_batches(p, loaded.generator, loaded.target, config, mine, progress)
     parts = session.gather(numbers)
     if parts is None:
         return None

@@ -71,3 +71,16 @@ class AttackConfig:
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready field values, for report provenance and baseline hashing."""
         return asdict(self)
+
+
+# Named settings of the step schedule. `paper` is the paper's own (T = 200, eta 0.25/255, the
+# AttackConfig defaults); `ci` moves as far in total (T * eta) in a quarter of the steps, which
+# is what a gate run on every pull request can afford (SPEC 6a: the same budget at 4x speed).
+# A policy starts from `ci` unless it names another preset; any key it sets wins.
+PRESETS: dict[str, dict[str, int | float]] = {
+    "paper": {"steps": 200, "eta_x": 0.25 / 255, "eta_a": 0.25 / 255, "eps_x": 1.5 / 255,
+              "partial_steps": 20},
+    "ci": {"steps": 50, "eta_x": 1 / 255, "eta_a": 1 / 255, "eps_x": 1.5 / 255,
+           "partial_steps": 20},
+}  # fmt: skip
+DEFAULT_PRESET = "ci"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -93,3 +93,20 @@ def get_variant(name: str) -> Variant:
         raise UsageError(
             f"unknown attack variant {name!r}; use one of {', '.join(VARIANTS)}"
         ) from None
+
+
+def check_plan(main: str, baselines: Sequence[str]) -> None:
+    """An audit's attacks: the main one moves attributes, the baselines are pixel attacks.
+
+    The one check of these rules: the policy, AuditConfig and the batch loop all call it.
+    """
+    if not get_variant(main).uses_generator:
+        raise UsageError(
+            f"the main attack must move attributes (one of {', '.join(GENERATOR_VARIANTS)}), "
+            f"not {main!r}; pixel attacks run as baselines"
+        )
+    for name in baselines:
+        if get_variant(name).uses_generator:
+            raise UsageError(
+                f"baseline {name!r} is not a pixel attack; use {', '.join(PIXEL_VARIANTS)}"
+            )

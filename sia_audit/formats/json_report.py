@@ -21,8 +21,7 @@ from sia_audit.errors import DataError
 from sia_audit.formats.interface import Report
 
 if TYPE_CHECKING:  # re-rendering a saved report must not need torch
-    from sia_audit.results import GalleryItem
-    from sia_audit.run import RunOutcome
+    from sia_audit.results import GalleryItem, RunOutcome
 
 SCHEMA_VERSION = 1
 

@@ -107,6 +107,15 @@ def _check_outputs(
         )
     if not bool(torch.isfinite(out).all()):
         raise ModelError(f"attribute classifier {source} outputs non-finite values")
+    with torch.no_grad():
+        alone = logits(x[:1])
+    if not torch.allclose(alone, out[:1], atol=1e-4, rtol=1e-3):
+        # A BatchNorm left in training mode (or traced in it) normalises by the batch: the
+        # same image would be judged differently in another batch.
+        raise ModelError(
+            f"attribute classifier {source} judges an image differently in another batch "
+            "(BatchNorm in training mode?); save it in eval mode"
+        )
 
 
 def _meta(source: str, text: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from sia_audit.generators.classifiers import AttributeClassifier
+from sia_audit.generators.flips import flipped, intended
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics.bootstrap import DEFAULT, BootstrapConfig, mean_estimate
 from sia_audit.metrics.editability import (
@@ -105,8 +106,7 @@ def measure_editability(
         flips = []
         truths = []
         for j in range(k):
-            a = a0.clone()
-            a[:, j] = 1 - a[:, j]
+            a = flipped(a0, j, generator.attr_names)
             out = generator.decode(z, a)
             flips.append(classifier(out).cpu())
             if oracle is not None and tally is not None:
@@ -128,6 +128,7 @@ def measure_editability(
         names=generator.attr_names,
         classifier=classifier.description,
         min_expression=min_expression,
+        intended=intended(generator.attr_names),
         truth=None if tally is None else tally.checks(a0_all, config),
         config=config,
     )

@@ -117,12 +117,15 @@ def editability(
     classifier: str,
     min_expression: float = DEFAULT_MIN_EXPRESSION,
     truth: Sequence[TruthCheck] | None = None,
+    intended: Tensor | None = None,
     config: BootstrapConfig = DEFAULT,
 ) -> Editability:
     """Expression rate and leakage per attribute from classifier probabilities.
 
     a0 (N, K) the probes' attributes; p_rec (N, K) the classifier's probabilities on G(x0, a0);
     p_flip (N, K, K): [n, k, j] its probability of attribute j on G(x0, a0 with k flipped).
+    `intended` (K, K) bool marks [k, j] where flipping k is meant to move j (default: j = k):
+    those moves are not leakage.
     """
     n, k = a0.shape
     if p_rec.shape != (n, k) or p_flip.shape != (n, k, k):
@@ -134,7 +137,7 @@ def editability(
         raise ValueError(f"expected {k} attribute names (and truth checks)")
     on = a0 >= 0.5
     moved = (p_flip - p_rec.unsqueeze(1)).abs()  # [n, k, j]
-    others = ~torch.eye(k, dtype=torch.bool)
+    others = ~(torch.eye(k, dtype=torch.bool) if intended is None else intended)
     rows = []
     for j, name in enumerate(names):
         hit = crossed(p_rec[:, j], p_flip[:, j, j], on[:, j])
@@ -145,15 +148,16 @@ def editability(
             "across 0.5 the right way (from the source's side on G(x0, a0) to the other)",
             config,
         )
-        leak = moved[:, j][:, others[j]]  # (n, k - 1)
-        per_probe = leak.mean(dim=1) if k > 1 else torch.zeros(n)  # one attribute: no others
+        leak = moved[:, j][:, others[j]]  # (n, number of other attributes)
+        per_probe = leak.mean(dim=1) if leak.shape[1] else torch.zeros(n)  # no others
         leakage = mean_estimate(
             per_probe.double(),
-            f"Leakage of {name}: mean over the probes and the other {k - 1} attributes of how far "
-            "flipping it moves the classifier's probability of each other attribute",
+            f"Leakage of {name}: mean over the probes and the {int(others[j].sum())} attributes "
+            "the flip is not meant to change of how far it moves the classifier's probability "
+            "of each",
             config,
         )
-        other_names = [m for i, m in enumerate(names) if i != j]
+        other_names = [m for i, m in enumerate(names) if bool(others[j, i])]
         worst = other_names[int(leak.mean(dim=0).argmax())] if other_names else None
         rows.append(
             AttributeEditability(

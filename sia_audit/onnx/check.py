@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sia_audit.audit import task_labels
 from sia_audit.metrics import BootstrapConfig, accuracy, mean_estimate
 from sia_audit.onnx.results import OnnxParity, OnnxResult
 from sia_audit.onnx.runtime import OnnxTarget
@@ -40,7 +39,7 @@ def check_onnx(
 ) -> OnnxResult:
     """Run the ONNX model (and the torch target, if given) on every clean probe."""
     task = onnx.target.task
-    labels = task_labels(probes, onnx.target)
+    labels = task.labels(probes)
     correct: list[Tensor] = []
     agree: list[Tensor] = []
     max_diff = 0.0

@@ -7,7 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sia_audit.attacks.variants import GENERATOR_VARIANTS, PIXEL_VARIANTS
+from sia_audit.attacks.config import DEFAULT_PRESET, PRESETS, AttackConfig
+from sia_audit.attacks.variants import check_plan
+from sia_audit.errors import SiaAuditError
+from sia_audit.targets.tasks import task_names
+
+TaskName = Literal[task_names()]  # type: ignore[valid-type] - the registered tasks (SPEC 4)
 
 _FRACTION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*/\s*([0-9]*\.?[0-9]+)\s*$")
 
@@ -42,10 +47,13 @@ class _Strict(BaseModel):
 class TargetSection(_Strict):
     """The target's contract when the model does not embed `sia_target.json` (this wins)."""
 
-    task: Literal["binary", "multiclass", "keypoints-heatmap", "keypoints-coords"] | None = Field(
-        None, description="What the model outputs (SPEC 4)."
-    )
+    task: TaskName | None = Field(None, description="What the model outputs (SPEC 4).")
     label: str | None = Field(None, description="Binary targets: the attribute predicted.")
+    classes: tuple[str, ...] | None = Field(
+        None,
+        description="Multiclass targets: the probe attributes its logits stand for, in order "
+        "(`none`: no other class is on); a probe's label is the one that is on.",
+    )
     input_size: tuple[int, int] | None = Field(None, description="[height, width] in pixels.")
     mean: tuple[float, float, float] | None = Field(None, description="RGB normalisation mean.")
     std: tuple[float, float, float] | None = Field(None, description="RGB normalisation std.")
@@ -112,14 +120,29 @@ class EditabilitySection(_Strict):
 
 
 class AttackSection(_Strict):
-    """The SIA attack and its pixel baselines (SPEC 5). Epsilons accept '1.5/255'."""
+    """The SIA attack and its pixel baselines (SPEC 5). Epsilons accept '1.5/255'.
 
+    Keys left out take the values of `preset`: `ci` (the default: 50 steps of 1/255) or
+    `paper` (the paper's 200 steps of 0.25/255); both move as far in total.
+    """
+
+    preset: Literal["ci", "paper"] = Field(
+        DEFAULT_PRESET,
+        description="Where the step schedule's unset keys come from: ci (50 steps, eta 1/255) "
+        "or paper (200 steps, eta 0.25/255, the paper's setting).",
+    )
     variant: str = Field("full", description="The main attack: a variant that moves attributes.")
-    steps: int = Field(50, ge=1, description="Iterations T.")
-    eta_x: float = Field(1 / 255, gt=0, description="Image step size, [0, 1] units.")
-    eta_a: float = Field(1 / 255, gt=0, description="Attribute step size.")
-    eps_x: float = Field(1.5 / 255, ge=0, description="Image L-inf radius, [0, 1] units.")
-    partial_steps: int = Field(20, ge=0, description="Steps of the partial variants.")
+    steps: int = Field(PRESETS[DEFAULT_PRESET]["steps"], ge=1, description="Iterations T.")
+    eta_x: float = Field(
+        PRESETS[DEFAULT_PRESET]["eta_x"], gt=0, description="Image step size, [0, 1] units."
+    )
+    eta_a: float = Field(PRESETS[DEFAULT_PRESET]["eta_a"], gt=0, description="Attribute step size.")
+    eps_x: float = Field(
+        PRESETS[DEFAULT_PRESET]["eps_x"], ge=0, description="Image L-inf radius, [0, 1] units."
+    )
+    partial_steps: int = Field(
+        PRESETS[DEFAULT_PRESET]["partial_steps"], ge=0, description="Steps of the partial variants."
+    )
     radii: dict[str, float] = Field(
         default_factory=dict,
         description="Per-attribute radius overrides in [0, 1]; the target's label is 0 by default.",
@@ -148,20 +171,12 @@ class AttackSection(_Strict):
 
     _units = field_validator("eta_x", "eta_a", "eps_x", mode="before")(_pixel_units)
 
-    @field_validator("variant")
+    @model_validator(mode="before")
     @classmethod
-    def _variant(cls, v: str) -> str:
-        if v not in GENERATOR_VARIANTS:
-            raise ValueError(f"must be one of {', '.join(GENERATOR_VARIANTS)}")
-        return v
-
-    @field_validator("baselines")
-    @classmethod
-    def _baselines(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [b for b in v if b not in PIXEL_VARIANTS]
-        if bad:
-            raise ValueError(f"{bad} are not pixel attacks; use {', '.join(PIXEL_VARIANTS)}")
-        return v
+    def _fill_from_preset(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("preset", DEFAULT_PRESET) in PRESETS:
+            return {**PRESETS[data.get("preset", DEFAULT_PRESET)], **data}
+        return data
 
     @field_validator("radii")
     @classmethod
@@ -172,10 +187,29 @@ class AttackSection(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _cuda_graphs_need_compile(self) -> AttackSection:
+    def _checked_by_the_engine(self) -> AttackSection:
+        # The engine's own checks (variant names, the main/baseline rules, partial steps), so
+        # that a policy fails here, with its file and line, and not after loading the models.
+        try:
+            check_plan(self.variant, self.baselines)
+            self.to_config()
+        except SiaAuditError as exc:
+            raise ValueError(str(exc)) from None
         if self.cuda_graphs and not self.torch_compile:
             raise ValueError("cuda_graphs needs torch_compile: true")
         return self
+
+    def to_config(self) -> AttackConfig:
+        """The main attack's engine configuration."""
+        return AttackConfig(
+            variant=self.variant,
+            steps=self.steps,
+            eta_x=self.eta_x,
+            eta_a=self.eta_a,
+            eps_x=self.eps_x,
+            partial_steps=self.partial_steps,
+            autocast_bf16=self.autocast_bf16,
+        )
 
 
 class BootstrapSection(_Strict):

@@ -34,7 +34,8 @@ class TargetContract:
 
     `input_size` is (height, width) in pixels; `mean`/`std` are per-channel RGB normalisation in
     [0, 1] units (ImageNet: (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225)). `label` is the
-    generator attribute a binary target predicts. `heatmap_sigma` is in heatmap pixels;
+    generator attribute a binary target predicts; `classes` the attributes a multiclass target's
+    logits stand for (`none`: none of the others). `heatmap_sigma` is in heatmap pixels;
     `nme_failure` is the NME above which a keypoint prediction counts as failed.
     """
 
@@ -43,6 +44,7 @@ class TargetContract:
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     label: str | None = None
+    classes: tuple[str, ...] | None = None  # multiclass: the probe attributes, one per logit
     num_classes: int | None = None
     num_keypoints: int | None = None
     heatmap_sigma: float = 1.5
@@ -50,7 +52,7 @@ class TargetContract:
 
     def __post_init__(self) -> None:
         # Accept lists (JSON/YAML) but store tuples, so the contract stays hashable and frozen.
-        for name in ("input_size", "mean", "std"):
+        for name in ("input_size", "mean", "std", "classes"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -72,6 +74,17 @@ class TargetContract:
             raise _bad("label", self.label, "an attribute name")
         if self.num_classes is not None and not _is_count(self.num_classes, 2):
             raise _bad("num_classes", self.num_classes, "an integer >= 2")
+        if self.classes is not None:
+            c = self.classes
+            if not (
+                isinstance(c, tuple)
+                and len(c) >= 2
+                and all(isinstance(n, str) and n for n in c)
+                and len(set(c)) == len(c)
+            ):
+                raise _bad("classes", c, "two or more distinct attribute names, one per logit")
+            if self.num_classes not in (None, len(c)):
+                raise _bad("num_classes", self.num_classes, f"{len(c)}, one per name in classes")
         if self.num_keypoints is not None and not _is_count(self.num_keypoints, 1):
             raise _bad("num_keypoints", self.num_keypoints, "an integer >= 1")
         if not (_is_number(self.heatmap_sigma) and self.heatmap_sigma > 0):

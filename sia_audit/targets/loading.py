@@ -140,44 +140,46 @@ def resolve_contract(
         raise type(exc)(f"target {source}: {exc}") from exc
 
 
-def check_target(target: Target, source: str) -> None:
-    """Run the target once on a small batch: finite output of the task's shape, input gradient."""
+def check_target(
+    target: Target,
+    source: str,
+    *,
+    what: str = "target",
+    gradient: bool = True,
+    fix: str = "check input_size in its contract",
+) -> None:
+    """Run a model once on a small batch: finite output of the task's shape, and (with
+    `gradient`) a usable input gradient. `what` names it in messages ("target", "onnx model");
+    `fix` says what to do when the model cannot take the batch at all."""
     c = target.contract
     h, w = c.input_size
-    x = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
-    label = _dummy_label(c)
+    x = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(0))
+    x.requires_grad_(gradient)
+    label = target.task.dummy_labels()
     try:
         out = target(x)
     except Exception as exc:
         raise ModelError(
-            f"target {source} fails on a (2, 3, {h}, {w}) input ({_one_line(exc)}); "
-            "check input_size in its contract"
+            f"{what} {source} fails on a (2, 3, {h}, {w}) input ({_one_line(exc)}); {fix}"
         ) from exc
     try:
         target.task.validate(out, label)
     except SiaAuditError as exc:
-        raise ModelError(f"target {source}: {exc}") from exc
+        raise ModelError(f"{what} {source}: {exc}") from exc
+    if not gradient:
+        return
     loss = target.task.loss(out, label).sum()
     if not loss.requires_grad:
         raise ModelError(
-            f"target {source}: its output does not depend differentiably on the input "
+            f"{what} {source}: its output does not depend differentiably on the input "
             "(no input gradient); SIA needs a differentiable model"
         )
     (grad,) = torch.autograd.grad(loss, x, allow_unused=True)
     if grad is None or not bool(torch.isfinite(grad).all()) or float(grad.abs().sum()) == 0.0:
         raise ModelError(
-            f"target {source}: no usable input gradient (none, zero or non-finite); "
+            f"{what} {source}: no usable input gradient (none, zero or non-finite); "
             "SIA needs a differentiable model"
         )
-
-
-def _dummy_label(c: TargetContract) -> torch.Tensor:
-    if c.task == "binary":
-        return torch.tensor([0.0, 1.0])
-    if c.task == "multiclass":
-        return torch.tensor([0, 1])
-    k = c.num_keypoints or 68
-    return torch.rand(2, k, 2, generator=torch.Generator().manual_seed(1)) * 0.5 + 0.25
 
 
 def load_target(

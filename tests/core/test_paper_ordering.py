@@ -17,7 +17,7 @@ import torch
 
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.attacks.engine import attack
-from sia_audit.audit import attribute_radii, task_labels
+from sia_audit.audit import attribute_radii
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.loading import load_target
@@ -32,7 +32,7 @@ def flips(variant: str) -> int:
     generator = load_generator(GENERATOR)
     target = load_target(str(TARGET))
     probes = SynthProbes(count=64, seed=7)
-    labels = task_labels(probes, target)
+    labels = target.task.labels(probes)
     x0 = probes.load_images(range(len(probes)))
     with torch.no_grad():
         clean = target.task.correct(target(x0), labels)

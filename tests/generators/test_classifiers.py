@@ -139,3 +139,24 @@ def test_the_shipped_classifier_reads_the_shipped_attributes() -> None:
                                       ATTRIBUTES)  # fmt: skip
     clf = resolve_classifier(None, "builtin:synthfaces", shipped_classifier_path(), g)
     assert clf is not None and clf(torch.rand(2, 3, 64, 64)).shape == (2, len(ATTRIBUTES))
+
+
+class BatchDependent(MeanColour):
+    """What a BatchNorm traced in training mode does: each image judged against its batch."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x.mean(dim=(2, 3))
+        return self.fc(m - m.mean(dim=0, keepdim=True))
+
+
+def test_a_classifier_that_depends_on_its_batch_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(
+            torch.jit.script(BatchDependent(3)),
+            str(path),
+            _extra_files={CLASSIFIER_FILE: json.dumps({"attributes": list(NAMES)})},
+        )
+    with pytest.raises(ModelError, match="differently in another batch.*eval mode"):
+        load_torchscript_classifier(path, tiny_generator())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sia_audit.attacks.config import AttackConfig
 from sia_audit.errors import ConfigError
 from sia_audit.policy import load_policy, policy_schema
 
@@ -155,3 +156,31 @@ def test_bad_editability_settings_name_their_key(tmp_path: Path, section: str, w
     with pytest.raises(ConfigError) as info:
         load_policy(path)
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_presets_fill_the_keys_a_policy_leaves_out(tmp_path: Path) -> None:
+    ci = load_policy(write(tmp_path, "version: 1\n")).attack
+    assert (ci.preset, ci.steps, ci.eta_x, ci.eta_a) == ("ci", 50, 1 / 255, 1 / 255)
+    paper = load_policy(write(tmp_path, "attack: {preset: paper}\n")).attack
+    assert (paper.steps, paper.eta_x, paper.eta_a) == (200, 0.25 / 255, 0.25 / 255)
+    # The paper's preset is the engine's own default configuration, so they cannot drift.
+    assert paper.to_config() == AttackConfig()
+    mixed = load_policy(write(tmp_path, "attack: {preset: paper, steps: 100}\n")).attack
+    assert (mixed.steps, mixed.eta_a) == (100, 0.25 / 255)
+    with pytest.raises(ConfigError, match="attack.preset"):
+        load_policy(write(tmp_path, "attack: {preset: fast}\n"))
+
+
+@pytest.mark.parametrize(
+    ("attack", "words"),
+    [
+        ("{variant: pgd}", "the main attack must move attributes"),
+        ("{variant: sia}", "unknown attack variant 'sia'"),
+        ("{baselines: [full]}", "baseline 'full' is not a pixel attack"),
+        ("{variant: attr+partial-image, steps: 10}", "partial_steps=20 is invalid"),
+    ],
+)
+def test_attack_rules_are_the_engine_s(tmp_path: Path, attack: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_policy(write(tmp_path, f"attack: {attack}\n"))
+    assert words in str(info.value) and ":1: attack:" in str(info.value)

@@ -20,7 +20,8 @@ def _one_line(info: pytest.ExceptionInfo[BaseException]) -> str:
 
 
 def test_registry_builds_configured_tasks() -> None:
-    assert task_names() == ("binary", "multiclass", "keypoints-heatmap", "keypoints-coords")
+    # One module per task registers it; the order is the import order, not a contract.
+    assert set(task_names()) == {"binary", "multiclass", "keypoints-heatmap", "keypoints-coords"}
     heat = make_task(
         TargetContract(
             "keypoints-heatmap", (64, 64), num_keypoints=68, heatmap_sigma=2.0, nme_failure=0.08
@@ -141,3 +142,58 @@ def test_coords_mse_and_nme_of_a_known_shift() -> None:
 def test_unknown_task_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="use one of binary"):
         TargetContract("regression", (8, 8))
+
+
+class Probes:
+    """Just what a task reads from a probe set: names and attributes."""
+
+    def __init__(self, attrs: list[list[float]]) -> None:
+        self.attr_names = ("Black_Hair", "Blond_Hair", "Smiling")
+        self.names = tuple(f"p{i}" for i in range(len(attrs)))
+        self.attrs = torch.tensor(attrs)
+        self.landmarks = None
+        self.output_size = (8, 8)
+
+
+def test_multiclass_labels_come_from_the_class_attributes() -> None:
+    contract = TargetContract("multiclass", (8, 8), classes=("Black_Hair", "Blond_Hair", "none"))
+    task = make_task(contract)
+    probes = Probes([[0.9, 0.0, 1.0], [0.1, 0.8, 0.0], [0.0, 0.2, 0.5]])
+    assert task.labels(probes).tolist() == [0, 1, 2]  # the third has neither: `none`
+    assert task.frozen_attributes() == ("Black_Hair", "Blond_Hair")
+    assert task.num_classes == 3 and task.dummy_labels().tolist() == [0, 1]
+    both = Probes([[0.9, 0.9, 0.0]])
+    with pytest.raises(DataError, match="probe p0 has 2 of the classes") as info:
+        task.labels(both)
+    _one_line(info)
+    strict = make_task(TargetContract("multiclass", (8, 8), classes=("Black_Hair", "Blond_Hair")))
+    with pytest.raises(DataError, match="has 0 of the classes.*add a `none` class"):
+        strict.labels(Probes([[0.0, 0.0, 1.0]]))
+    with pytest.raises(DataError, match="needs `classes` in its contract"):
+        MulticlassTask(num_classes=3).labels(probes)
+    with pytest.raises(DataError, match="does not label it"):
+        make_task(TargetContract("multiclass", (8, 8), classes=("Bald", "none"))).labels(probes)
+
+
+@pytest.mark.parametrize(
+    ("classes", "num_classes", "words"),
+    [
+        (("Black_Hair",), None, "classes"),
+        (("Black_Hair", "Black_Hair"), None, "classes"),
+        (("Black_Hair", "Blond_Hair"), 3, "num_classes=3"),
+    ],
+)
+def test_bad_classes_are_refused(classes, num_classes, words: str) -> None:
+    with pytest.raises(UsageError, match=words):
+        TargetContract("multiclass", (8, 8), classes=classes, num_classes=num_classes)
+
+
+def test_every_task_answers_what_the_pipeline_asks() -> None:
+    # The pipeline compares no task names: each task says what the audit needs to know.
+    for name in task_names():
+        task = make_task(
+            TargetContract(name, (8, 8), label="Smiling", classes=("Smiling", "none"))
+        )
+        assert isinstance(task.keypoints, bool)
+        assert isinstance(task.frozen_attributes(), tuple)
+        assert task.dummy_labels().shape[0] == 2

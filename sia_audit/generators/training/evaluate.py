@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from sia_audit.generators.attgan import AttGANGenerator
+from sia_audit.generators.flips import flipped
 from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS, NUISANCE_PARAMS, sample_unit
@@ -81,8 +82,7 @@ def evaluate(g: AttGANGenerator, data: HeldOut, batch: int = 64) -> Figures:
     rec = _run(g, data.x, data.a, batch)
     flips, bases, regions, region_px, truths_all, outs_all = {}, {}, {}, {}, [], []
     for k, name in enumerate(ATTRIBUTES):
-        b = data.a.clone()
-        b[:, k] = 1 - b[:, k]
+        b = flipped(data.a, k, ATTRIBUTES)
         truth = render(data.identity, data.nuisance, b, size).images
         out = _run(g, data.x, b, batch)
         flips[name] = mean_psnr(out, truth)

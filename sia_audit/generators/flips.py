@@ -1,0 +1,41 @@
+"""Single-attribute flips of a generator's input, as the editability check and the
+generator's evaluation make them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+# Attributes of which at most one is on (CelebA labels one hair colour, the synthfaces sampler
+# draws one, and AttGAN-PyTorch's check_attribute_conflict switches the others off when one is
+# turned on): a flip that turns one on turns the others off, or the true edit is a blend of
+# two colours that shows neither. Their moves are the flip itself, not leakage.
+EXCLUSIVE_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair"),
+)
+
+
+def flipped(a: Tensor, j: int, names: Sequence[str]) -> Tensor:
+    """`a` with attribute j flipped (a_j -> 1 - a_j), its exclusive partners off if it turns on."""
+    out = a.clone()
+    out[:, j] = 1 - a[:, j]
+    on = out[:, j] >= 0.5
+    for group in EXCLUSIVE_GROUPS:
+        if names[j] in group:
+            for other in group:
+                if other != names[j] and other in names:
+                    out[on, names.index(other)] = 0.0
+    return out
+
+
+def intended(names: Sequence[str]) -> Tensor:
+    """(K, K) bool: [k, j] where flipping k is meant to move j (itself, its exclusive group)."""
+    k = len(names)
+    mask = torch.eye(k, dtype=torch.bool)
+    for group in EXCLUSIVE_GROUPS:
+        members = [names.index(n) for n in group if n in names]
+        for i in members:
+            mask[i, members] = True
+    return mask

@@ -1,0 +1,159 @@
+"""The Task interface of SPEC section 4 and its registry by name; one module per task beside it.
+
+A task knows everything the pipeline needs about a model's output: the loss the attack ascends,
+the prediction and error, the label each probe carries for it, a valid label batch for load-time
+checks, which generator attributes are its own label (frozen in the attack), and whether its
+error is a keypoint NME. No other module compares task names.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import ClassVar, Protocol
+
+import torch
+from torch import Tensor
+
+from sia_audit.errors import DataError, ModelError, UsageError
+from sia_audit.probes.interface import ProbeSet
+
+
+class Contract(Protocol):
+    """The fields of a target contract (targets.contract.TargetContract) a task reads."""
+
+    task: str
+    label: str | None
+    classes: tuple[str, ...] | None
+    num_classes: int | None
+    num_keypoints: int | None
+    heatmap_sigma: float
+    nme_failure: float
+
+
+def shape(t: Tensor) -> tuple[int, ...]:
+    return tuple(t.shape)
+
+
+def as_tensor(output: object, name: str) -> Tensor:
+    if not isinstance(output, Tensor):
+        raise ModelError(
+            f"{name} target must return one tensor but returned {type(output).__name__}; "
+            "wrap the model so it returns the task's output tensor"
+        )
+    return output
+
+
+def check_batch(output: Tensor, label: Tensor, name: str) -> None:
+    if output.shape[0] != label.shape[0]:
+        raise ModelError(
+            f"{name} target returned {output.shape[0]} outputs for {label.shape[0]} images; "
+            "the model must keep the batch on dim 0"
+        )
+
+
+def float_dtype(t: Tensor) -> torch.dtype:
+    # bf16/fp16 outputs (autocast) are scored in float32; float64 stays float64.
+    return torch.promote_types(t.dtype, torch.float32)
+
+
+class Task(ABC):
+    """A target task: per-sample loss (what the attack ascends), prediction and error.
+
+    `check` is shape-only and cheap (it runs at every attack step); `validate` also checks label
+    values and that the output is finite, which synchronises a GPU, so the engine runs it once.
+    """
+
+    name: ClassVar[str]
+    keypoints: ClassVar[bool] = False  # the error is a keypoint NME, labels are landmarks
+
+    @classmethod
+    def from_contract(cls, contract: Contract) -> Task:
+        return cls()
+
+    @abstractmethod
+    def labels(self, probes: ProbeSet) -> Tensor:
+        """The label every probe carries for this task (what the attack ascends against)."""
+
+    @abstractmethod
+    def dummy_labels(self) -> Tensor:
+        """Two valid labels, for the check that a model loads and has an input gradient."""
+
+    def label_text(self, label: int) -> str:
+        """A label as a label file beside exported images writes it."""
+        return str(label)
+
+    def frozen_attributes(self) -> tuple[str, ...]:
+        """Generator attributes that are the target's own label: radius 0 by default (SPEC 5)."""
+        return ()
+
+    @abstractmethod
+    def check(self, output: Tensor, label: Tensor) -> Tensor:
+        """The output in canonical shape; a wrong output is a one-line ModelError."""
+
+    @abstractmethod
+    def loss(self, output: Tensor, label: Tensor) -> Tensor:
+        """Per-sample loss (B,)."""
+
+    @abstractmethod
+    def predict(self, output: Tensor) -> Tensor:
+        """The prediction per image."""
+
+    @abstractmethod
+    def error(self, output: Tensor, label: Tensor) -> Tensor:
+        """Per-sample error (B,): 0/1 misclassification, or NME for keypoints."""
+
+    def correct(self, output: Tensor, label: Tensor) -> Tensor:
+        """Bool (B,): whether the target gets the image right."""
+        return self.error(output, label) == 0
+
+    def check_label(self, label: Tensor) -> None:  # noqa: B027 - most tasks accept any value
+        """Label values the task accepts (a DataError otherwise)."""
+
+    def validate(self, output: Tensor, label: Tensor) -> None:
+        """Full check of one output/label pair: shapes, label values, finiteness."""
+        output = self.check(output, label)
+        self.check_label(label)
+        if not bool(torch.isfinite(output).all()):
+            raise ModelError(
+                f"{self.name} target produced non-finite outputs (NaN or inf); "
+                "check the model's weights and its input normalisation"
+            )
+
+
+_TASKS: dict[str, type[Task]] = {}
+
+
+def register_task(name: str) -> Callable[[type[Task]], type[Task]]:
+    def register(cls: type[Task]) -> type[Task]:
+        cls.name = name
+        _TASKS[name] = cls
+        return cls
+
+    return register
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(_TASKS)
+
+
+def task_class(name: str) -> type[Task]:
+    try:
+        return _TASKS[name]
+    except (KeyError, TypeError):
+        raise UsageError(f"unknown target task {name!r}; use one of {', '.join(_TASKS)}") from None
+
+
+def make_task(contract: Contract) -> Task:
+    """The task object a contract declares, configured from it (classes, sigma, threshold)."""
+    return task_class(contract.task).from_contract(contract)
+
+
+def attribute_column(probes: ProbeSet, name: str, task: str) -> Tensor:
+    """One attribute of every probe, (N,), or a DataError when the probe set lacks it."""
+    if name not in probes.attr_names:
+        raise DataError(
+            f"the {task} target predicts {name!r} but the probe set does not label it; "
+            "use probes that label the target's attribute"
+        )
+    return probes.attrs[:, probes.attr_names.index(name)]
