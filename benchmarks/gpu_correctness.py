@@ -1,6 +1,6 @@
 """GPU check, section 1: the demo audit on the device against the CPU, and the CUDA options.
 
-Every run is `sia_audit.run.run` on the demo inputs (the biased Eyeglasses classifier under
+Every run is `sia_audit.app.run.run` on the demo inputs (the biased Eyeglasses classifier under
 `policies/fairness.yaml`, or a toy copy of that policy in a dry run), turned into the report dict
 `sia-audit run` writes; `gpu_compare` says what must agree and how closely:
 
@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.gpu_budget import Section, Skip
 from benchmarks.gpu_compare import TOLERANCES, compare_reports, report_differences, summary
+from sia_audit.app.run import run
 from sia_audit.formats import json_report
 from sia_audit.policy import load_policy
 from sia_audit.policy.models import Policy
-from sia_audit.run import run
 
 if TYPE_CHECKING:
     from benchmarks.gpu_check import Context

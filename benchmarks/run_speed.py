@@ -29,9 +29,9 @@ def render_child(report_json: Path, out: Path) -> None:
     """In a fresh process: import, then render the reports twice and the contact sheet once."""
     t0 = time.perf_counter()
     import sia_audit.commands.demo  # noqa: F401 - the demo's own imports, timed apart
-    from sia_audit.commands.report_files import FORMATS
     from sia_audit.formats import json_report
     from sia_audit.formats.interface import render_all
+    from sia_audit.formats.registry import FORMATS
     from sia_audit.fsutil import atomic_write_files
     from sia_audit.probes.synthfaces.contact_sheet import contact_sheet
 

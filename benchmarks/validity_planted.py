@@ -39,11 +39,11 @@ from train_demo_targets import (  # noqa: E402
     train,
 )
 
+from sia_audit.app.run import run  # noqa: E402
 from sia_audit.generators.checkpoint import load_generator  # noqa: E402
 from sia_audit.metrics.sensitivity import sensitivity_difference  # noqa: E402
 from sia_audit.policy.loading import load_policy  # noqa: E402
 from sia_audit.probes.synthetic import SynthProbes  # noqa: E402
-from sia_audit.run import run  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache" / "validity"
 LOG = ROOT / "docs" / "logs" / "validity_planted.log"
@@ -186,7 +186,7 @@ def split_by_agreement(attr: str, data: dict) -> tuple[int, float, float, float]
 
 
 def run_bootstrap():  # noqa: ANN201
-    from sia_audit.run import bootstrap_config
+    from sia_audit.app.inputs import bootstrap_config
 
     return bootstrap_config(load_policy(POLICY))
 

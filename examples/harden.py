@@ -54,14 +54,14 @@ from train_demo_targets import (  # noqa: E402
     write_target,
 )
 
-from sia_audit.adversaries import PROVENANCE_FILE, read_labels  # noqa: E402
+from sia_audit.app.generate import PROVENANCE_FILE, read_labels  # noqa: E402
+from sia_audit.app.inputs import sha256_of  # noqa: E402
 from sia_audit.generators.checkpoint import load_generator  # noqa: E402
 from sia_audit.policy import load_policy  # noqa: E402
 from sia_audit.probes.celeba import CelebAProbes, Preprocess  # noqa: E402
 from sia_audit.probes.synthetic import SynthProbes  # noqa: E402
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX  # noqa: E402
 from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlations  # noqa: E402
-from sia_audit.run import sha256_of  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache" / "harden"
 LOG = ROOT / "docs" / "logs" / "harden.log"

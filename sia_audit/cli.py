@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "compare": (
         "sia_audit.commands.compare",
         "compare",
-        "Check HEAD report.json against BASE with the policy's regression gates (paired).",
+        "Check HEAD report.json against the baseline BASE with the policy's regression gates.",
     ),
     "check-onnx": (
         "sia_audit.commands.check_onnx",

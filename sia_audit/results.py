@@ -128,3 +128,4 @@ class RunOutcome:
     load_seconds: float  # reading the target, generator, probes and baseline
     protected: tuple[str, ...] = ()  # the policy's protected attributes, marked in reports
     onnx: OnnxResult | None = None  # the --onnx clean-accuracy and parity check, if asked
+    notes: tuple[str, ...] = ()  # what the user should know that is not a gate (stderr)

@@ -1,9 +1,9 @@
 """The package's modules import one another without cycles (data flows one way, SPEC 2).
 
 Imports are read from the source: module-level, function-level and `if TYPE_CHECKING:` ones
-alike (a type-only cycle still ties two modules into one). `from pkg import sub` counts as importing the module
-`pkg.sub`; the parent packages Python imports first for any submodule are not edges (every
-package that re-exports its modules would be a cycle otherwise).
+alike (a type-only cycle still ties two modules into one). `from pkg import sub` counts as
+importing the module `pkg.sub`; the parent packages Python imports first for any submodule are
+not edges (every package that re-exports its modules would be a cycle otherwise).
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
+from sia_audit.app.check_onnx import check_only
+from sia_audit.commands.options import set_threads, threads_option
 from sia_audit.commands.run import finish
 from sia_audit.onnx.results import OnnxResult
 from sia_audit.onnx.runtime import import_onnxruntime
-from sia_audit.onnx.standalone import check_only
 from sia_audit.policy import load_policy
 
 
@@ -46,6 +47,7 @@ def describe(r: OnnxResult) -> list[str]:
 @click.option(
     "--allow-code", is_flag=True, help="Allow a module:function --target (runs its code)."
 )
+@threads_option()
 def check_onnx(
     model: Path,
     policy_path: Path,
@@ -53,6 +55,7 @@ def check_onnx(
     device: str,
     batch_size: int | None,
     allow_code: bool,
+    threads: int | None,
 ) -> None:
     """Check MODEL.onnx: clean accuracy and torch parity; exit 1 if an ONNX gate fails.
 
@@ -65,6 +68,7 @@ def check_onnx(
     """
     import_onnxruntime()  # an extra: without it, one line naming it, before anything is loaded
     policy = load_policy(policy_path)
+    set_threads(threads)
     outcome = check_only(
         model,
         policy,

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import click
 
-from sia_audit.commands.report_files import FORMATS, write_reports
-from sia_audit.commands.run import preflight
+from sia_audit.app.run import preflight
+from sia_audit.app.run import run as run_audit
+from sia_audit.commands.options import set_threads, threads_option
 from sia_audit.errors import OutputError, UsageError
+from sia_audit.formats.registry import FORMATS, write_reports
 from sia_audit.policy import load_policy
 from sia_audit.probes.synthfaces.contact_sheet import contact_sheet
-from sia_audit.run import run as run_audit
 
 MARKER = ".sia-audit-demo"  # only a folder carrying this is ever replaced by the demo
 MODEL = ("sia_audit.demo_models", "eyeglasses_biased.pt")  # examples/models/ in the repository
@@ -64,8 +65,10 @@ def _fresh_output(out: Path) -> None:
     help="Output folder (a previous demo's output there is replaced).",
 )
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Probes [policy's].")
-def demo(out: Path, count: int | None) -> None:
+@threads_option()
+def demo(out: Path, count: int | None, threads: int | None) -> None:
     """Audit the biased demo classifier on the embedded default; exit 0 if the gate catches it."""
+    set_threads(threads)
     model, policy_path = shipped(*MODEL), shipped(*POLICY)
     without_pdf = f"sia-audit run {model} --policy {policy_path} --format json,html,md"
     preflight(tuple(FORMATS.values()), None, no_pdf=f"or audit without the PDF: {without_pdf}")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from sia_audit.adversaries import GenerateRequest, check_numbers
-from sia_audit.adversaries import generate as run_generate
+from sia_audit.app.generate import GenerateRequest, check_numbers
+from sia_audit.app.generate import generate as run_generate
+from sia_audit.commands.options import set_threads, threads_option
 from sia_audit.policy import load_policy
 
 
@@ -30,6 +31,7 @@ from sia_audit.policy import load_policy
 @click.option("--batch-size", type=int, default=None, help="Override the policy.")
 @click.option("--allow-code", is_flag=True, help="Allow a module:function TARGET (runs its code).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@threads_option()
 def generate(
     target: str,
     policy_path: Path,
@@ -39,6 +41,7 @@ def generate(
     batch_size: int | None,
     allow_code: bool,
     quiet: bool,
+    threads: int | None,
 ) -> None:
     """Write SIA adversaries of TARGET into the new folder OUT as a CelebA-format dataset.
 
@@ -51,6 +54,7 @@ def generate(
     A --count above what a CelebA probe folder holds is refused; synthfaces draws any count.
     """
     check_numbers(count, batch_size)
+    set_threads(threads)
     total = count if count is not None else load_policy(policy_path).probes.count
     request = GenerateRequest(target, policy_path, out, count, device, batch_size, allow_code)
     with click.progressbar(

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from sia_audit.commands.report_files import FORMATS, chosen_formats, format_option
+from sia_audit.commands.options import format_option
 from sia_audit.errors import UsageError
 from sia_audit.formats import json_report
 from sia_audit.formats.interface import render_all
+from sia_audit.formats.registry import FORMATS, chosen_formats
 from sia_audit.fsutil import atomic_write_files, check_writable_folder
 
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sia_audit.audit import plan_batches
-from sia_audit.commands.report_files import FORMATS, chosen_formats, format_option, write_reports
-from sia_audit.distributed import DEFAULT_TIMEOUT, Ranks, rank_device, ranks_from_env, session
-from sia_audit.errors import SiaAuditError
-from sia_audit.formats import pdf
-from sia_audit.formats.interface import Format
+from sia_audit.app.run import preflight, run_distributed
+from sia_audit.app.run import run as run_audit
+from sia_audit.commands.options import format_option, set_threads, threads_option
+from sia_audit.distributed import DEFAULT_TIMEOUT, ranks_from_env
+from sia_audit.formats.registry import chosen_formats, write_reports
 from sia_audit.fsutil import check_writable_folder
-from sia_audit.onnx.runtime import import_onnxruntime
 from sia_audit.policy import load_policy
-from sia_audit.run import load, run_sharded
-from sia_audit.run import run as run_audit
+
+if TYPE_CHECKING:  # the CLI imports torch only when a command runs
+    from sia_audit.results import GateVerdict
 
 
 @click.command("run")
@@ -52,6 +53,7 @@ from sia_audit.run import run as run_audit
     show_default=True,
     help="Under torchrun: seconds a rank waits for the others before the run ends with exit 2.",
 )
+@threads_option()
 @format_option("Report formats to write (repeat, or comma-separate) [default: all].")
 def run(
     target: str,
@@ -64,6 +66,7 @@ def run(
     allow_code: bool,
     quiet: bool,
     dist_timeout: float,
+    threads: int | None,
     formats: tuple[str, ...],
 ) -> None:
     """Audit TARGET (TorchScript .pt, torch.export .pt2) under a policy; exit 1 if a gate fails.
@@ -71,115 +74,68 @@ def run(
     Writes report.json, report.html, report.pdf and summary.md to --out (together, atomically).
     Under torchrun the probe set is sharded across the ranks and rank 0 writes the reports.
     """
+    set_threads(threads)
     ranks = ranks_from_env()
+    chosen = chosen_formats(formats)
     if ranks is not None:
-        run_distributed(
+        outcome = run_distributed(
             ranks,
             dist_timeout,
             target=target,
             policy_path=policy_path,
             out=out,
             device=device,
-            batch_size=batch_size,
-            allow_code=allow_code,
+            chosen=chosen,
             baseline=baseline,
             onnx=onnx,
-            quiet=quiet,
-            formats=formats,
-        )
-        return
-    chosen = chosen_formats(formats)
-    preflight(chosen, onnx)
-    policy = load_policy(policy_path)
-    check_writable_folder(out)
-    with progress_bar(policy.probes.count, quiet) as bar:
-        outcome = run_audit(
-            target,
-            policy,
-            policy_path,
-            device=device,
+            progress_bar=progress_bar,
+            show_progress=not quiet,
             batch_size=batch_size,
             allow_code=allow_code,
-            baseline=baseline,
-            onnx=onnx,
-            progress=lambda stage, n: bar.update(n),
         )
-    write_reports(out, outcome, chosen)
-    finish(outcome.verdicts, outcome.passed, f"reports in {out}")
-
-
-def preflight(chosen: tuple[Format, ...], onnx: Path | None, *, no_pdf: str = pdf.SKIP_PDF) -> None:
-    """What the run needs from the machine, checked in seconds before the audit, not after it:
-    a PDF renderer (WeasyPrint and the system's Pango) when report.pdf is chosen, and ONNX
-    Runtime (an extra) for --onnx. `no_pdf` says how to do without the PDF."""
-    if FORMATS["pdf"] in chosen:
-        pdf.preflight(no_pdf)
-    if onnx is not None:
-        import_onnxruntime()
-
-
-def progress_bar(count: int, quiet: bool):  # noqa: ANN201 - click's ProgressBar
-    sink = open(os.devnull, "w") if quiet else sys.stderr  # noqa: SIM115 - lives with the bar
-    return click.progressbar(length=count, label="attacking", file=sink)
-
-
-def run_distributed(
-    ranks: Ranks,
-    timeout: float,
-    *,
-    target: str,
-    policy_path: Path,
-    out: Path,
-    device: str,
-    quiet: bool,
-    formats: tuple[str, ...],
-    baseline: Path | None,
-    onnx: Path | None,
-    **options,  # noqa: ANN003 - batch_size and allow_code, as `load` takes them
-) -> None:
-    """One rank of a torchrun run: every rank loads and attacks its shard; rank 0 reports.
-
-    Ranks agree after loading, so a bad input on any of them ends all of them with exit 2
-    before the attack; the other ranks exit 0 once rank 0 has their numbers.
-    """
-    with session(ranks, device, timeout) as s:
-        loaded, error = None, None
-        try:
-            chosen = chosen_formats(formats)
-            if ranks.writer:  # the one rank that writes the reports (and checks the ONNX export)
-                preflight(chosen, onnx)
-            policy = load_policy(policy_path)
-            if ranks.writer:
-                check_writable_folder(out)
-            loaded = load(
+        if outcome is None:  # not the rank that reports
+            return
+        where = f"reports in {out} ({ranks.world} ranks)"
+    else:
+        preflight(chosen, onnx)
+        policy = load_policy(policy_path)
+        check_writable_folder(out)
+        with progress_bar(policy.probes.count, not quiet) as bar:
+            outcome = run_audit(
                 target,
                 policy,
                 policy_path,
-                device=rank_device(device, ranks),
-                baseline=baseline if ranks.writer else None,
-                onnx=onnx if ranks.writer else None,
-                **options,
+                device=device,
+                batch_size=batch_size,
+                allow_code=allow_code,
+                baseline=baseline,
+                onnx=onnx,
+                progress=lambda stage, n: bar.update(n),
             )
-        except SiaAuditError as exc:
-            error = exc
-        s.agree(error)
-        assert loaded is not None
-        s.same_everywhere("set of inputs", loaded.fingerprint())
-        share = len(plan_batches(len(loaded.probes), loaded.config.batch_size, 0, ranks.world))
-        with progress_bar(
-            min(len(loaded.probes), share * loaded.config.batch_size), quiet or not ranks.writer
-        ) as bar:
-            outcome = run_sharded(loaded, s, progress=lambda stage, n: bar.update(n))
-    if outcome is None:
-        return
+        where = f"reports in {out}"
     write_reports(out, outcome, chosen)
-    finish(outcome.verdicts, outcome.passed, f"reports in {out} ({ranks.world} ranks)")
+    finish(outcome.verdicts, outcome.passed, where, outcome.notes)
 
 
-def finish(verdicts, ok: bool, where: str) -> None:  # noqa: ANN001 - GateVerdicts
-    """Print the gates that did not pass and exit 0 (passed) or 1 (a gate failed)."""
+def progress_bar(count: int, show: bool):  # noqa: ANN201 - click's ProgressBar
+    sink = sys.stderr if show else open(os.devnull, "w")  # noqa: SIM115 - lives with the bar
+    return click.progressbar(length=count, label="attacking", file=sink)
+
+
+def finish(
+    verdicts: Sequence[GateVerdict],
+    ok: bool,
+    where: str,
+    notes: Sequence[str] = (),
+    *,
+    every_gate: bool = False,
+) -> None:
+    """Print the gates that did not pass (with `every_gate`, all of them), then the verdict,
+    and exit 0 (passed) or 1 (a gate failed or could not be measured)."""
+    for note in notes:
+        click.echo(f"sia-audit: note: {note}", err=True)
     for v in verdicts:
-        if v.status != "pass":
+        if every_gate or v.status != "pass":
             click.echo(f"{v.status.upper():7s} {v.message}", err=True)
     verdict = "passed" if ok else "FAILED"
     click.echo(f"sia-audit: {verdict} ({len(verdicts)} gates); {where}")

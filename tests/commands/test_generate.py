@@ -15,11 +15,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from sia_audit import adversaries
-from sia_audit.adversaries import LABELS_FILE, PROVENANCE_FILE, read_labels, to_uint8
+from sia_audit.app.generate import LABELS_FILE, PROVENANCE_FILE, read_labels, to_uint8
+from sia_audit.app.inputs import BUILTIN, generator_path
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.attacks.engine import attack
-from sia_audit.audit import attribute_radii
+from sia_audit.audit import attribute_radii, loop
 from sia_audit.cli import cli
 from sia_audit.errors import ModelError
 from sia_audit.generators.checkpoint import load_generator
@@ -27,7 +27,6 @@ from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX
 from sia_audit.probes.synthfaces.dataset import synthesize
-from sia_audit.run import BUILTIN, generator_path
 from sia_audit.targets.loading import load_target
 from tests.attacks.conftest import small_cnn
 
@@ -245,7 +244,7 @@ def test_an_error_mid_attack_leaves_nothing(
     tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    real = adversaries.attack
+    real = loop.attack  # the batch loop generate runs through
 
     def fail_on_second_batch(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         calls.append(1)
@@ -253,7 +252,7 @@ def test_an_error_mid_attack_leaves_nothing(
             raise ModelError("the target's loss became non-finite; check the target")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(adversaries, "attack", fail_on_second_batch)
+    monkeypatch.setattr(loop, "attack", fail_on_second_batch)
     result = generate(TARGET, "--policy", str(policy), "--out", str(tmp_path / "adv"))
     assert result.exit_code == 2 and "non-finite" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -118,8 +118,8 @@ def test_compile_options_reach_the_audit_and_cuda_graphs_need_a_gpu() -> None:
 
 
 def test_policy_compile_flags_reach_the_audit_config(tmp_path) -> None:  # noqa: ANN001
+    from sia_audit.app.inputs import audit_config
     from sia_audit.policy import load_policy
-    from sia_audit.run import audit_config
 
     path = tmp_path / "policy.yaml"
     path.write_text("attack: {torch_compile: true}\n")

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sia_audit.cli import cli
-from sia_audit.commands import report_files
+from sia_audit.formats import registry as report_files
 from sia_audit.formats.interface import Format
 from tests.formats import pdftools
 from tests.formats.conftest import DATA

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from sia_audit.cli import cli
-from sia_audit.commands.report_files import chosen_formats
 from sia_audit.errors import UsageError
+from sia_audit.formats.registry import chosen_formats
 from tests.formats import pdftools
 
 ROOT = Path(__file__).resolve().parents[2]

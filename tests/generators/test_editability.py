@@ -8,13 +8,13 @@ import functools
 import pytest
 import torch
 
+from sia_audit.app.inputs import BUILTIN, generator_path
 from sia_audit.generators.attgan import AttGANGenerator
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.classifiers import resolve_classifier, shipped_classifier_path
 from sia_audit.generators.editability import measure_editability
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.probes.synthetic import SynthProbes
-from sia_audit.run import BUILTIN, generator_path
 
 FAST = BootstrapConfig(resamples=200)
 

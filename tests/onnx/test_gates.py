@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from sia_audit.gate import onnx_verdicts
+from sia_audit.gates.thresholds import onnx_verdicts
 from sia_audit.metrics import Estimate
 from sia_audit.onnx.results import OnnxParity, OnnxResult
 from sia_audit.policy.models import GatesSection

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from sia_audit.errors import ConfigError
-from sia_audit.gate import check_max, check_min, evaluate, passed
+from sia_audit.gates.thresholds import check_max, check_min, evaluate, passed
 from sia_audit.metrics import Estimate
 from sia_audit.policy.models import GatesSection
 

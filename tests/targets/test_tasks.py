@@ -191,9 +191,7 @@ def test_bad_classes_are_refused(classes, num_classes, words: str) -> None:
 def test_every_task_answers_what_the_pipeline_asks() -> None:
     # The pipeline compares no task names: each task says what the audit needs to know.
     for name in task_names():
-        task = make_task(
-            TargetContract(name, (8, 8), label="Smiling", classes=("Smiling", "none"))
-        )
+        task = make_task(TargetContract(name, (8, 8), label="Smiling", classes=("Smiling", "none")))
         assert isinstance(task.keypoints, bool)
         assert isinstance(task.frozen_attributes(), tuple)
         assert task.dummy_labels().shape[0] == 2

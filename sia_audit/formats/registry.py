@@ -1,10 +1,8 @@
-"""The report files a command writes, and the --format option: no torch, so `render` starts fast."""
+"""The report formats by name, and the one place that renders and writes them (no torch)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import click
 
 from sia_audit.errors import UsageError
 from sia_audit.formats import html, json_report, markdown, pdf
@@ -31,11 +29,6 @@ def chosen_formats(names: tuple[str, ...]) -> tuple[Format, ...]:
     if not wanted or "all" in wanted:
         return tuple(FORMATS.values())
     return tuple(f for f in FORMATS.values() if f.name in wanted)
-
-
-def format_option(help_text: str, metavar: str = "json|html|pdf|md|all"):  # noqa: ANN201
-    """The --format option `run` and `render` share (a click decorator)."""
-    return click.option("--format", "formats", multiple=True, metavar=metavar, help=help_text)
 
 
 def write_reports(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sia_audit.gate import GateVerdict, onnx_verdicts, passed
+from sia_audit.app.inputs import bootstrap_config, build_probes, generator_path, sha256_of
+from sia_audit.gates.thresholds import GateVerdict, onnx_verdicts, passed
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.onnx.check import check_onnx
 from sia_audit.onnx.results import OnnxResult
 from sia_audit.onnx.runtime import load_onnx_target
 from sia_audit.policy.models import Policy
-from sia_audit.run import bootstrap_config, build_probes, generator_path, sha256_of
 from sia_audit.targets.loading import load_target
 
 

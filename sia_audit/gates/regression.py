@@ -18,7 +18,7 @@ from torch import Tensor
 
 from sia_audit.errors import DataError
 from sia_audit.formats import json_report
-from sia_audit.gate import (
+from sia_audit.gates.thresholds import (
     GateVerdict,
     OnUnmeasurable,
     check_max,

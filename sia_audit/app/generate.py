@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 import sia_audit
+from sia_audit.app.inputs import load
 from sia_audit.attacks.engine import AttackBatch
 from sia_audit.audit import AuditConfig, Setup, attack_batches, setup
 from sia_audit.errors import DataError, UsageError
@@ -35,7 +36,6 @@ from sia_audit.probes.celeba_files import NAME_DIGITS, SPLITS
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.synthfaces.dataset import partition_of
-from sia_audit.run import load
 from sia_audit.targets.contract import Target
 
 FORMAT = "sia-audit-adversaries"

@@ -1,4 +1,4 @@
-"""`run` without the CLI: build probes, generator and target from a policy, audit, and gate.
+"""Everything a run reads before it attacks, loaded and checked so bad input fails first.
 
 Sources are named in one place: `builtin:synthfaces` for the embedded probe set and generator,
 otherwise a path. Everything the report's provenance needs (hashes, seeds) is gathered here.
@@ -13,39 +13,25 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sia_audit.audit import (
-    AuditConfig,
-    audit,
-    audit_batches,
-    check_editability,
-    measure,
-    plan_batches,
-)
-from sia_audit.compare import (
+from sia_audit.audit import AuditConfig
+from sia_audit.errors import ConfigError, UsageError
+from sia_audit.gates.regression import (
     ProbeTable,
-    check_comparable,
     differing_provenance,
     load_report,
     refuse_if,
-    regression_verdicts,
     table_from_report,
-    table_from_result,
 )
-from sia_audit.distributed import Session
-from sia_audit.errors import ConfigError, UsageError
-from sia_audit.gate import GateVerdict, evaluate, onnx_verdicts, passed, skipped
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.classifiers import AttributeClassifier, resolve_classifier
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
-from sia_audit.onnx.check import check_onnx
 from sia_audit.onnx.runtime import OnnxTarget, load_onnx_target
 from sia_audit.policy.models import Policy
 from sia_audit.probe_budget import check_probe_memory
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.synthetic import SynthProbes
-from sia_audit.results import AuditResult, RunOutcome
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
 
@@ -232,126 +218,4 @@ def load(
         onnx_target,
         t0,
         time.perf_counter() - t0,
-    )
-
-
-def run(
-    target_source: str,
-    policy: Policy,
-    policy_path: Path,
-    *,
-    device: str = "auto",
-    batch_size: int | None = None,
-    allow_code: bool = False,
-    baseline: Path | None = None,
-    onnx: Path | None = None,
-    progress=None,  # noqa: ANN001 - audit's Progress callback
-) -> RunOutcome:
-    """Load everything the policy names, audit the target, and evaluate the gates."""
-    loaded = load(
-        target_source,
-        policy,
-        policy_path,
-        device=device,
-        batch_size=batch_size,
-        allow_code=allow_code,
-        baseline=baseline,
-        onnx=onnx,
-    )
-    result = audit(
-        loaded.probes,
-        loaded.generator,
-        loaded.target,
-        loaded.config,
-        progress,
-        classifier=loaded.classifier,
-    )
-    return conclude(loaded, result)
-
-
-def run_sharded(
-    loaded: Loaded,
-    session: Session,
-    progress=None,  # noqa: ANN001 - audit's Progress callback
-) -> RunOutcome | None:
-    """This rank's share of a distributed run; the outcome on rank 0, None on the others.
-
-    The ranks must have agreed on their inputs first (`Session.agree`, `same_everywhere`).
-    Every rank attacks its batches; rank 0 gathers the numbers of all batches and measures
-    them as one process would, so the figures are those of a single-process run.
-    """
-    ranks = session.ranks
-    p, config = loaded.probes, loaded.config
-    t0 = time.perf_counter()
-    mine = plan_batches(len(p), config.batch_size, ranks.rank, ranks.world)
-    numbers = audit_batches(p, loaded.generator, loaded.target, config, mine, progress)
-    parts = session.gather(numbers)
-    if parts is None:
-        return None
-    every = [batch for part in parts for batch in part]
-    attack_seconds = time.perf_counter() - t0
-    # The editability check is cheap and needs no target: rank 0 alone runs it, once.
-    editability = check_editability(p, loaded.generator, loaded.classifier, config)
-    result = measure(
-        p,
-        loaded.generator,
-        loaded.target,
-        config,
-        every,
-        attack_seconds,
-        ranks.world,
-        editability,
-    )
-    return conclude(loaded, result)
-
-
-def conclude(loaded: Loaded, result: AuditResult) -> RunOutcome:
-    """The gates on an audit: thresholds, the ONNX check (after the attack) and regressions."""
-    policy = loaded.policy
-    verdicts = evaluate(policy.gates, result, policy.protected, policy.editability.on_unmeasurable)
-    onnx_result = None
-    if loaded.onnx is not None and loaded.onnx_target is not None:
-        onnx_result = check_onnx(
-            loaded.onnx_target,
-            loaded.probes,
-            torch_target=loaded.target,
-            torch_source=loaded.target_source,
-            bootstrap=bootstrap_config(policy),
-            batch_size=loaded.config.batch_size,
-            sha256=sha256_of(loaded.onnx),
-        )
-    verdicts += onnx_verdicts(policy.gates, onnx_result)
-    inputs = loaded.inputs()
-    head = table_from_result(result, inputs)
-    verdicts += regressions(policy, loaded.base, head, str(loaded.baseline))
-    wall = time.perf_counter() - loaded.started
-    return RunOutcome(
-        result,
-        verdicts,
-        passed(verdicts),
-        inputs,
-        wall,
-        loaded.load_seconds,
-        tuple(policy.protected),
-        onnx_result,
-    )
-
-
-def regressions(
-    policy: Policy, base: ProbeTable | None, head: ProbeTable, where: str
-) -> tuple[GateVerdict, ...]:
-    """The policy's regression gates against a baseline, or a skip saying what is missing."""
-    section = policy.gates.regression
-    if section is None:
-        return ()
-    if base is None:
-        return (skipped("regression", "no --baseline report given"),)
-    check_comparable(base, head, where)
-    return regression_verdicts(
-        section,
-        base,
-        head,
-        policy.protected,
-        bootstrap_config(policy),
-        policy.editability.on_unmeasurable,
     )
