@@ -9,6 +9,7 @@ from torch import Tensor
 
 from sia_audit.metrics import AttributeEffects, Estimate, Sensitivity, SubpopulationSensitivity
 from sia_audit.metrics.editability import Editability
+from sia_audit.metrics.path import PathAttribution
 from sia_audit.onnx.results import OnnxResult
 
 Status = Literal["pass", "fail", "skipped", "unmeasurable"]
@@ -40,6 +41,8 @@ class ProbeData:
     psnr_recon: Tensor | None
     ssim_recon: Tensor | None
     effects: Tensor | None  # (N, K) loss drop when attribute k alone is reset to a0
+    path_a: Tensor | None = None  # (N, K) path attribution of each attribute (SPEC 6c)
+    path_x: Tensor | None = None  # (N,) the image's path term
 
     @property
     def delta(self) -> Tensor | None:
@@ -95,6 +98,7 @@ class AuditResult:
     timings: dict[str, float]
     # Can the generator draw each attribute? None when no attribute classifier was available.
     editability: Editability | None = None
+    path_attribution: PathAttribution | None = None  # None for runs saved before it existed
 
     @property
     def main(self) -> AttackSummary:

@@ -34,6 +34,10 @@ class AttackBatch:
     differs from a_0 by at most eta_a; SPEC 6 measures sensitivity from a_0, so a0 is kept.
     `start` is that starting image: G(x0, a0) as step 1 decoded it (so a caller needs no
     reconstruction pass of its own), or x0.
+    `path_a` (B, K) is the path attribution of each attribute: sum over the steps of
+    dL/da_k(x_{i-1}, a_{i-1}) * (a_{i,k} - a_{i-1,k}), the first-order part of the loss increase
+    its moves carried; `path_x` (B,) is the image's own term. Their sum is the first-order loss
+    change along the path (None for pixel attacks).
     """
 
     a0: Tensor | None
@@ -47,6 +51,8 @@ class AttackBatch:
     error_adv: Tensor
     correct_clean: Tensor
     correct_adv: Tensor
+    path_a: Tensor | None = None
+    path_x: Tensor | None = None
 
 
 def autocast_context(
@@ -195,6 +201,9 @@ def attack(
 
     z: Latent | None = None  # encode(x) cached while x does not move (attr, spt, after PI)
     loss_clean = error_clean = correct_clean = start = None
+    # Path attribution (SPEC 6c): each step's gradient, already taken, times the step it drove.
+    path_a = torch.zeros(x0.shape[0], k, device=device, dtype=torch.float32)
+    path_x = torch.zeros(x0.shape[0], device=device, dtype=torch.float32)
     bad = torch.zeros(x0.shape[0], dtype=torch.bool, device=device)
     # No early stopping: sensitivity is defined over all T steps, so a probe keeps moving after
     # the target already gets it wrong.
@@ -238,6 +247,7 @@ def attack(
                 g_a = grad["a"]
                 if mask is not None:
                     g_a = g_a * mask
+                a_prev = a.detach().clone()
                 if rmsprop is not None:
                     a.grad = g_a
                     rmsprop.step()
@@ -245,8 +255,11 @@ def attack(
                     a.copy_(torch.clamp(a, lo_a, hi_a))
                 else:
                     a = torch.clamp(a.detach() + config.eta_a * g_a.sign(), lo_a, hi_a)
+                path_a += (grad["a"] * (a.detach() - a_prev)).float()
             if move_x:
-                x = torch.clamp(x.detach() + config.eta_x * grad["x"].sign(), lo_x, hi_x)
+                x_prev = x.detach()
+                x = torch.clamp(x_prev + config.eta_x * grad["x"].sign(), lo_x, hi_x)
+                path_x += (grad["x"] * (x - x_prev)).flatten(1).sum(dim=1).float()
         if on_step is not None:
             on_step(i, x.detach(), a.detach())
 
@@ -272,6 +285,8 @@ def attack(
         error_adv=task.error(output, label),
         correct_clean=correct_clean,
         correct_adv=task.correct(output, label),
+        path_a=path_a,
+        path_x=path_x,
     )
 
 

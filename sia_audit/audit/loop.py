@@ -214,6 +214,8 @@ def _numbers(probes: ProbeSet, env: Setup, config: AuditConfig, b: BatchAttacks)
             psnr_recon=psnr(r.adversary, b.recon) if uses_g and b.recon is not None else None,
             ssim_recon=ssim(r.adversary, b.recon) if uses_g and b.recon is not None else None,
             effects=effects,
+            path_a=r.path_a,
+            path_x=r.path_x,
         )
         if name == config.attack.variant and b.recon is not None:
             gallery = gallery_candidates(

@@ -33,6 +33,7 @@ from sia_audit.metrics import (
 from sia_audit.metrics import attribute_effect as effect_estimates
 from sia_audit.metrics.editability import Editability
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
+from sia_audit.metrics.path import path_attribution
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.results import AttackSummary, AuditResult, GalleryItem, ProbeData
 from sia_audit.targets.contract import Target
@@ -104,6 +105,14 @@ def measure(
         if main.effects is not None
         else None
     )
+    path = None
+    if main.path_a is not None and main.path_x is not None:
+        try:
+            path = path_attribution(
+                main.path_a, main.path_x, included, names=attr_names, config=b
+            )
+        except EmptyMetricError:  # the attack did not raise the loss: no shares of nothing
+            path = None
     single = None
     if config.single_attribute:
         deltas = [
@@ -156,6 +165,7 @@ def measure(
         provenance=provenance,
         timings=timings,
         editability=None if editability is None else editability.editability,
+        path_attribution=path,
     )
 
 
@@ -183,6 +193,8 @@ def probe_data(names: Sequence[str], c: Mapping[str, Tensor]) -> ProbeData:
         psnr_recon=c.get("psnr_recon"),
         ssim_recon=c.get("ssim_recon"),
         effects=c.get("effects"),
+        path_a=c.get("path_a"),
+        path_x=c.get("path_x"),
     )
 
 
