@@ -43,6 +43,9 @@ class ProbeData:
     effects: Tensor | None  # (N, K) loss drop when attribute k alone is reset to a0
     path_a: Tensor | None = None  # (N, K) path attribution of each attribute (SPEC 6c)
     path_x: Tensor | None = None  # (N,) the image's path term
+    first_grad: Tensor | None = None  # (N,) L2 norm of the first step's gradient
+    output_min: Tensor | None = None  # (N,) smallest raw output of the target on x0
+    output_max: Tensor | None = None  # (N,) largest
 
     @property
     def delta(self) -> Tensor | None:
@@ -133,3 +136,4 @@ class RunOutcome:
     protected: tuple[str, ...] = ()  # the policy's protected attributes, marked in reports
     onnx: OnnxResult | None = None  # the --onnx clean-accuracy and parity check, if asked
     notes: tuple[str, ...] = ()  # what the user should know that is not a gate (stderr)
+    flags: tuple[Any, ...] = ()  # gates.flags.ValidityFlag, every check, raised or not

@@ -17,6 +17,7 @@ from sia_audit.formats import pdf
 from sia_audit.formats.interface import Format
 from sia_audit.formats.registry import FORMATS
 from sia_audit.fsutil import check_writable_folder
+from sia_audit.gates.flags import DEFAULT_RECONSTRUCTION_FLOOR, validity_flags
 from sia_audit.gates.regression import (
     ProbeTable,
     check_comparable,
@@ -126,17 +127,25 @@ def conclude(loaded: Loaded, result: AuditResult) -> RunOutcome:
             f"--baseline {loaded.baseline} was not used: the policy has no regression gates "
             "(add gates.regression to compare against it)",
         )
+    gate = policy.gates.reconstruction_accuracy
+    flags = validity_flags(
+        result,
+        loaded.target.task,
+        policy.flags.levels(),
+        gate.min if gate is not None else DEFAULT_RECONSTRUCTION_FLOOR,
+    )
     wall = time.perf_counter() - loaded.started
     return RunOutcome(
         result,
         verdicts,
-        passed(verdicts),
+        passed(verdicts) and not any(f.fails for f in flags),
         inputs,
         wall,
         loaded.load_seconds,
         tuple(policy.protected),
         onnx_result,
         notes,
+        flags,
     )
 
 

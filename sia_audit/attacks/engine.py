@@ -53,6 +53,9 @@ class AttackBatch:
     correct_adv: Tensor
     path_a: Tensor | None = None
     path_x: Tensor | None = None
+    # L2 norm of the loss gradient in everything the first step moves (x and/or a): zero or
+    # vanishing on many probes means masked gradients, and an attack that cannot work.
+    first_grad: Tensor | None = None
 
 
 def autocast_context(
@@ -200,7 +203,7 @@ def attack(
         rmsprop = torch.optim.RMSprop([a], lr=config.eta_a, maximize=True)
 
     z: Latent | None = None  # encode(x) cached while x does not move (attr, spt, after PI)
-    loss_clean = error_clean = correct_clean = start = None
+    loss_clean = error_clean = correct_clean = start = first_grad = None
     # Path attribution (SPEC 6c): each step's gradient, already taken, times the step it drove.
     path_a = torch.zeros(x0.shape[0], k, device=device, dtype=torch.float32)
     path_x = torch.zeros(x0.shape[0], device=device, dtype=torch.float32)
@@ -239,6 +242,8 @@ def attack(
         # is the gradient of its own loss.
         grads = torch.autograd.grad(per_probe.sum(), list(wrt.values()))
         grad = dict(zip(wrt, grads, strict=True))
+        if i == 1:
+            first_grad = torch.sqrt(sum(g.float().pow(2).flatten(1).sum(dim=1) for g in grads))
         del output, per_probe, z_i, grads, decoded
         with torch.no_grad():
             # Both updates use the gradient taken at (x_{i-1}, a_{i-1}). torch.sign(0) = 0: an
@@ -287,6 +292,7 @@ def attack(
         correct_adv=task.correct(output, label),
         path_a=path_a,
         path_x=path_x,
+        first_grad=first_grad,
     )
 
 

@@ -86,7 +86,7 @@ class BatchAttacks:
     x0: Tensor
     a0: Tensor
     y: Tensor
-    clean: dict[str, Tensor]  # loss_clean, error_clean, correct_clean: the target on x0
+    clean: dict[str, Tensor]  # loss, error, correct and output range of the target on x0
     results: dict[str, AttackBatch]  # by attack name, in the order asked
     recon: Tensor | None  # G(x0, a0), when a generator attack ran
 
@@ -128,10 +128,14 @@ def _attack_batch(
     y = env.labels[idx].to(device)
     with torch.no_grad():
         out = target(x0)
+        flat = out.detach().float().flatten(1)
         clean = {
             "loss_clean": target.task.loss(out, y),
             "error_clean": target.task.error(out, y),
             "correct_clean": target.task.correct(out, y),
+            # The range of the raw output on x0: a validity flag tells probabilities from logits.
+            "output_min": flat.amin(dim=1),
+            "output_max": flat.amax(dim=1),
         }
     shared_clean = None if config.attack.autocast_bf16 else out
     recon: Tensor | None = None
@@ -216,6 +220,7 @@ def _numbers(probes: ProbeSet, env: Setup, config: AuditConfig, b: BatchAttacks)
             effects=effects,
             path_a=r.path_a,
             path_x=r.path_x,
+            first_grad=r.first_grad,
         )
         if name == config.attack.variant and b.recon is not None:
             gallery = gallery_candidates(

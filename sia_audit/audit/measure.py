@@ -195,6 +195,9 @@ def probe_data(names: Sequence[str], c: Mapping[str, Tensor]) -> ProbeData:
         effects=c.get("effects"),
         path_a=c.get("path_a"),
         path_x=c.get("path_x"),
+        first_grad=c.get("first_grad"),
+        output_min=c.get("output_min"),
+        output_max=c.get("output_max"),
     )
 
 

@@ -19,6 +19,7 @@ from sia_audit.fsutil import check_writable_folder
 from sia_audit.policy import load_policy
 
 if TYPE_CHECKING:  # the CLI imports torch only when a command runs
+    from sia_audit.gates.flags import ValidityFlag
     from sia_audit.results import GateVerdict
 
 
@@ -114,7 +115,7 @@ def run(
             )
         where = f"reports in {out}"
     write_reports(out, outcome, chosen)
-    finish(outcome.verdicts, outcome.passed, where, outcome.notes)
+    finish(outcome.verdicts, outcome.passed, where, outcome.notes, flags=outcome.flags)
 
 
 def progress_bar(count: int, show: bool):  # noqa: ANN201 - click's ProgressBar
@@ -129,11 +130,15 @@ def finish(
     notes: Sequence[str] = (),
     *,
     every_gate: bool = False,
+    flags: Sequence[ValidityFlag] = (),
 ) -> None:
-    """Print the gates that did not pass (with `every_gate`, all of them), then the verdict,
-    and exit 0 (passed) or 1 (a gate failed or could not be measured)."""
+    """Print the raised validity flags and the gates that did not pass (with `every_gate`, all
+    of them), then the verdict; exit 0 (passed) or 1 (a gate or a `fail` flag failed)."""
     for note in notes:
         click.echo(f"sia-audit: note: {note}", err=True)
+    for f in flags:
+        if f.raised:
+            click.echo(f"FLAG    {f.name} ({f.level}): {f.message}", err=True)
     for v in verdicts:
         if every_gate or v.status != "pass":
             click.echo(f"{v.status.upper():7s} {v.message}", err=True)

@@ -119,6 +119,38 @@ class EditabilitySection(_Strict):
     )
 
 
+FlagLevel = Literal["fail", "warn"]
+_FLAG_HELP = "fail: a raised flag fails the run (exit 1); warn (default): it is only reported."
+
+
+class FlagsSection(_Strict):
+    """Validity flags (SPEC 6c): checks that the audit's figures can be trusted."""
+
+    probabilities_not_logits: FlagLevel = Field(
+        "warn", description="A logit task's outputs all lie in [0, 1]. " + _FLAG_HELP
+    )
+    vanishing_gradients: FlagLevel = Field(
+        "warn", description="Over a quarter of the probes have no gradient. " + _FLAG_HELP
+    )
+    pgd_weaker_than_fgsm: FlagLevel = Field(
+        "warn", description="PGD's adversaries have a lower mean loss than FGSM's. " + _FLAG_HELP
+    )
+    loss_not_raised: FlagLevel = Field(
+        "warn", description="The attack did not raise the loss on most probes. " + _FLAG_HELP
+    )
+    low_reconstruction_accuracy: FlagLevel = Field(
+        "warn",
+        description="Accuracy on G(x0, a0) below the reconstruction_accuracy gate's min "
+        "(0.9 without that gate). " + _FLAG_HELP,
+    )
+    unmeasurable_attributes: FlagLevel = Field(
+        "warn", description="The generator cannot draw some attributes. " + _FLAG_HELP
+    )
+
+    def levels(self) -> dict[str, FlagLevel]:
+        return dict(self.model_dump())
+
+
 class AttackSection(_Strict):
     """The SIA attack and its pixel baselines (SPEC 5). Epsilons accept '1.5/255'.
 
@@ -360,6 +392,7 @@ class Policy(_Strict):
         "`attribute_classifier`.",
     )
     editability: EditabilitySection = Field(default_factory=EditabilitySection)
+    flags: FlagsSection = Field(default_factory=FlagsSection)
     attack: AttackSection = Field(default_factory=AttackSection)
     bootstrap: BootstrapSection = Field(default_factory=BootstrapSection)
     protected: tuple[str, ...] = Field(

@@ -66,6 +66,7 @@ class Task(ABC):
 
     name: ClassVar[str]
     keypoints: ClassVar[bool] = False  # the error is a keypoint NME, labels are landmarks
+    outputs_logits: ClassVar[bool] = False  # the loss expects logits (a validity flag checks)
 
     @classmethod
     def from_contract(cls, contract: Contract) -> Task:

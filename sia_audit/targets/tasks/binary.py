@@ -24,6 +24,8 @@ from sia_audit.targets.tasks.base import (
 class BinaryTask(Task):
     """One logit per image for the label attribute; BCE with logits; prediction logit > 0."""
 
+    outputs_logits = True
+
     def __init__(self, label: str | None = None) -> None:
         self.label = label  # the generator attribute predicted
 

@@ -31,6 +31,8 @@ class MulticlassTask(Task):
     "no other class is on" (e.g. hair colours with a class for any other colour).
     """
 
+    outputs_logits = True
+
     def __init__(
         self, num_classes: int | None = None, classes: tuple[str, ...] | None = None
     ) -> None:
