@@ -75,6 +75,14 @@ def rank_device(device: str, ranks: Ranks) -> str:
     if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
         return "cpu"
     if device in ("auto", "cuda"):
+        gpus = torch.cuda.device_count()
+        if ranks.local_rank >= gpus:
+            # NCCL also refuses two ranks on one GPU ("Duplicate GPU detected"): one per GPU.
+            raise UsageError(
+                f"local rank {ranks.local_rank} has no GPU of its own: this machine has {gpus}; "
+                f"start at most {gpus} processes per machine (torchrun --nproc_per_node {gpus}) "
+                "or run the ranks on the CPU with --device cpu"
+            )
         return f"cuda:{ranks.local_rank}"
     return device
 
