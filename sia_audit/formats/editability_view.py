@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sia_audit.formats.figures import Figure, figure
+from sia_audit.report_schema import EditabilityBlock, TruthRecord
 
 
 @dataclass(frozen=True)
@@ -41,35 +40,35 @@ class EditabilityView:
     definitions: tuple[tuple[str, str], ...]
 
 
-def _truth(t: Mapping[str, Any] | None) -> TruthRow | None:
+def _truth(t: TruthRecord | None) -> TruthRow | None:
     if t is None:
         return None
-    on_truth = figure(t["classifier_on_truth"], 3)
+    on_truth = figure(t.classifier_on_truth, 3)
     assert on_truth is not None
     return TruthRow(
-        gain_db=f"{float(t['gain_db']):+.1f}",
-        region_psnr_db=f"{float(t['region_psnr_db']):.1f}",
-        region_pixels=f"{float(t['region_pixels']):.0f}",
+        gain_db=f"{t.gain_db:+.1f}",
+        region_psnr_db=f"{t.region_psnr_db:.1f}",
+        region_pixels=f"{t.region_pixels:.0f}",
         classifier_on_truth=on_truth,
     )
 
 
-def editability_view(block: Mapping[str, Any] | None) -> EditabilityView | None:
+def editability_view(block: EditabilityBlock | None) -> EditabilityView | None:
     """The view of report.json's `figures.editability` (None: no attribute classifier)."""
     if block is None:
         return None
     rows = []
-    for name, a in block["attributes"].items():
-        expression, leakage = figure(a["expression"], 3, name), figure(a["leakage"], 3, name)
+    for name, a in block.attributes.items():
+        expression, leakage = figure(a.expression, 3, name), figure(a.leakage, 3, name)
         assert expression is not None and leakage is not None
         rows.append(
             EditabilityRow(
-                attribute=str(name),
-                measurable=bool(a["measurable"]),
+                attribute=name,
+                measurable=a.measurable,
                 expression=expression,
                 leakage=leakage,
-                most_leaked_to=str(a["most_leaked_to"] or ""),
-                truth=_truth(a.get("truth")),
+                most_leaked_to=a.most_leaked_to or "",
+                truth=_truth(a.truth),
             )
         )
     rows.sort(key=lambda r: (float(r.expression.value), r.attribute))
@@ -86,9 +85,9 @@ def editability_view(block: Mapping[str, Any] | None) -> EditabilityView | None:
             )
         )
     return EditabilityView(
-        classifier=str(block["classifier"]),
-        min_expression=f"{float(block['min_expression']):g}",
-        n=int(block["n"]),
+        classifier=block.classifier,
+        min_expression=f"{block.min_expression:g}",
+        n=block.n,
         rows=tuple(rows),
         unmeasurable=tuple(r for r in rows if not r.measurable),
         lowest=rows[0],

@@ -6,11 +6,17 @@ defines it (with the attribute or attack name cut, so one definition serves a wh
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sia_audit.formats.charts import BarChart, BarValue, sensitivity_chart
+from sia_audit.report_schema import (
+    AttackRecord,
+    EstimateRecord,
+    GateRecord,
+    ReportRecord,
+    SubpopulationBlock,
+)
 
 CHART_LABEL_CHARS = 20  # longer attribute names are shortened in the chart (tables show them)
 
@@ -89,26 +95,26 @@ class SubpopView:
     sdar: tuple[Figure | None, ...]
 
 
-def figure(e: Mapping[str, Any] | None, digits: int = 3, name: str = "") -> Figure | None:
-    """An estimate dict as printed; `name` is cut from its definition to make it generic."""
+def figure(e: EstimateRecord | None, digits: int = 3, name: str = "") -> Figure | None:
+    """An estimate as printed; `name` is cut from its definition to make it generic."""
     if e is None:
         return None
-    definition = str(e["definition"])
+    definition = e.definition
     if name:
         definition = definition.replace(f" of {name}", "", 1)
     return Figure(
-        value=f"{float(e['value']):.{digits}f}",
-        interval=f"[{float(e['low']):.{digits}f}, {float(e['high']):.{digits}f}]",
+        value=f"{e.value:.{digits}f}",
+        interval=f"[{e.low:.{digits}f}, {e.high:.{digits}f}]",
         definition=definition,
     )
 
 
-def _threshold(gates: Sequence[Mapping[str, Any]], symbol: str) -> float | None:
+def _threshold(gates: Sequence[GateRecord], symbol: str) -> float | None:
     """The max of the policy's sensitivity gate on `symbol` (s or h), for the chart's line."""
     limits = {
-        float(g["threshold"])
+        g.threshold
         for g in gates
-        if str(g["gate"]).startswith(f"sensitivity {symbol}[") and g["threshold"] is not None
+        if g.gate.startswith(f"sensitivity {symbol}[") and g.threshold is not None
     }
     return min(limits) if limits else None
 
@@ -119,31 +125,30 @@ def _short(name: str) -> str:
     return name[: CHART_LABEL_CHARS - 1] + "…"
 
 
-def sensitivity_view(
-    figures: Mapping[str, Any], protected: Sequence[str], gates: Sequence[Mapping[str, Any]]
-) -> SensitivityView:
-    sens = figures["sensitivity"]
-    effect = figures.get("attribute_effect") or {}
-    single = figures.get("single_attribute") or {}
-    unmeasurable = tuple(sens.get("unmeasurable", ()))
-    names = sorted(sens["attributes"], key=lambda a: -float(sens["s"][a]["value"]))
+def sensitivity_view(report: ReportRecord) -> SensitivityView:
+    sens, protected, gates = report.sensitivity, report.protected, report.gates
+    effect = {} if report.attribute_effect is None else report.attribute_effect.effect
+    single = {} if report.single_attribute is None else report.single_attribute.s
+    unmeasurable = sens.unmeasurable
+    names = sorted(sens.attributes, key=lambda a: -sens.s[a].value)
     rows = tuple(
         SensitivityRow(
             attribute=a,
             protected=a in protected,
-            s=figure(sens["s"][a], 3, a),
-            h=figure(sens["h"].get(a), 3, a),
-            effect=figure(effect.get("effect", {}).get(a), 4, a),
-            single=figure(single.get("s", {}).get(a), 3, a),
+            s=figure(sens.s[a], 3, a),
+            h=figure(sens.h.get(a), 3, a),
+            effect=figure(effect.get(a), 4, a),
+            single=figure(single.get(a), 3, a),
             unmeasurable=a in unmeasurable,
         )
         for a in names
     )
 
     def values(symbol: str) -> list[BarValue | None]:
+        block = sens.s if symbol == "s" else sens.h
         return [
-            None if e is None else BarValue(float(e["value"]), float(e["low"]), float(e["high"]))
-            for e in (sens[symbol].get(a) for a in names)
+            None if e is None else BarValue(e.value, e.low, e.high)
+            for e in (block.get(a) for a in names)
         ]
 
     chart = sensitivity_chart(
@@ -164,14 +169,14 @@ def sensitivity_view(
     return SensitivityView(
         rows=rows,
         chart=chart,
-        excluded=tuple(sens["excluded"]),
+        excluded=sens.excluded,
         unmeasurable=unmeasurable,
         has_effect=any(r.effect is not None for r in rows),
         has_single=any(r.single is not None for r in rows),
         has_protected=any(r.protected for r in rows),
-        sdar_s=figure(sens["sdar_s"], 4),
-        sdar_h=figure(sens["sdar_h"], 4),
-        n=int(sens["n"]),
+        sdar_s=figure(sens.sdar_s, 4),
+        sdar_h=figure(sens.sdar_h, 4),
+        n=sens.n,
         definitions=tuple(definitions),
     )
 
@@ -188,48 +193,51 @@ ATTACK_COLUMNS = (
 )
 
 
-def attack_table(figures: Mapping[str, Any], main: str) -> AttackTable:
+def _cell(a: AttackRecord, key: str) -> EstimateRecord | None:
+    return getattr(a, key)  # key: one of AttackRecord's estimate fields (ATTACK_COLUMNS)
+
+
+def attack_table(report: ReportRecord) -> AttackTable:
     """The main attack first, then the pixel baselines; columns only for figures some row has."""
-    attacks = figures["attacks"]
+    attacks, main = report.attacks, report.main_attack
     order = [main] + sorted(a for a in attacks if a != main)
-    used = [c for c in ATTACK_COLUMNS if any(attacks[a].get(c[1]) for a in order)]
+    used = [c for c in ATTACK_COLUMNS if any(_cell(attacks[a], c[1]) for a in order)]
     rows = []
     for name in order:
         a = attacks[name]
-        cfg = a["config"]
         one_step = name == "fgsm"  # its config carries the policy's steps, but FGSM takes one
         rows.append(
             AttackRow(
                 name=name,
                 main=name == main,
-                eps=f"{float(cfg['eps_x']) * 255:.3g}/255",
-                steps="1" if one_step else str(cfg["steps"]),
-                cells=tuple(figure(a.get(key), digits, name) for _, key, digits in used),
+                eps=f"{a.config.eps_x * 255:.3g}/255",
+                steps="1" if one_step else str(a.config.steps),
+                cells=tuple(figure(_cell(a, key), digits, name) for _, key, digits in used),
             )
         )
     return AttackTable(
         columns=tuple(c[0] for c in used),
         rows=tuple(rows),
-        clean_accuracy=figure(figures["clean_accuracy"], 3),
-        reconstruction_accuracy=figure(figures["reconstruction_accuracy"], 3),
+        clean_accuracy=figure(report.clean_accuracy, 3),
+        reconstruction_accuracy=figure(report.reconstruction_accuracy, 3),
     )
 
 
-def subpop_view(sub: Mapping[str, Any], protected: Sequence[str]) -> SubpopView:
-    groups = [sub["in_group"], sub["out_group"]]
-    sens = [g["sensitivity"] for g in groups]
-    names = next((s["attributes"] for s in sens if s is not None), [])
+def subpop_view(sub: SubpopulationBlock, protected: Sequence[str]) -> SubpopView:
+    groups = [sub.in_group, sub.out_group]
+    sens = [g.sensitivity for g in groups]
+    names = next((s.attributes for s in sens if s is not None), ())
     rows = tuple(
         SubpopRow(
             attribute=a,
             protected=a in protected,
-            cells=tuple(None if s is None else figure(s["s"][a], 3, a) for s in sens),
+            cells=tuple(None if s is None else figure(s.s[a], 3, a) for s in sens),
         )
         for a in names
     )
     return SubpopView(
-        attribute=str(sub["attribute"]),
-        groups=tuple(GroupColumn(str(g["label"]), int(g["n"]), g.get("reason")) for g in groups),
+        attribute=sub.attribute,
+        groups=tuple(GroupColumn(g.label, g.n, g.reason) for g in groups),
         rows=rows,
-        sdar=tuple(None if s is None else figure(s["sdar_s"], 4) for s in sens),
+        sdar=tuple(None if s is None else figure(s.sdar_s, 4) for s in sens),
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from sia_audit.report_schema import GalleryRecord
 
 
 @dataclass(frozen=True)
@@ -28,25 +29,23 @@ class GalleryCard:
 GALLERY_CHANGES = 5
 
 
-def gallery_cards(items: Sequence[Mapping[str, Any]]) -> tuple[GalleryCard, ...]:
+def gallery_cards(items: Sequence[GalleryRecord]) -> tuple[GalleryCard, ...]:
     """Flipped predictions first (they show what breaks the model), else in probe order."""
     cards = [gallery_card(item) for item in items]
     return tuple(sorted(cards, key=lambda c: not c.flipped))
 
 
-def gallery_card(item: Mapping[str, Any]) -> GalleryCard:
-    images = item["images"]
-    changes = [c for c in item["changes"] if float(c["change"]) != 0.0]
-    changes.sort(key=lambda c: -abs(float(c["change"])))
+def gallery_card(item: GalleryRecord) -> GalleryCard:
+    changes = [(name, change) for name, change in item.changes if change != 0.0]
+    changes.sort(key=lambda c: -abs(c[1]))
     return GalleryCard(
-        name=str(item["name"]),
-        flipped=bool(item["flipped"]),
-        original=_png_uri(images["original"]),
-        reconstruction=_png_uri(images["reconstruction"]),
-        adversary=_png_uri(images["adversary"]),
+        name=item.name,
+        flipped=item.flipped,
+        original=_png_uri(item.original),
+        reconstruction=_png_uri(item.reconstruction),
+        adversary=_png_uri(item.adversary),
         changes=tuple(
-            Change(str(c["attribute"]), f"{float(c['change']):+.3f}", float(c["change"]) > 0)
-            for c in changes[:GALLERY_CHANGES]
+            Change(name, f"{change:+.3f}", change > 0) for name, change in changes[:GALLERY_CHANGES]
         ),
         more=max(0, len(changes) - GALLERY_CHANGES),
     )
@@ -55,9 +54,8 @@ def gallery_card(item: Mapping[str, Any]) -> GalleryCard:
 _B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
-def _png_uri(b64: Any) -> str:
+def _png_uri(text: str) -> str:
     """A data: URI of the saved PNG; anything but base64 text is refused (it goes in src=)."""
-    text = str(b64)
     if not text or not set(text) <= _B64:
         raise ValueError("a gallery image is not base64 text")
     return "data:image/png;base64," + text

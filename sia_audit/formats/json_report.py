@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from sia_audit.errors import DataError
+from sia_audit import report_schema
 from sia_audit.formats.interface import Report
+from sia_audit.report_schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:  # re-rendering a saved report must not need torch
     from sia_audit.results import GalleryItem, RunOutcome
-
-SCHEMA_VERSION = 1
 
 
 def _estimate(e) -> dict[str, Any] | None:  # noqa: ANN001 - Estimate | None
@@ -133,19 +132,8 @@ def render(report: Report) -> bytes:
 
 
 def load(path: Path, files: tuple[str, ...] = ()) -> Report:
-    """A saved report.json for re-rendering; anything else is one DataError line."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read it ({exc.strerror}); check the path") from exc
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not JSON; give a report.json written by sia-audit") from exc
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-        raise DataError(
-            f"{path}: not a sia-audit report of schema {SCHEMA_VERSION}; "
-            "give a report.json written by sia-audit run"
-        )
-    return Report(data, raw, files)
+    """A saved report.json for re-rendering (report_schema.load: anything else is one DataError
+    line), with its exact bytes for the PDF to embed."""
+    record = report_schema.load(path)
+    assert record.json_bytes is not None
+    return Report(dict(record.data), record.json_bytes, files)

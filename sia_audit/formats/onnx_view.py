@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sia_audit.formats.figures import Figure, figure
+from sia_audit.report_schema import OnnxBlock
 
 
 @dataclass(frozen=True)
@@ -20,19 +19,19 @@ class OnnxView:
     agreement: Figure | None
 
 
-def onnx_view(block: Mapping[str, Any] | None) -> OnnxView | None:
+def onnx_view(block: OnnxBlock | None) -> OnnxView | None:
     """The view of report.json's optional `onnx` block (absent in reports run without --onnx)."""
     if block is None:
         return None
-    parity = block.get("parity")
-    accuracy = figure(block["clean_accuracy"])
+    parity = block.parity
+    accuracy = figure(block.clean_accuracy)
     assert accuracy is not None  # a present block always has its accuracy
     return OnnxView(
-        model=str(block["model"]),
-        sha256=str(block["sha256"]),
-        runtime=f"ONNX Runtime {block['onnxruntime_version']}, {block['provider']}",
+        model=block.model,
+        sha256=block.sha256,
+        runtime=f"ONNX Runtime {block.onnxruntime_version}, {block.provider}",
         clean_accuracy=accuracy,
-        torch_target=None if parity is None else str(parity["torch_target"]),
-        max_abs_diff="" if parity is None else f"{float(parity['max_abs_diff']):.3g}",
-        agreement=None if parity is None else figure(parity["agreement"]),
+        torch_target=None if parity is None else parity.torch_target,
+        max_abs_diff="" if parity is None else f"{parity.max_abs_diff:.3g}",
+        agreement=None if parity is None else figure(parity.agreement),
     )

@@ -24,6 +24,15 @@ from sia_audit.formats.figures import (
 )
 from sia_audit.formats.gallery import GalleryCard, gallery_cards
 from sia_audit.formats.onnx_view import OnnxView, onnx_view
+from sia_audit.report_schema import (
+    AttackConfigRecord,
+    GateRecord,
+    ProvenanceBlock,
+    ReportRecord,
+    SchemaError,
+    TimingsBlock,
+    damaged,
+)
 
 TOP_SENSITIVE = 3
 FAILING = ("fail", "unmeasurable")  # gate statuses that fail a run (as gate.FAILING)
@@ -72,73 +81,73 @@ class ReportView:
 def build(data: Mapping[str, Any], files: Sequence[str] = ()) -> ReportView:
     """The view of a report.json dict; a damaged report is one DataError naming what is wrong."""
     try:
-        return _build(data, tuple(files))
+        return _build(ReportRecord(data), tuple(files))
+    except SchemaError:
+        raise  # already one line naming the key
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise DataError(
-            f"the report is damaged or not from this sia-audit ({type(exc).__name__}: {exc}); "
-            "re-run sia-audit run to write a new report.json"
-        ) from exc
+        raise DataError(damaged(f"{type(exc).__name__}: {exc}")) from exc
 
 
-def _build(data: Mapping[str, Any], files: tuple[str, ...]) -> ReportView:
-    prov = data["provenance"]
-    protected = tuple(str(a) for a in data.get("protected", ()))
-    gates = tuple(gate_row(g) for g in data["gates"])
+def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
+    prov = report.provenance
+    gates = tuple(gate_row(g) for g in report.gates)
     plain = tuple(g for g in gates if not g.name.startswith("regression"))
     regression = tuple(g for g in gates if g.name.startswith("regression"))
-    sens = sensitivity_view(data["figures"], protected, data["gates"])
-    finished = data.get("timings", {}).get("finished_utc")
-    model = str(prov["target"])
+    sens = sensitivity_view(report)
+    finished = report.timings.finished_utc
     return ReportView(
-        title=f"sia-audit report: {model}",
-        model=model,
-        model_sha256=str(prov["target_sha256"]),
+        title=f"sia-audit report: {prov.target}",
+        model=prov.target,
+        model_sha256=prov.target_sha256,
         date=_date(finished),
-        date_iso=finished if isinstance(finished, str) else None,
-        tool_version=str(prov["tool_version"]),
-        passed=data["verdict"] == "pass",
-        verdict="PASSED" if data["verdict"] == "pass" else "FAILED",
-        attack=str(data["probes"]["attack"]),
-        probes=int(prov["probes"]),
+        date_iso=finished,
+        tool_version=prov.tool_version,
+        passed=report.passed,
+        verdict="PASSED" if report.passed else "FAILED",
+        attack=report.main_attack,
+        probes=prov.probes,
         gates=plain,
         failed=tuple(g for g in gates if g.status in FAILING),
         regression=regression,
         sensitivity=sens,
         top_sensitive=sens.rows[:TOP_SENSITIVE],
-        attacks=attack_table(data["figures"], str(data["probes"]["attack"])),
-        gallery=gallery_cards(data.get("gallery", ())),
+        attacks=attack_table(report),
+        gallery=gallery_cards(report.gallery),
         subpopulations=tuple(
-            subpop_view(v, protected) for v in data["figures"]["subpopulations"].values()
+            subpop_view(v, report.protected) for v in report.subpopulations.values()
         ),
         provenance=provenance_rows(prov),
-        timings=timing_text(data.get("timings", {})),
+        timings=timing_text(report.timings),
         files=files,
-        onnx=onnx_view(data.get("onnx")),
-        editability=editability_view(data["figures"].get("editability")),
+        onnx=onnx_view(report.onnx),
+        editability=editability_view(report.editability),
     )
 
 
-def _date(finished: Any) -> str:
-    if not isinstance(finished, str):
+def _date(finished: str | None) -> str:
+    if finished is None:
         return "date not recorded"
     return finished.replace("T", " ").replace("Z", " UTC")
 
 
-def _g(x: Any) -> str:
-    return "" if x is None else f"{float(x):.4g}"
+def _g(x: float | None) -> str:
+    return "" if x is None else f"{x:.4g}"
 
 
-def gate_row(g: Mapping[str, Any]) -> GateRow:
-    bound = {"max": "≤ ", "min": "≥ "}.get(g["bound"] or "", "")
-    has_value = g["value"] is not None
+BOUND_SIGNS = {"max": "≤ ", "min": "≥ "}
+
+
+def gate_row(g: GateRecord) -> GateRow:
+    bound = BOUND_SIGNS.get(g.bound or "", "")
+    has_value = g.value is not None
     return GateRow(
-        name=str(g["gate"]),
-        status=str(g["status"]),
-        value=_g(g["value"]),
-        interval=f"[{_g(g['low'])}, {_g(g['high'])}]" if has_value else "",
-        threshold=f"{bound}{_g(g['threshold'])}" if g["threshold"] is not None else "",
-        basis=("whole interval" if g["use_confidence"] else "value") if has_value else "",
-        message=str(g["message"]),
+        name=g.gate,
+        status=g.status,
+        value=_g(g.value),
+        interval=f"[{_g(g.low)}, {_g(g.high)}]" if has_value else "",
+        threshold=f"{bound}{_g(g.threshold)}" if g.threshold is not None else "",
+        basis=("whole interval" if g.use_confidence else "value") if has_value else "",
+        message=g.message,
     )
 
 
@@ -161,43 +170,35 @@ VERSION_KEYS = (
 )
 
 
-def _attack_config(cfg: Mapping[str, Any]) -> str:
-    def u(x: Any) -> str:
-        return f"{float(x) * 255:.3g}/255"
+def _attack_config(cfg: AttackConfigRecord) -> str:
+    def u(x: float) -> str:
+        return f"{x * 255:.3g}/255"
 
     return (
-        f"{cfg['variant']}, {cfg['steps']} steps, eta_x {u(cfg['eta_x'])}, "
-        f"eta_a {u(cfg['eta_a'])}, eps_x {u(cfg['eps_x'])}, seed {cfg['seed']}"
+        f"{cfg.variant}, {cfg.steps} steps, eta_x {u(cfg.eta_x)}, "
+        f"eta_a {u(cfg.eta_a)}, eps_x {u(cfg.eps_x)}, seed {cfg.seed}"
     )
 
 
-def provenance_rows(prov: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    rows = [(label, str(prov[key])) for label, key in PROVENANCE_KEYS if key in prov]
-    rows.append(("versions", " · ".join(f"{n} {prov[k]}" for n, k in VERSION_KEYS if k in prov)))
-    if "attack" in prov:
-        rows.append(("attack", _attack_config(prov["attack"])))
-    if "baselines" in prov:
-        rows.append(("pixel baselines", ", ".join(map(str, prov["baselines"])) or "none"))
-    if "bootstrap" in prov:
-        b = prov["bootstrap"]
-        rows.append(
-            (
-                "bootstrap",
-                f"{b['resamples']} resamples, seed {b['seed']}, level {float(b['level']):g}",
-            )
-        )
+def provenance_rows(prov: ProvenanceBlock) -> tuple[tuple[str, str], ...]:
+    shown = ((label, prov.text(key)) for label, key in PROVENANCE_KEYS)
+    rows = [(label, text) for label, text in shown if text is not None]
+    versions = ((n, prov.text(k)) for n, k in VERSION_KEYS)
+    rows.append(("versions", " · ".join(f"{n} {v}" for n, v in versions if v is not None)))
+    if prov.attack is not None:
+        rows.append(("attack", _attack_config(prov.attack)))
+    if prov.baselines is not None:
+        rows.append(("pixel baselines", ", ".join(prov.baselines) or "none"))
+    if (b := prov.bootstrap) is not None:
+        rows.append(("bootstrap", f"{b.resamples} resamples, seed {b.seed}, level {b.level:g}"))
     return tuple(rows)
 
 
 TIMING_ORDER = ("load", "attack", "metrics", "wall")  # the order a run spends them in
 
 
-def timing_text(timings: Mapping[str, Any]) -> str:
+def timing_text(timings: TimingsBlock) -> str:
     """Wall times in one line, e.g. "load 1.3 s · attack 230.7 s · wall 232.1 s"."""
-    keys = sorted(timings, key=lambda k: (TIMING_ORDER.index(k) if k in TIMING_ORDER else 99, k))
-    parts = [
-        f"{key} {float(timings[key]):.1f} s"
-        for key in keys
-        if isinstance(timings[key], int | float) and not isinstance(timings[key], bool)
-    ]
-    return " · ".join(parts)
+    seconds = timings.seconds
+    keys = sorted(seconds, key=lambda k: (TIMING_ORDER.index(k) if k in TIMING_ORDER else 99, k))
+    return " · ".join(f"{key} {seconds[key]:.1f} s" for key in keys)

@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from sia_audit import report_schema
 from sia_audit.errors import DataError
-from sia_audit.formats import json_report
 from sia_audit.gates.thresholds import (
     GateVerdict,
     OnUnmeasurable,
@@ -34,6 +34,7 @@ from sia_audit.metrics import (
 )
 from sia_audit.metrics.sensitivity import sensitivity_difference
 from sia_audit.policy.models import RegressionSection
+from sia_audit.report_schema import ReportRecord, SchemaError
 from sia_audit.results import AuditResult
 
 # What must match for two audits to be comparable, as recorded in the report's provenance.
@@ -54,26 +55,39 @@ class ProbeTable:
     unmeasurable: tuple[str, ...] = ()  # attributes the generator could not draw (editability)
 
 
-def load_report(path: Path) -> dict[str, Any]:
+def load_report(path: Path) -> ReportRecord:
     """A report.json written by sia-audit (any problem is one DataError line)."""
-    return json_report.load(path).data
+    return report_schema.load(path)
 
 
-def table_from_report(report: Mapping[str, Any], where: str) -> ProbeTable:
+def table_from_report(report: ReportRecord | Mapping[str, Any], where: str) -> ProbeTable:
+    """The per-probe table of a saved report, read through its schema."""
+    record = report if isinstance(report, ReportRecord) else ReportRecord(report)
     try:
-        p = report["probes"]
-        return ProbeTable(
-            names=tuple(p["names"]),
-            attributes=tuple(p["attributes"]),
-            frozen=tuple(p["frozen"]),
-            delta=torch.tensor(p["delta"], dtype=torch.float64),
-            correct_clean=torch.tensor(p["correct_clean"], dtype=torch.bool),
-            correct_adv=torch.tensor(p["correct_adversary"], dtype=torch.bool),
-            provenance=report["provenance"],
-            unmeasurable=tuple(report["figures"]["sensitivity"].get("unmeasurable", ())),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{where}: the report's per-probe data is damaged ({exc})") from exc
+        p = record.probes
+        provenance = record.provenance.values
+        unmeasurable = record.sensitivity.unmeasurable
+    except SchemaError as exc:
+        raise DataError(_damaged(where, exc.detail)) from exc
+    if p.delta is None:  # written for a pixel main attack, which a policy refuses
+        raise DataError(_damaged(where, "probes.delta: null"))
+    return ProbeTable(
+        names=p.names,
+        attributes=p.attributes,
+        frozen=p.frozen,
+        delta=torch.tensor(p.delta, dtype=torch.float64).reshape(len(p.names), len(p.attributes)),
+        correct_clean=torch.tensor(p.correct_clean, dtype=torch.bool),
+        correct_adv=torch.tensor(p.correct_adversary, dtype=torch.bool),
+        provenance=provenance,
+        unmeasurable=unmeasurable,
+    )
+
+
+def _damaged(where: str, detail: str) -> str:
+    return (
+        f"{where}: the report's per-probe data is damaged ({detail}); "
+        "re-run sia-audit run to write a new report.json"
+    )
 
 
 def table_from_result(result: AuditResult, inputs: Mapping[str, str]) -> ProbeTable:

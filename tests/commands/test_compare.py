@@ -95,3 +95,25 @@ def test_broken_baseline_is_one_line_exit_2(tmp_path: Path, content: str) -> Non
     )
     assert result.exit_code == 2 and "baseline" in result.stderr.strip().splitlines()[-1]
     assert not (out / "report.json").exists()
+
+
+FIXED = Path(__file__).parents[1] / "formats" / "data" / "report.json"
+
+
+def test_compare_reads_saved_reports_through_the_schema_alone(tmp_path: Path) -> None:
+    """No audit: the fixed report against itself passes; against a copy whose attributes moved
+    three times as far it fails; a damaged copy is one line naming the key, exit 2."""
+    policy = str(write(tmp_path, POLICY))
+    same = invoke("compare", str(FIXED), str(FIXED), "--policy", policy)
+    assert same.exit_code == 0, same.output
+    worse = json.loads(FIXED.read_text())
+    worse["probes"]["delta"] = [[3 * v for v in row] for row in worse["probes"]["delta"]]
+    worse_path = tmp_path / "worse.json"
+    worse_path.write_text(json.dumps(worse))
+    result = invoke("compare", str(FIXED), str(worse_path), "--policy", policy)
+    assert result.exit_code == 1 and "regression s[Mustache]" in result.stderr
+    del worse["probes"]["correct_adversary"]
+    worse_path.write_text(json.dumps(worse))
+    broken = invoke("compare", str(FIXED), str(worse_path), "--policy", policy)
+    last = broken.stderr.strip().splitlines()[-1]
+    assert broken.exit_code == 2 and "probes.correct_adversary: missing" in last

@@ -9,7 +9,9 @@ import pytest
 from sia_audit.errors import DataError
 from sia_audit.formats import views
 from sia_audit.formats.charts import BarValue, nice_step, sensitivity_chart
+from sia_audit.formats.figures import ATTACK_COLUMNS
 from sia_audit.formats.gallery import GALLERY_CHANGES
+from sia_audit.report_schema import AttackRecord
 
 
 def test_sensitivity_rows_run_largest_first_with_protected_marked(data: dict[str, Any]) -> None:
@@ -74,6 +76,23 @@ def test_a_damaged_report_is_a_data_error(data: dict[str, Any]) -> None:
     del data["figures"]["sensitivity"]
     with pytest.raises(DataError, match="damaged.*sensitivity"):
         views.build(data)
+
+
+def test_a_value_of_the_wrong_type_is_one_data_error_naming_its_path(
+    data: dict[str, Any],
+) -> None:
+    data["figures"]["attacks"]["pgd"]["ssim_x0"]["high"] = "0.9"
+    with pytest.raises(
+        DataError, match=r"\(figures\.attacks\.pgd\.ssim_x0\.high: expected a number"
+    ):
+        views.build(data)
+
+
+def test_every_attack_column_is_a_figure_of_the_attack_record() -> None:
+    estimates = {f for f, t in AttackRecord.__annotations__.items() if "EstimateRecord" in t}
+    assert [key for _, key, _ in ATTACK_COLUMNS] == [
+        f for f in AttackRecord.__annotations__ if f in estimates
+    ]
 
 
 @pytest.mark.parametrize(("span", "step"), [(0.14, 0.05), (0.3, 0.1), (1.0, 0.5), (0.013, 0.005)])
