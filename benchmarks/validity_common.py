@@ -1,7 +1,8 @@
 """Shared helpers of the validity benchmarks (issue 8): cached per-probe attacks, logs, settings.
 
 SIA is independent per probe (SPEC 5: no coupling between the images of a batch), so a large
-pool is attacked once, chunk by chunk, and every chunk's per-probe numbers are cached in
+pool is attacked once, chunk by chunk, through the audit's own batch loop
+(`sia_audit.audit.audit_batches`), and every chunk's per-probe numbers are cached in
 benchmarks/.cache/ (gitignored): an interrupted run resumes, and a rerun only recomputes the
 statistics. Subsets of the pool are then formed from the cached numbers.
 """
@@ -17,36 +18,42 @@ import shlex
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from sia_audit.attacks.effects import attribute_effect
-from sia_audit.attacks.engine import attack
-from sia_audit.attacks.variants import get_variant
-from sia_audit.audit import AuditConfig, attribute_radii
+from sia_audit.app.inputs import audit_config, generator_path
+from sia_audit.audit import AuditConfig, attribute_radii, audit_batches
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.interface import Generator
-from sia_audit.metrics import psnr, ssim
 from sia_audit.policy.loading import load_policy
 from sia_audit.probes.synthetic import SynthProbes
-from sia_audit.run import audit_config, generator_path
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
+from sia_audit.targets.training import Log, logger  # noqa: F401 - one timestamped log for all
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from train_demo_targets import logger  # noqa: E402, F401 - one timestamped log for all scripts
-
 POLICY = ROOT / "policies" / "fairness.yaml"
 BIASED = ROOT / "examples" / "models" / "eyeglasses_biased.pt"
 CONTROL = ROOT / "examples" / "models" / "eyeglasses_control.pt"
 MODELS = {"biased": BIASED, "control": CONTROL}
 CACHE = ROOT / "benchmarks" / ".cache"
-Log = Callable[[str], None]
+# The per-probe numbers a cache chunk keeps of each attack (those of the loop's BatchNumbers
+# that the benchmarks read); the pixel attacks have no a0, a_T, *_recon or effects.
+FIELDS = (
+    "correct_clean",  # the target on x0
+    "correct_start",  # on what the attack starts from: G(x0, a0), or x0 for a pixel attack
+    "correct_adv",
+    "psnr_x0",
+    "ssim_x0",
+    "a0",
+    "a_T",
+    "psnr_recon",
+    "ssim_recon",
+    "effects",
+)
 
 
 def log_header(log: Log, name: str) -> float:
@@ -100,7 +107,7 @@ class Subset:
 
 def attack_names(config: AuditConfig, only: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The attacks a run makes: the main one and the baselines, or just `only`."""
-    return only or (config.attack.variant, *config.baselines)
+    return only or config.attacks
 
 
 def config_key(
@@ -128,79 +135,26 @@ def _load(model: str) -> tuple[Target, Generator]:
     return target, generator
 
 
-def _batch(
-    target: Target,
-    generator: Generator,
-    x0: Tensor,
-    a0: Tensor,
-    y: Tensor,
-    eps_a: Tensor,
-    config: AuditConfig,
-    only: tuple[str, ...] | None = None,
-) -> dict[str, dict[str, Tensor]]:
-    """One batch through the engine, as audit() does it: clean pass, each attack, quality."""
-    with torch.no_grad():
-        correct_x0 = target.task.correct(target(x0), y)
-        recon = generator(x0, a0)
-    out = {}
-    for name in attack_names(config, only):
-        uses_g = get_variant(name).uses_generator
-        r = attack(
-            x0,
-            a0 if uses_g else None,
-            y,
-            generator=generator if uses_g else None,
-            target=target,
-            task=target.task,
-            config=dataclasses.replace(config.attack, variant=name),
-            eps_a=eps_a,
-        )
-        d = {
-            "correct_clean": correct_x0,
-            "correct_start": r.correct_clean,
-            "correct_adv": r.correct_adv,
-            "psnr_x0": psnr(r.adversary, x0),
-            "ssim_x0": ssim(r.adversary, x0),
-        }
-        if uses_g:
-            assert r.a_T is not None
-            d |= {
-                "a0": a0,
-                "a_T": r.a_T,
-                "psnr_recon": psnr(r.adversary, recon),
-                "ssim_recon": ssim(r.adversary, recon),
-            }
-            if config.effects:
-                d["effects"] = attribute_effect(
-                    r.x_T, a0, r.a_T, y, generator=generator, target=target, task=target.task
-                )
-        out[name] = {k: v.detach().float().cpu() for k, v in d.items()}
-    return out
-
-
 def _chunk(
     model: str, probes: Subset, config: AuditConfig, only: tuple[str, ...] | None = None
 ) -> dict[str, dict[str, Tensor]]:
-    """Per-probe numbers of every attack in `config` over one chunk of probes.
+    """Per-probe numbers of every attack in `config` (or `only`) over one chunk of probes.
 
-    Uses the engine directly (the same calls as sia_audit.audit.audit per batch) so that only
-    per-probe numbers are computed: no report figures, no gallery.
+    The audit's own batch loop, without the gallery and single-attribute runs: only the
+    per-probe numbers in FIELDS are kept, no report figure is computed.
     """
     target, generator = _load(model)
-    labels = target.task.labels(probes)
-    eps_a = attribute_radii(generator, target, config.radii)
-    parts = []
-    for start in range(0, len(probes), config.batch_size):
-        idx = list(range(start, min(start + config.batch_size, len(probes))))
-        x0 = probes.load_images(idx)
-        parts.append(
-            _batch(target, generator, x0, probes.attrs[idx], labels[idx], eps_a, config, only)
-        )
-    out = {
-        name: {f: torch.cat([p[name][f] for p in parts]) for f in parts[0][name]}
-        for name in parts[0]
+    loop = dataclasses.replace(config, gallery=0, single_attribute=False)
+    batches = audit_batches(probes, generator, target, loop, attacks=attack_names(config, only))
+    out: dict[str, dict[str, Tensor]] = {
+        name: {
+            f: torch.cat([b.attacks[name][f] for b in batches])
+            for f in FIELDS
+            if f in batches[0].attacks[name]
+        }
+        for name in batches[0].attacks
     }
-    out["_meta"] = {"included": eps_a > 0}
+    out["_meta"] = {"included": attribute_radii(generator, target, config.radii) > 0}
     return out
 
 

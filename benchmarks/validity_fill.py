@@ -12,14 +12,8 @@ than compute it).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from validity_common import (  # noqa: E402
+from validity_common import (
     ABLATION,
     EPS_GRID,
     ROOT,

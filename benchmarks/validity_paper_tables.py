@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from validity_common import (  # noqa: E402
+from validity_common import (
     ABLATION,
     CACHE,
     EPS_GRID,
@@ -42,16 +38,16 @@ from validity_common import (  # noqa: E402
     table3_config,
     table_runs,
 )
-from validity_plots import Interval, LinePanel, line_chart  # noqa: E402
+from validity_plots import Interval, LinePanel, line_chart
 
-from sia_audit.metrics import (  # noqa: E402
+from sia_audit.metrics import (
     BootstrapConfig,
     attack_success_rate,
     mean_psnr,
     mean_ssim,
 )
-from sia_audit.metrics.estimate import Estimate  # noqa: E402
-from sia_audit.probes.synthetic import SynthProbes  # noqa: E402
+from sia_audit.metrics.estimate import Estimate
+from sia_audit.probes.synthetic import SynthProbes
 
 LOG = ROOT / "docs" / "logs" / "validity_paper_tables.log"
 PLOT = ROOT / "docs" / "validity-success-vs-eps.png"

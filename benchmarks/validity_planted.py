@@ -1,7 +1,7 @@
 """Planted truth (issue 8): does SIA rank a planted shortcut first, against a clean control?
 
 For each planted attribute A, an Eyeglasses classifier is trained with the demo's biased recipe
-(scripts/train_demo_targets.py): A comes exactly with the "Eyeglasses" label and the drawn
+(sia_audit.targets.training.classifier): A comes exactly with the "Eyeglasses" label and the drawn
 glasses agree with the label on 95% of the training faces, so A predicts the labels better
 than the glasses do. Every biased model and the shipped decorrelated control
 (examples/models/eyeglasses_control.pt, same architecture, truthful labels, no planted
@@ -20,31 +20,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from train_demo_targets import (  # noqa: E402
-    GENERATOR,
-    Recipe,
-    evaluate,
+from sia_audit.app.run import run
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.metrics.sensitivity import sensitivity_difference
+from sia_audit.policy.loading import load_policy
+from sia_audit.probes.synthetic import SynthProbes
+from sia_audit.targets.training import (
+    ClassifierRecipe,
+    evaluate_classifier,
     logger,
-    save,
-    train,
+    save_classifier,
+    shipped_generator,
+    train_classifier,
 )
 
-from sia_audit.app.run import run  # noqa: E402
-from sia_audit.generators.checkpoint import load_generator  # noqa: E402
-from sia_audit.metrics.sensitivity import sensitivity_difference  # noqa: E402
-from sia_audit.policy.loading import load_policy  # noqa: E402
-from sia_audit.probes.synthetic import SynthProbes  # noqa: E402
-
+ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "validity"
 LOG = ROOT / "docs" / "logs" / "validity_planted.log"
 POLICY = ROOT / "policies" / "fairness.yaml"
@@ -54,8 +50,8 @@ LABEL = "Eyeglasses"
 PLANTED = ("Mustache", "Bald", "Bangs", "Blond_Hair", "Pale_Skin", "Young")
 
 
-def recipe_for(attr: str, steps: int) -> Recipe:
-    return Recipe(
+def recipe_for(attr: str, steps: int) -> ClassifierRecipe:
+    return ClassifierRecipe(
         f"planted_{attr.lower()}",
         LABEL,
         (f"{LABEL}->{attr}@1.0",),
@@ -76,10 +72,10 @@ def train_biased(attr: str, steps: int, cache: Path, log) -> Path:  # noqa: ANN0
         return path
     log(f"{attr}: training {steps} steps, {recipe}")
     t0 = time.time()
-    model = train(recipe, steps, log)
-    figures = evaluate(model, load_generator(GENERATOR), recipe)
+    model = train_classifier(recipe, steps, log)
+    figures = evaluate_classifier(model, load_generator(shipped_generator()), recipe)
     model.eval()  # traced in eval mode: batch-norm uses its running statistics
-    save(model, recipe, steps, path, trained_by="benchmarks/validity_planted.py")
+    save_classifier(model, recipe, steps, path, trained_by="benchmarks/validity_planted.py")
     tracked = {int(m.num_batches_tracked) for m in model.modules() if hasattr(m, "running_mean")}
     assert tracked == {steps}, f"batch-norm statistics moved after training: {tracked}"
     figures["train_seconds"] = time.time() - t0
@@ -130,7 +126,7 @@ def control_shortcut_check(attr: str) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation notice
         model = torch.jit.load(str(CONTROL))
-    figures = evaluate(model, load_generator(GENERATOR), recipe_for(attr, 1))
+    figures = evaluate_classifier(model, load_generator(shipped_generator()), recipe_for(attr, 1))
     return figures[f"acc_where_{attr}_disagrees"]
 
 

@@ -22,15 +22,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 from pathlib import Path
 
 import torch
 from torch import Tensor
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from validity_common import (  # noqa: E402
+from validity_common import (
     CACHE,
     ROOT,
     Log,
@@ -41,10 +37,10 @@ from validity_common import (  # noqa: E402
     pool,
     stability_config,
 )
-from validity_plots import BarGroup, Interval, bar_chart  # noqa: E402
-from validity_stats import median, spearman  # noqa: E402
+from validity_plots import BarGroup, Interval, bar_chart
+from validity_stats import median, spearman
 
-from sia_audit.metrics import attribute_effect, sensitivity  # noqa: E402
+from sia_audit.metrics import attribute_effect, sensitivity
 
 LOG = ROOT / "docs" / "logs" / "validity_stability.log"
 PLOT = ROOT / "docs" / "validity-stability.png"

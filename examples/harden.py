@@ -1,15 +1,15 @@
 """Harden the biased demo model with SIA adversaries, then audit it again (issue 9, paper 4.4).
 
 The biased Eyeglasses classifier (examples/models/eyeglasses_biased.pt, planted shortcut
-Mustache; recipe in scripts/train_demo_targets.py) is fine-tuned for ONE epoch in three arms
+Mustache; recipe in sia_audit.targets.training.classifier) is fine-tuned for ONE epoch in three arms
 that share every setting but the data, then each is audited under policies/fairness.yaml:
 
 - `sia`: its training data (faces drawn with the biased recipe) mixed 1:1 with SIA adversaries
   of the biased model made by `sia-audit generate`;
 - `training-only`: the same number of images and steps, all from its training data (does more
   training alone change anything?);
-- `clean-probes`: its training data mixed 1:1 with the reconstructions G(x0, a0) of the very
-  probes the adversaries were made from, un-attacked (is it the attack, or just seeing
+- `reconstructed-probes`: its training data mixed 1:1 with the reconstructions G(x0, a0) of the
+  very probes the adversaries were made from, un-attacked (is it the attack, or just seeing
   decorrelated, truthfully labelled faces?).
 
 The adversaries come from probes disjoint from the audit's: a copy of fairness.yaml whose only
@@ -31,53 +31,46 @@ import json
 import math
 import os
 import subprocess
-import sys
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from train_demo_targets import (  # noqa: E402
-    GENERATOR,
-    RECIPES,
+from sia_audit.app.generate import PROVENANCE_FILE, read_labels
+from sia_audit.app.inputs import sha256_of
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.generators.interface import Generator
+from sia_audit.policy import load_policy
+from sia_audit.probes.celeba import CelebAProbes, Preprocess
+from sia_audit.probes.synthetic import SynthProbes
+from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX
+from sia_audit.targets.training import (
+    DEMO_RECIPES,
+    Log,
     SmallCNN,
-    evaluate,
-    faces,
+    evaluate_classifier,
     logger,
     normalise,
+    shipped_generator,
     write_target,
 )
 
-from sia_audit.app.generate import PROVENANCE_FILE, read_labels  # noqa: E402
-from sia_audit.app.inputs import sha256_of  # noqa: E402
-from sia_audit.generators.checkpoint import load_generator  # noqa: E402
-from sia_audit.policy import load_policy  # noqa: E402
-from sia_audit.probes.celeba import CelebAProbes, Preprocess  # noqa: E402
-from sia_audit.probes.synthetic import SynthProbes  # noqa: E402
-from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX  # noqa: E402
-from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlations  # noqa: E402
-
+ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "harden"
 LOG = ROOT / "docs" / "logs" / "harden.log"
 POLICY = ROOT / "policies" / "fairness.yaml"
 BIASED = ROOT / "examples" / "models" / "eyeglasses_biased.pt"
-RECIPE = RECIPES["eyeglasses_biased"]
+RECIPE = DEMO_RECIPES["eyeglasses_biased"]
 SIA_AUDIT = ROOT / ".venv" / "bin" / "sia-audit"
 GEN_SEED = 9  # probes of the adversaries; the audit's are seed 0
 DATA_SEED = 101  # the training faces drawn for the epoch (the model's own training used 1)
 TUNE_SEED = 7  # shuffling and any other randomness of the fine-tuning
 BATCH = 64
 LR = 1e-3  # Adam, cosine-decayed to 0 over the epoch (the recipe trained at 2e-3)
-ARMS = ("sia", "training-only", "clean-probes")
+ARMS = ("sia", "training-only", "reconstructed-probes")
 PLANTED = RECIPE.shortcut or "Mustache"
-
-Log = Callable[[str], None]
 
 
 def generation_policy() -> Path:
@@ -135,30 +128,26 @@ def load_split(folder: Path, split: str) -> tuple[Tensor, Tensor, tuple[str, ...
     return probes.load_images(range(len(probes))), y, probes.names
 
 
-def training_faces(n: int, gen_model) -> tuple[Tensor, Tensor]:  # noqa: ANN001
+def training_faces(n: int, generator: Generator) -> tuple[Tensor, Tensor]:
     """n faces of the biased recipe (seed DATA_SEED); every second one seen through G, as in
     the recipe's batches (half raw renders, half reconstructions)."""
-    sampler = AttributeSampler(
-        base_rates={**AttributeSampler().base_rates, **dict(RECIPE.base_rates)},
-        correlations=parse_correlations(RECIPE.correlations),
-    )
-    g = torch.Generator().manual_seed(DATA_SEED)
-    x, attrs, on, _ = faces(n, g, sampler, RECIPE)
+    rng = torch.Generator().manual_seed(DATA_SEED)
+    x, attrs, on, _ = RECIPE.faces(n, rng, RECIPE.sampler())
     with torch.no_grad():
         for start in range(1, n, 256):
             idx = torch.arange(start, min(start + 256, n), 2)
-            x[idx] = gen_model(x[idx], attrs[idx])
+            x[idx] = generator(x[idx], attrs[idx])
     return x, on[:, INDEX[RECIPE.label]].float()
 
 
-def clean_probes(count: int, n_train: int, gen_model) -> tuple[Tensor, Tensor]:  # noqa: ANN001
+def reconstructed_probes(count: int, n_train: int, generator: Generator) -> tuple[Tensor, Tensor]:
     """Reconstructions G(x0, a0) of the generation probes' train split, with their labels."""
     probes = SynthProbes(count=count, seed=GEN_SEED, size=64)
     parts = []
     with torch.no_grad():
         for start in range(0, n_train, 256):
             idx = list(range(start, min(start + 256, n_train)))
-            parts.append(gen_model(probes.load_images(idx), probes.attrs[idx]))
+            parts.append(generator(probes.load_images(idx), probes.attrs[idx]))
     y = (probes.attrs[:n_train, INDEX[RECIPE.label]] >= 0.5).float()
     return torch.cat(parts), y
 
@@ -333,13 +322,16 @@ def main() -> None:
     x_adv, y_adv, _ = load_split(adv_dir, "train")
     x_test, y_test, _ = load_split(adv_dir, "test")
     n = len(x_adv)
-    gen_model = load_generator(GENERATOR)
-    x_train, y_train = training_faces(2 * n, gen_model)
-    x_clean, y_clean = clean_probes(args.adversaries, n, gen_model)
+    generator = load_generator(shipped_generator())
+    x_train, y_train = training_faces(2 * n, generator)
+    x_recon, y_recon = reconstructed_probes(args.adversaries, n, generator)
     data = {
         "sia": (torch.cat([x_train[:n], x_adv]), torch.cat([y_train[:n], y_adv])),
         "training-only": (x_train, y_train),
-        "clean-probes": (torch.cat([x_train[:n], x_clean]), torch.cat([y_train[:n], y_clean])),
+        "reconstructed-probes": (
+            torch.cat([x_train[:n], x_recon]),
+            torch.cat([y_train[:n], y_recon]),
+        ),
     }
     log(
         f"epoch: {2 * n} images, {math.ceil(2 * n / BATCH)} steps of {BATCH}; adversaries' "
@@ -348,7 +340,7 @@ def main() -> None:
     results: dict[str, dict] = {}
     before = biased_model().eval()
     results["before"] = {
-        "held_out": evaluate(before, gen_model, RECIPE),
+        "held_out": evaluate_classifier(before, generator, RECIPE),
         "held_out_adversaries": accuracy(before, x_test, y_test),
         "audit": audit(BIASED, "before", log),
     }
@@ -361,7 +353,7 @@ def main() -> None:
         results[arm] = {
             "tune_seconds": time.time() - t_arm,
             "loss_first_last": [losses[0], losses[-1]],
-            "held_out": evaluate(model, gen_model, RECIPE),
+            "held_out": evaluate_classifier(model, generator, RECIPE),
             "held_out_adversaries": accuracy(model, x_test, y_test),
             "weights_sha256": weights_sha256(model),
             "audit": audit(path, arm, log),

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from validity_stats import average_ranks, median, spearman  # noqa: E402
+from benchmarks.validity_stats import average_ranks, median, spearman
 
 
 def test_tied_values_share_their_mean_rank() -> None:
