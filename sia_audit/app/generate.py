@@ -32,9 +32,11 @@ from sia_audit.errors import DataError, UsageError
 from sia_audit.fsutil import atomic_dir, atomic_write_text, check_new_dir, check_writable_folder
 from sia_audit.policy import load_policy
 from sia_audit.policy.models import Policy
+from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.celeba_files import NAME_DIGITS, SPLITS
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.interface import ProbeSet
+from sia_audit.probes.selection import Selection, matching, parse_where
 from sia_audit.probes.synthfaces.dataset import partition_of
 from sia_audit.targets.contract import Target
 
@@ -60,6 +62,10 @@ class GenerateRequest:
     device: str = "auto"
     batch_size: int | None = None
     allow_code: bool = False
+    source: Path | None = None  # a CelebA-format folder to take the images from
+    split: str | None = None  # of `source`: train, val or test (default: every image)
+    where: tuple[str, ...] = ()  # ATTR=1 / ATTR=0: only the images that match
+    per_image: int = 1  # adversaries per chosen image (the others from random starts)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class AdversaryRecord:
     flipped_as_saved: bool
     loss_reconstruction: float
     loss_adversary: float
+    repeat: int = 0  # 0: SIA from the probe itself; r > 0: from a random start of seed r
 
 
 @dataclass(frozen=True)
@@ -110,15 +117,20 @@ class _Inputs:
         return self.env.target
 
 
-def check_numbers(count: int | None, batch_size: int | None) -> None:
-    """Refuse a count or batch size below 1, or more images than CelebA's 6-digit names allow,
-    with one line (before anything is loaded)."""
-    for flag, value in (("--count", count), ("--batch-size", batch_size)):
+def check_numbers(count: int | None, batch_size: int | None, per_image: int = 1) -> None:
+    """Refuse a count, batch size or --per-image below 1, or more images than CelebA's 6-digit
+    names allow, with one line (before anything is loaded)."""
+    for flag, value in (
+        ("--count", count),
+        ("--batch-size", batch_size),
+        ("--per-image", per_image),
+    ):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1, got {value}")
-    if count is not None and count > MAX_IMAGES:
+    if count is not None and count * per_image > MAX_IMAGES:
         raise UsageError(
-            f"--count {count} is more than a CelebA-format folder holds; use at most {MAX_IMAGES}"
+            f"--count {count} x --per-image {per_image} is more images than a CelebA-format "
+            f"folder holds; use at most {MAX_IMAGES}"
         )
 
 
@@ -129,19 +141,25 @@ def with_count(policy: Policy, count: int | None) -> Policy:
     return policy.model_copy(update={"probes": policy.probes.model_copy(update={"count": count})})
 
 
-def generate(request: GenerateRequest, progress: Progress | None = None) -> GenerateSummary:
+def generate(
+    request: GenerateRequest,
+    progress: Progress | None = None,
+    start: Callable[[int], None] | None = None,
+) -> GenerateSummary:
     """Attack the policy's probes with SIA and write the adversaries to the new folder `out`.
 
     Every input is loaded and checked before the first attack step and before anything is
     written; on any error nothing is left at `out`.
     """
     t0 = time.perf_counter()
-    check_numbers(request.count, request.batch_size)
+    check_numbers(request.count, request.batch_size, request.per_image)
     check_new_dir(request.out)
     check_writable_folder(request.out)
     inputs = _load(request)
+    if start is not None:  # the number of adversaries is known once the images are chosen
+        start(len(inputs.probes) * request.per_image)
     with atomic_dir(request.out) as tmp:
-        records = _attack_and_write(tmp, inputs, progress)
+        records = _attack_and_write(tmp, inputs, progress, request.per_image)
         if not inputs.target.task.keypoints:  # keypoint labels are the landmarks file
             _write_labels(tmp / LABELS_FILE, inputs.target, records)
         provenance = _provenance(request, inputs, records)
@@ -158,8 +176,11 @@ def generate(request: GenerateRequest, progress: Progress | None = None) -> Gene
 
 
 def _load(request: GenerateRequest) -> _Inputs:
-    """Policy, target, generator and probes, checked against each other (SPEC 10: exit 2)."""
+    """Policy, target, generator and the chosen images, checked against each other (SPEC 10:
+    exit 2): the policy's probes or the `source` folder's images, filtered by `where`."""
     policy = with_count(load_policy(request.policy_path), request.count)
+    if request.split is not None and request.source is None:
+        raise UsageError("--split chooses a split of --source; give --source, or set the policy")
     loaded = load(
         request.target,
         policy,
@@ -168,10 +189,30 @@ def _load(request: GenerateRequest) -> _Inputs:
         batch_size=request.batch_size,
         allow_code=request.allow_code,
     )
+    pool: ProbeSet = loaded.probes
+    if request.source is not None:
+        p = policy.probes
+        pool = CelebAProbes(
+            request.source,
+            loaded.generator.attr_names,
+            split=request.split,
+            first_n=request.count,
+            preprocess=Preprocess(p.center_crop, p.size),
+        )
+    where = parse_where(request.where, loaded.generator.attr_names)
+    chosen = matching(pool, where)
+    if not chosen:
+        filters = " and ".join(request.where)
+        raise DataError(
+            f"no image of the {len(pool)} matches --where {filters}; loosen the filters or "
+            "take more images (--count, or another --split)"
+        )
+    probes = Selection(pool, chosen) if len(chosen) < len(pool) else pool
     attack = dataclasses.replace(loaded.config.attack, variant=VARIANT)
     config = dataclasses.replace(loaded.config, attack=attack, baselines=(), effects=False)
-    env = setup(loaded.probes, loaded.generator, loaded.target, config)
-    return _Inputs(policy, config, env, loaded.probes, loaded.inputs())
+    env = setup(probes, loaded.generator, loaded.target, config)
+    hashes = {**loaded.inputs(), "probe_manifest_sha256": probes.manifest_sha256()}
+    return _Inputs(policy, config, env, probes, hashes)
 
 
 def to_uint8(images: Tensor) -> np.ndarray:
@@ -181,9 +222,13 @@ def to_uint8(images: Tensor) -> np.ndarray:
 
 
 def _attack_and_write(
-    tmp: Path, inputs: _Inputs, progress: Progress | None
+    tmp: Path, inputs: _Inputs, progress: Progress | None, per_image: int = 1
 ) -> list[AdversaryRecord]:
-    """SIA batch by batch; each batch's adversaries go to disk at once (memory: one batch)."""
+    """SIA batch by batch; each batch's adversaries go to disk at once (memory: one batch).
+
+    With `per_image` > 1 the chosen images are attacked again, round r from a random start
+    of seed r; every adversary of an image keeps that image's split (no image in two splits).
+    """
     probes, env = inputs.probes, inputs.env
     target, task = env.target, env.target.task
     landmarks = probes.landmarks if task.keypoints else None
@@ -195,25 +240,27 @@ def _attack_and_write(
     with CelebAWriter(
         tmp, env.generator.attr_names, with_landmarks=landmarks is not None
     ) as writer:
-        batches = attack_batches(probes, env.generator, target, inputs.config, (VARIANT,), env=env)
-        for b in batches:
-            r = b.results[VARIANT]
-            images = to_uint8(r.adversary)
-            with torch.no_grad():
-                saved = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
-                correct_saved = task.correct(target(saved.to(env.device)), b.y).cpu()
-            assert r.a_T is not None
-            idx = b.indices
-            files = writer.add(
-                images,
-                r.a_T.double().cpu().numpy(),
-                partition[idx],
-                landmarks=None if landmarks is None else landmarks[idx].numpy(),
-            )
-            correct_clean = b.clean["correct_clean"].cpu()
-            records += _records(files, probes, idx, partition, b.y, r, correct_clean, correct_saved)
-            if progress is not None:
-                progress(len(idx))
+        for repeat in range(per_image):
+            attack = dataclasses.replace(inputs.config.attack, random_start=repeat > 0, seed=repeat)
+            config = dataclasses.replace(inputs.config, attack=attack)
+            for b in attack_batches(probes, env.generator, target, config, (VARIANT,), env=env):
+                r = b.results[VARIANT]
+                images = to_uint8(r.adversary)
+                with torch.no_grad():
+                    saved = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
+                    correct_saved = task.correct(target(saved.to(env.device)), b.y).cpu()
+                assert r.a_T is not None
+                idx = b.indices
+                files = writer.add(
+                    images,
+                    r.a_T.double().cpu().numpy(),
+                    partition[idx],
+                    landmarks=None if landmarks is None else landmarks[idx].numpy(),
+                )
+                correct = (b.clean["correct_clean"].cpu(), correct_saved)
+                records += _records(files, probes, idx, partition, b.y, r, *correct, repeat)
+                if progress is not None:
+                    progress(len(idx))
     return records
 
 
@@ -226,6 +273,7 @@ def _records(
     r: AttackBatch,
     correct_clean: Tensor,
     correct_saved: Tensor,
+    repeat: int = 0,
 ) -> list[AdversaryRecord]:
     """One provenance row per written image: where it came from and what the attack did."""
     rows = []
@@ -245,6 +293,7 @@ def _records(
                 flipped_as_saved=clean and not bool(correct_saved[b]),
                 loss_reconstruction=round(float(r.loss_clean[b]), 6),
                 loss_adversary=round(float(r.loss_adv[b]), 6),
+                repeat=repeat,
             )
         )
     return rows
@@ -305,11 +354,15 @@ def _provenance(
             "count": request.count,
             "device": request.device,
             "batch_size": request.batch_size,
+            "source": None if request.source is None else str(request.source),
+            "split": request.split,
+            "where": list(request.where),
+            "per_image": request.per_image,
         },
         "inputs": inputs.hashes,
         "probes": {
-            "source": p.source,
-            "count": len(records),
+            "source": p.source if request.source is None else str(request.source),
+            "count": len(inputs.probes),
             "seed": p.seed,
             "split": p.split,
             "size": p.size,
@@ -327,6 +380,8 @@ def _provenance(
         "files": files,
         "precision": "a_T is stored with 3 decimals; -1/1 is 1 exactly when the stored value "
         ">= 0.5; images are the adversaries rounded to 8 bits",
+        "repeats": "repeat 0 attacks each image from itself; repeat r > 0 from a random start "
+        "(x within eps_x, each attribute within 0.25 of a0) drawn from seed r",
         "summary": {
             "images": len(records),
             "right_on_x0": sum(r.correct_clean for r in records),

@@ -17,6 +17,9 @@ from sia_audit.generators.interface import Generator, Latent
 from sia_audit.targets.contract import Target
 from sia_audit.targets.tasks import Task
 
+# With a random start, each attribute starts up to this far from a0 (within its radius).
+RANDOM_START_A = 0.25
+
 # Called after every step i (1-based) with x_i and a_i (None for pixel attacks); for progress
 # reporting and for tests that check the projections at every step. The tensors are valid
 # during the call only (SPT updates a in place): clone what you keep, modify nothing.
@@ -33,7 +36,7 @@ class AttackBatch:
     `a0` is the labelled start: the paper's Eq. 2 measures from a_1 (the first iterate), which
     differs from a_0 by at most eta_a; SPEC 6 measures sensitivity from a_0, so a0 is kept.
     `start` is that starting image: G(x0, a0) as step 1 decoded it (so a caller needs no
-    reconstruction pass of its own), or x0.
+    reconstruction pass of its own), or x0; with a random start, the random starting point.
     `path_a` (B, K) is the path attribution of each attribute: sum over the steps of
     dL/da_k(x_{i-1}, a_{i-1}) * (a_{i,k} - a_{i-1,k}), the first-order part of the loss increase
     its moves carried; `path_x` (B,) is the image's own term. Their sum is the first-order loss
@@ -194,6 +197,15 @@ def attack(
     lo_a, hi_a = (a0 - radius).clamp_min(0), (a0 + radius).clamp_max(1)
 
     x, a = x0.clone(), a0.clone()
+    if config.random_start:
+        # A random start inside the bounds (x in the eps_x ball, a within RANDOM_START_A of a0),
+        # drawn from the config's seed: another ascent path to another adversary of the same
+        # probe (`generate` makes several per image this way). The audit never uses it.
+        gen = torch.Generator().manual_seed(config.seed)
+        noise_x = (torch.rand(x.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(x)
+        noise_a = (torch.rand(a.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(a)
+        x = torch.clamp(x + config.eps_x * noise_x, lo_x, hi_x)
+        a = torch.clamp(a + RANDOM_START_A * noise_a, lo_a, hi_a)
     rmsprop = None
     if variant.update == "rmsprop":
         # SPT as the paper re-implemented it: raw gradient ascent on a with RMSprop (torch

@@ -128,7 +128,7 @@ def _attack_batch(
     y = env.labels[idx].to(device)
     with torch.no_grad():
         out = target(x0)
-        flat = out.detach().float().flatten(1)
+        flat = out.detach().float().reshape(out.shape[0], -1)
         clean = {
             "loss_clean": target.task.loss(out, y),
             "error_clean": target.task.error(out, y),

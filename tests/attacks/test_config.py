@@ -27,7 +27,7 @@ def test_defaults_are_the_papers() -> None:
         ({"eps_x": "1"}, "eps_x"),
         ({"partial_steps": -1}, "partial_steps"),
         ({"variant": "attr+partial-image", "steps": 10}, "partial_steps"),
-        ({"random_start": True}, "random_start"),
+        ({"variant": "fgsm", "random_start": True}, "random_start"),
         ({"autocast_bf16": 1}, "autocast_bf16"),
         ({"seed": -3}, "seed"),
     ],

@@ -209,6 +209,12 @@ def _too_many_for_the_folder(tmp: Path) -> dict[str, str]:
     return {"--policy": str(tmp / "p.yaml"), "--count": "5"}
 
 
+def _not_the_first(name: str) -> str:
+    """A --where filter the policy's first probe fails."""
+    on = bool(SynthProbes(1, seed=SEED).attrs[0, INDEX[name]] >= 0.5)
+    return f"{name}={0 if on else 1}"
+
+
 # case -> (what to change in a good command line, words the one-line error must hold)
 BAD = {
     "non-empty out": (_nonempty, "already exists and is not an empty folder"),
@@ -220,6 +226,15 @@ BAD = {
     "batch size 0": (lambda tmp: {"--batch-size": "0"}, "--batch-size must be at least 1"),
     "missing policy": (lambda tmp: {"--policy": str(tmp / "none.yaml")}, "cannot read"),
     "count above the folder": (_too_many_for_the_folder, "has only 4 images"),
+    "per-image 0": (lambda tmp: {"--per-image": "0"}, "--per-image must be at least 1"),
+    "where unknown": (lambda tmp: {"--where": "Beard=1"}, "names 'Beard', which the generator"),
+    "where malformed": (lambda tmp: {"--where": "Eyeglasses=2"}, "write ATTRIBUTE=1 or"),
+    "where matches none": (
+        lambda tmp: {"--where": _not_the_first("Bald"), "--count": "1"},
+        "no image of the 1 matches",
+    ),
+    "split without source": (lambda tmp: {"--split": "train"}, "--split chooses a split of"),
+    "source not a folder": (lambda tmp: {"--source": str(tmp / "none")}, "none"),
 }
 
 
@@ -256,3 +271,47 @@ def test_an_error_mid_attack_leaves_nothing(
     result = generate(TARGET, "--policy", str(policy), "--out", str(tmp_path / "adv"))
     assert result.exit_code == 2 and "non-finite" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_where_keeps_the_minority_and_per_image_adds_random_starts(
+    tmp_path: Path, policy: Path, out: Path
+) -> None:
+    folder = tmp_path / "minority"
+    args = ["--policy", str(policy), "--out", str(folder), "--where", "Eyeglasses=1"]
+    result = generate(TARGET, *args, "--per-image", "2")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((folder / PROVENANCE_FILE).read_text())
+    pool = SynthProbes(COUNT, seed=SEED)
+    glasses = pool.attrs[:, INDEX["Eyeglasses"]]
+    chosen = [n for n, a in zip(pool.names, glasses, strict=True) if a >= 0.5]
+    assert 0 < len(chosen) < COUNT
+    rows = meta["images"]
+    assert [r["probe"] for r in rows] == chosen * 2 and [r["repeat"] for r in rows] == (
+        [0] * len(chosen) + [1] * len(chosen)
+    )
+    assert meta["command"]["where"] == ["Eyeglasses=1"] and meta["command"]["per_image"] == 2
+    assert all(r["label"] == 1 for r in rows)  # the minority class of an Eyeglasses target
+    split_of = {}
+    for r in rows:  # an image and its second adversary are in one split: nothing leaks
+        assert split_of.setdefault(r["probe"], r["split"]) == r["split"]
+    # Repeat 0 is SIA from the image itself: the same adversary as without the options.
+    plain = {
+        r["probe"]: r["file"] for r in json.loads((out / PROVENANCE_FILE).read_text())["images"]
+    }
+    first = rows[0]
+    same = (folder / "img_align_celeba" / first["file"]).read_bytes()
+    assert same == (out / "img_align_celeba" / plain[first["probe"]]).read_bytes()
+    second = rows[len(chosen)]
+    assert (folder / "img_align_celeba" / second["file"]).read_bytes() != same
+
+
+def test_source_takes_a_split_of_the_user_s_own_folder(tmp_path: Path, policy: Path) -> None:
+    faces = synthesize(tmp_path / "faces", 10, seed=4)  # 8 train, 1 val, 1 test
+    result = generate(
+        TARGET, "--policy", str(policy), "--out", str(tmp_path / "o"),
+        "--source", str(faces), "--split", "train",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "o" / PROVENANCE_FILE).read_text())
+    assert [r["probe"] for r in meta["images"]] == [f"{i:06d}.png" for i in range(1, 9)]
+    assert meta["probes"]["source"] == str(faces) and meta["command"]["split"] == "train"
