@@ -33,7 +33,7 @@ from sia_audit.metrics import (
     paired_mean_difference,
 )
 from sia_audit.metrics.sensitivity import sensitivity_difference
-from sia_audit.policy.models import RegressionSection
+from sia_audit.policy.gates import RegressionSection
 from sia_audit.report_schema import ReportRecord, SchemaError
 from sia_audit.results import AuditResult
 

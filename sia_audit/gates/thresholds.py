@@ -14,7 +14,7 @@ from typing import Literal
 from sia_audit.errors import ConfigError
 from sia_audit.metrics import Estimate
 from sia_audit.onnx.results import OnnxResult
-from sia_audit.policy.models import AttributeEffectGate, GatesSection, SensitivityGate
+from sia_audit.policy.gates import AttributeEffectGate, GatesSection, SensitivityGate
 from sia_audit.results import AuditResult, GateVerdict, Status
 
 FAILING: tuple[Status, ...] = ("fail", "unmeasurable")  # the statuses that fail a run

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from sia_audit.gates.thresholds import onnx_verdicts
 from sia_audit.metrics import Estimate
 from sia_audit.onnx.results import OnnxParity, OnnxResult
-from sia_audit.policy.models import GatesSection
+from sia_audit.policy.gates import GatesSection
 
 
 def est(v: float) -> Estimate:

@@ -9,7 +9,7 @@ import pytest
 from sia_audit.errors import ConfigError
 from sia_audit.gates.thresholds import check_max, check_min, evaluate, passed
 from sia_audit.metrics import Estimate
-from sia_audit.policy.models import GatesSection
+from sia_audit.policy.gates import GatesSection
 
 
 def est(value: float, low: float, high: float, n: int = 100) -> Estimate:

@@ -1,0 +1,137 @@
+"""The policy's gates (SPEC 9): thresholds on one audit's figures and regression allowances."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from sia_audit.policy.base import Strict, unique
+
+
+class _Gate(Strict):
+    use_confidence: bool = Field(
+        False,
+        description="Fail only when the whole interval is past the threshold (no flaky gates).",
+    )
+
+
+class MaxGate(_Gate):
+    """Fails when the figure (never negative) exceeds `max`."""
+
+    max: float = Field(ge=0, allow_inf_nan=False, description="Largest allowed value.")
+
+
+class MinGate(_Gate):
+    """Fails when the figure is below `min`."""
+
+    min: float = Field(allow_inf_nan=False, description="Smallest allowed value.")
+
+
+class FractionMinGate(MinGate):
+    """Fails when a fraction (an accuracy) is below `min`, itself in [0, 1]."""
+
+    min: float = Field(ge=0, le=1, description="Smallest allowed fraction, in [0, 1].")
+
+
+class SdarGate(MaxGate):
+    """SDAR, the population std of the sensitivities (on s, or on the normalised h)."""
+
+    on: Literal["s", "h"] = Field("s", description="Compute SDAR on s or on h.")
+
+
+class SensitivityGate(MaxGate):
+    """Per-attribute sensitivity ceiling, for all attributes or only the protected ones."""
+
+    normalised: bool = Field(False, description="Gate h_k = s_k / sum(s) instead of s_k.")
+    attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
+        "protected", description="Which attributes the ceiling applies to."
+    )
+    _unique_attributes = field_validator("attributes")(unique)
+
+
+class AttributeEffectGate(MaxGate):
+    """Ceiling on the attribute effect (SPEC 6): the target's mean loss drop when one
+    attribute's change alone is undone in the final adversaries. Unlike s, which signed steps
+    make similar for every attribute with a consistent gradient, it says how much of the
+    attack an attribute carried."""
+
+    attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
+        "protected", description="Which attributes the ceiling applies to."
+    )
+    _unique_attributes = field_validator("attributes")(unique)
+
+
+class PerAttackMaxGate(_Gate):
+    """A ceiling per attack name (e.g. full: 0.5, pgd: 0.9)."""
+
+    max: dict[str, float] = Field(description="Attack name -> largest allowed value.")
+
+
+class PerAttackMinGate(_Gate):
+    """A floor per attack name."""
+
+    min: dict[str, float] = Field(description="Attack name -> smallest allowed value.")
+
+
+class RegressionSection(Strict):
+    """Largest allowed change against `--baseline` (same probes, generator and attack)."""
+
+    use_confidence: bool = Field(
+        True, description="Fail only when the paired interval of the change excludes zero."
+    )
+    sdar_increase: float | None = Field(None, ge=0, description="SDAR may rise by this much.")
+    sensitivity_increase: float | None = Field(
+        None, ge=0, description="Any gated attribute's s may rise by this much."
+    )
+    attack_success_rate_increase: float | None = Field(
+        None, ge=0, description="The main attack's ASR may rise by this much."
+    )
+    clean_accuracy_decrease: float | None = Field(
+        None, ge=0, description="Clean accuracy may fall by this much."
+    )
+
+
+class OnnxParityGate(Strict):
+    """How closely the ONNX export (`--onnx`) must reproduce the torch target on the clean
+    probes. Checked on the figures themselves (no interval): parity is exact or it is not."""
+
+    max_abs_diff: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Largest allowed absolute difference of any raw output element (logit, "
+        "heatmap value, coordinate) between ONNX Runtime and torch, over all probes.",
+    )
+    min_agreement: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Smallest allowed fraction of probes on which both predict the same.",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> OnnxParityGate:
+        if self.max_abs_diff is None and self.min_agreement is None:
+            raise ValueError("onnx_parity needs max_abs_diff, min_agreement or both")
+        return self
+
+
+class GatesSection(Strict):
+    """The policy's thresholds; a missing gate is not checked."""
+
+    sdar: SdarGate | None = None
+    sensitivity: SensitivityGate | None = None
+    attribute_effect: AttributeEffectGate | None = None
+    clean_accuracy: FractionMinGate | None = None
+    reconstruction_accuracy: FractionMinGate | None = None
+    attack_success_rate: PerAttackMaxGate | None = None
+    robust_accuracy: PerAttackMinGate | None = None
+    psnr: MinGate | None = None
+    onnx_clean_accuracy: FractionMinGate | None = Field(
+        None, description="Clean accuracy of the --onnx model on the probes, run by ONNX Runtime."
+    )
+    onnx_parity: OnnxParityGate | None = Field(
+        None, description="Agreement of the --onnx model with the torch target."
+    )
+    regression: RegressionSection | None = None
