@@ -20,6 +20,7 @@ from sia_audit.cli import cli
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from tests.commands.test_run import LENIENT, TARGET
 from tests.core.test_target_loading import Detached, NaNNet, Net
+from tests.formats.conftest import DATA as REPORT
 
 CONTRACT = {"task": "binary", "label": "Eyeglasses", "input_size": [64, 64]}
 
@@ -52,19 +53,11 @@ def pickled_generator(tmp: Path) -> str:
 
 
 def baseline_with(manifest: str) -> Callable[[Path], str]:
+    """A real saved report (tests/formats/data) with another probe manifest."""
+
     def make(tmp: Path) -> str:
-        report = {
-            "schema_version": 1,
-            "probes": {
-                "names": [],
-                "attributes": [],
-                "frozen": [],
-                "delta": [],
-                "correct_clean": [],
-                "correct_adversary": [],
-            },
-            "provenance": {"probe_manifest_sha256": manifest},
-        }
+        report = json.loads(REPORT.read_text())
+        report["provenance"]["probe_manifest_sha256"] = manifest
         (tmp / "base.json").write_text(json.dumps(report))
         return str(tmp / "base.json")
 
