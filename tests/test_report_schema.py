@@ -264,3 +264,19 @@ def test_damaged_per_probe_data_is_one_line_naming_the_report(
         DataError, match=f"base.json: the report's per-probe data is damaged.*{says}"
     ):
         table_from_report(damaged, "base.json")
+
+
+def test_path_attribution_and_flags_read_back() -> None:
+    from sia_audit.gates.flags import ValidityFlag
+    from sia_audit.metrics.path import path_attribution
+
+    path_a = torch.tensor([[0.1, 0.2, 0.0], [0.3, 0.1, 0.0], [0.2, 0.2, 0.0], [0.1, 0.4, 0.0]])
+    written = path_attribution(
+        path_a, torch.tensor([0.1, 0.0, 0.2, 0.1]), [True, True, False], names=["a", "b", "c"],
+        config=CONFIG,
+    ).as_dict()  # fmt: skip
+    block = rs.PathBlock.from_dict(written)
+    assert set(written) == fields(rs.PathBlock)
+    assert block.excluded == ("c",) and set(block.share) == {"a", "b"}
+    flag = ValidityFlag("loss_not_raised", True, "fail", "the attack raised nothing")
+    assert dataclasses.asdict(rs.FlagRecord.from_dict(flag.as_dict())) == flag.as_dict()

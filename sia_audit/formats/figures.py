@@ -39,6 +39,7 @@ class SensitivityRow:
     effect: Figure | None
     single: Figure | None
     unmeasurable: bool = False  # the generator cannot draw it (editability check)
+    path_share: Figure | None = None  # its share of the attack's first-order loss increase
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class SensitivityView:
     unmeasurable: tuple[str, ...]
     has_effect: bool
     has_single: bool
+    has_path: bool
     has_protected: bool
     sdar_s: Figure
     sdar_h: Figure
@@ -128,6 +130,8 @@ def _short(name: str) -> str:
 def sensitivity_view(report: ReportRecord) -> SensitivityView:
     sens, protected, gates = report.sensitivity, report.protected, report.gates
     effect = {} if report.attribute_effect is None else report.attribute_effect.effect
+    path = report.path_attribution
+    share = {} if path is None else path.share
     single = {} if report.single_attribute is None else report.single_attribute.s
     unmeasurable = sens.unmeasurable
     names = sorted(sens.attributes, key=lambda a: -sens.s[a].value)
@@ -140,6 +144,7 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
             effect=figure(effect.get(a), 4, a),
             single=figure(single.get(a), 3, a),
             unmeasurable=a in unmeasurable,
+            path_share=figure(share.get(a), 3, a),
         )
         for a in names
     )
@@ -166,6 +171,16 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
         definitions.append(("effect", rows[0].effect.definition))
     if rows and rows[0].single is not None:
         definitions.append(("single-attribute s", rows[0].single.definition))
+    if path is not None and rows and rows[0].path_share is not None:
+        image = figure(path.image_share, 3)
+        assert image is not None
+        definitions.append(
+            (
+                "path share",
+                rows[0].path_share.definition + f". The image's own share: {image.value} "
+                f"{image.interval}",
+            )
+        )
     return SensitivityView(
         rows=rows,
         chart=chart,
@@ -173,6 +188,7 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
         unmeasurable=unmeasurable,
         has_effect=any(r.effect is not None for r in rows),
         has_single=any(r.single is not None for r in rows),
+        has_path=any(r.path_share is not None for r in rows),
         has_protected=any(r.protected for r in rows),
         sdar_s=figure(sens.sdar_s, 4),
         sdar_h=figure(sens.sdar_h, 4),

@@ -90,7 +90,11 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             else r.single_attribute.as_dict(),
             "attacks": attacks,
             "editability": None if r.editability is None else r.editability.as_dict(),
+            "path_attribution": None
+            if r.path_attribution is None
+            else r.path_attribution.as_dict(),
         },
+        "flags": [f.as_dict() for f in outcome.flags],
         "probes": {
             "attack": r.main_attack,
             "attributes": list(r.attr_names),

@@ -50,6 +50,15 @@ class GateRow:
 
 
 @dataclass(frozen=True)
+class FlagRow:
+    """A raised validity flag: the audit's figures are not to be trusted, and why."""
+
+    name: str
+    level: str  # fail / warn
+    message: str
+
+
+@dataclass(frozen=True)
 class ReportView:
     """Everything a report shows, in reading order."""
 
@@ -76,6 +85,8 @@ class ReportView:
     files: tuple[str, ...]
     onnx: OnnxView | None = None  # the --onnx check, when the run had one
     editability: EditabilityView | None = None  # None: no attribute classifier judged G
+    flags: tuple[FlagRow, ...] = ()  # the raised validity flags, failing ones first
+    flags_checked: int = 0  # how many flags were checked (0: a report from before flags)
 
 
 def build(data: Mapping[str, Any], files: Sequence[str] = ()) -> ReportView:
@@ -121,6 +132,13 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
         files=files,
         onnx=onnx_view(report.onnx),
         editability=editability_view(report.editability),
+        flags=tuple(
+            sorted(
+                (FlagRow(f.name, f.level, f.message) for f in report.flags if f.raised),
+                key=lambda f: f.level != "fail",
+            )
+        ),
+        flags_checked=len(report.flags),
     )
 
 

@@ -5,8 +5,8 @@ so `sia-audit render`, and the regression gate of `compare` and `run --baseline`
 `ReportRecord` here, so the key names live in one place. No torch: a saved report re-renders
 years later without it. A missing key or a wrong type is one `SchemaError` (a DataError) naming
 its path, e.g. `figures.sensitivity.sdar_s: missing`. What older reports of schema 1 lack
-(`gallery`, `protected`, `timings`, `sensitivity.unmeasurable`, `figures.editability`, `onnx`)
-reads as empty or None.
+(`gallery`, `protected`, `timings`, `sensitivity.unmeasurable`, `figures.editability`,
+`figures.path_attribution`, `flags`, `onnx`) reads as empty or None.
 """
 
 from sia_audit.report_schema.fields import SchemaError, damaged
@@ -17,9 +17,11 @@ from sia_audit.report_schema.figures import (
     EditabilityBlock,
     EffectsBlock,
     EstimateRecord,
+    FlagRecord,
     GroupRecord,
     OnnxBlock,
     OnnxParityRecord,
+    PathBlock,
     SensitivityBlock,
     SubpopulationBlock,
     TruthRecord,
@@ -45,11 +47,13 @@ __all__ = [
     "EditabilityBlock",
     "EffectsBlock",
     "EstimateRecord",
+    "FlagRecord",
     "GalleryRecord",
     "GateRecord",
     "GroupRecord",
     "OnnxBlock",
     "OnnxParityRecord",
+    "PathBlock",
     "ProbesBlock",
     "ProvenanceBlock",
     "ReportRecord",

@@ -118,6 +118,56 @@ class EffectsBlock(Reader):
 
 
 @dataclass(frozen=True)
+class PathBlock(Reader):
+    """Per attribute, the loss increase its moves carried and its share (metrics.path)."""
+
+    PATH = "figures.path_attribution"
+
+    n: int
+    attributes: tuple[str, ...]
+    excluded: tuple[str, ...]
+    path: Mapping[str, EstimateRecord]
+    share: Mapping[str, EstimateRecord]
+    image: EstimateRecord
+    image_share: EstimateRecord
+    total: EstimateRecord
+
+    @classmethod
+    def read(cls, d: Node) -> Self:
+        return cls(
+            n=d.count("n"),
+            attributes=d.texts("attributes"),
+            excluded=d.texts("excluded"),
+            path=estimates(d, "path"),
+            share=estimates(d, "share"),
+            image=EstimateRecord.read(d.node("image")),
+            image_share=EstimateRecord.read(d.node("image_share")),
+            total=EstimateRecord.read(d.node("total")),
+        )
+
+
+@dataclass(frozen=True)
+class FlagRecord(Reader):
+    """One validity flag (gates.flags.ValidityFlag, saved): raised or not, and why."""
+
+    PATH = "flags[]"
+
+    name: str
+    raised: bool
+    level: str  # fail / warn
+    message: str
+
+    @classmethod
+    def read(cls, d: Node) -> Self:
+        return cls(
+            name=d.text("name"),
+            raised=d.flag("raised"),
+            level=d.text("level"),
+            message=d.text("message"),
+        )
+
+
+@dataclass(frozen=True)
 class GroupRecord(Reader):
     """One side of a sub-population: its probes' sensitivity, or None and the reason."""
 

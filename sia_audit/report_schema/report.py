@@ -18,7 +18,9 @@ from sia_audit.report_schema.figures import (
     EditabilityBlock,
     EffectsBlock,
     EstimateRecord,
+    FlagRecord,
     OnnxBlock,
+    PathBlock,
     Reader,
     SensitivityBlock,
     SubpopulationBlock,
@@ -287,6 +289,15 @@ class ReportRecord:
     def editability(self) -> EditabilityBlock | None:
         node = self._figures.node_or_none("editability", optional=True)  # before editability
         return None if node is None else EditabilityBlock.read(node)
+
+    @cached_property
+    def path_attribution(self) -> PathBlock | None:
+        node = self._figures.node_or_none("path_attribution", optional=True)  # before it existed
+        return None if node is None else PathBlock.read(node)
+
+    @cached_property
+    def flags(self) -> tuple[FlagRecord, ...]:
+        return tuple(FlagRecord.read(f) for f in self._root.nodes("flags", optional=True))
 
     @cached_property
     def main_attack(self) -> str:

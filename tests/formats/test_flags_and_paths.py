@@ -1,0 +1,73 @@
+"""Validity flags and path shares in the reports: raised flags lead, the shares get a column."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+
+from sia_audit.formats import html, markdown, views
+from sia_audit.gates.flags import FLAGS, ValidityFlag
+from sia_audit.metrics import BootstrapConfig
+from sia_audit.metrics.path import path_attribution
+from sia_audit.report_schema import ReportRecord
+from tests.formats.conftest import as_report
+
+
+def with_flags_and_paths(data: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    sens = out["figures"]["sensitivity"]
+    names = sens["attributes"]
+    g = torch.Generator().manual_seed(0)
+    block = path_attribution(
+        torch.rand(6, len(names), generator=g),
+        torch.rand(6, generator=g),
+        names=names,
+        config=BootstrapConfig(resamples=50),
+    )
+    out["figures"]["path_attribution"] = block.as_dict()
+    raised = {"vanishing_gradients": "fail", "pgd_weaker_than_fgsm": "warn"}
+    out["flags"] = [
+        ValidityFlag(n, n in raised, raised.get(n, "warn"), f"{n} measured").as_dict()
+        for n in FLAGS
+    ]
+    return out
+
+
+def test_the_schema_reads_both_blocks(data: dict[str, Any]) -> None:
+    report = ReportRecord(with_flags_and_paths(data))
+    assert report.path_attribution is not None and len(report.flags) == len(FLAGS)
+    assert report.flags[1].raised and report.flags[1].level == "fail"
+    old = ReportRecord(data)  # a report from before either existed
+    assert old.path_attribution is None and old.flags == ()
+
+
+def test_raised_flags_lead_failing_first(data: dict[str, Any]) -> None:
+    view = views.build(with_flags_and_paths(data))
+    assert [f.name for f in view.flags] == ["vanishing_gradients", "pgd_weaker_than_fgsm"]
+    assert view.flags_checked == len(FLAGS)
+    page = html.render(as_report(with_flags_and_paths(data))).decode()
+    verdict = page.split('<section id="verdict">')[1].split("</section>")[0]
+    assert "Validity flags: 2 of 6 checks raised" in verdict
+    assert "<code>vanishing_gradients</code>: vanishing_gradients measured" in verdict
+    text = markdown.render(as_report(with_flags_and_paths(data))).decode()
+    assert "**Validity flags** (2 of 6 checks raised" in text
+    assert text.index("Validity flags") < text.index("Failed gates")
+
+
+def test_path_shares_get_a_column_and_a_definition(data: dict[str, Any]) -> None:
+    view = views.build(with_flags_and_paths(data))
+    assert view.sensitivity.has_path and all(r.path_share for r in view.sensitivity.rows)
+    assert any(symbol == "path share" for symbol, _ in view.sensitivity.definitions)
+    page = html.render(as_report(with_flags_and_paths(data))).decode()
+    assert '<th class="num">path share</th>' in page
+    assert not views.build(data).sensitivity.has_path  # old reports: no column
+
+
+def test_no_raised_flag_is_said_too(data: dict[str, Any]) -> None:
+    d = with_flags_and_paths(data)
+    for f in d["flags"]:
+        f["raised"] = False
+    page = html.render(as_report(d)).decode()
+    assert "none of the 6 checks raised" in page
