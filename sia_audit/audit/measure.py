@@ -137,6 +137,10 @@ def measure(
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "device": str(env.device),
+        # What else decides the last bits of every figure on a CPU: the SIMD kernels torch
+        # dispatched to and the threads that split its reductions (docs/figures-travel.md).
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(),
         "ranks": ranks,
         "probes": len(probes),
         "probe_manifest_sha256": probes.manifest_sha256(),

@@ -85,6 +85,7 @@ def figures(path: Path) -> dict:
     report = json.loads(path.read_text())
     report.pop("timings")
     report["provenance"].pop("ranks")
+    report["provenance"].pop("threads")  # how the work was split, like ranks: not a figure
     return report
 
 
