@@ -22,6 +22,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
+MODELS = ROOT / "examples" / "models"
+FAIRNESS = ROOT / "policies" / "fairness.yaml"
+FAST = "--format json,md --quiet"  # no PDF: the figures and the job summary are the same
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
@@ -134,3 +137,16 @@ def run_action(inputs: dict[str, str], workdir: Path) -> ActionRun:
     result.summary = files["STEP_SUMMARY"].read_text()
     result.outputs = {k: ctx.expand(str(v["value"])) for k, v in action.get("outputs", {}).items()}
     return result
+
+
+def audit_demo_model(workdir: Path, name: str, **extra: str) -> ActionRun:
+    """The action on a shipped demo model and its ONNX export under policies/fairness.yaml."""
+    inputs = {
+        "model": str(MODELS / f"{name}.pt"),
+        "onnx-model": str(MODELS / f"{name}.onnx"),
+        "policy": str(FAIRNESS),
+        "output": "report",
+        "extra-args": FAST,
+        **extra,
+    }
+    return run_action(inputs, workdir)

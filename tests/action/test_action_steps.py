@@ -1,8 +1,9 @@
 """The composite action, run locally on the demo models: summary, outputs, and when it fails.
 
-One real audit per model (module-scoped, json+md only: no PDF), each ~45 s on 2 cores: the
-biased model must fail the shipped fairness policy and fail the job; the control must pass.
-The ONNX exports go along, so the same runs cover `run --onnx` and the report's onnx block.
+One real audit per model (json+md only: no PDF), each ~45 s on 2 cores: the biased model must
+fail the shipped fairness policy and fail the job; the control must pass. The ONNX exports go
+along, so the same runs cover `run --onnx` and the report's onnx block. The runs are the
+session fixtures of tests/conftest.py, shared with tests/commands/test_demo_models.py.
 """
 
 from __future__ import annotations
@@ -12,34 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.action.harness import ROOT, ActionRun, run_action
-
-MODELS = ROOT / "examples" / "models"
-FAST = "--format json,md --quiet"
+from tests.action.harness import FAIRNESS, ActionRun, run_action
 
 
-def audit(workdir: Path, name: str, **extra: str) -> ActionRun:
-    inputs = {
-        "model": str(MODELS / f"{name}.pt"),
-        "onnx-model": str(MODELS / f"{name}.onnx"),
-        "policy": str(ROOT / "policies" / "fairness.yaml"),
-        "output": "report",
-        "extra-args": FAST,
-        **extra,
-    }
-    return run_action(inputs, workdir)
+@pytest.fixture
+def biased(action_biased: tuple[ActionRun, Path]) -> tuple[ActionRun, Path]:
+    return action_biased
 
 
-@pytest.fixture(scope="module")
-def biased(tmp_path_factory: pytest.TempPathFactory) -> tuple[ActionRun, Path]:
-    work = tmp_path_factory.mktemp("biased")
-    return audit(work, "eyeglasses_biased"), work
-
-
-@pytest.fixture(scope="module")
-def control(tmp_path_factory: pytest.TempPathFactory) -> tuple[ActionRun, Path]:
-    work = tmp_path_factory.mktemp("control")
-    return audit(work, "eyeglasses_control"), work
+@pytest.fixture
+def control(action_control: tuple[ActionRun, Path]) -> tuple[ActionRun, Path]:
+    return action_control
 
 
 def test_the_biased_model_fails_the_job(biased) -> None:
@@ -92,9 +76,7 @@ def test_a_violation_can_be_reported_without_failing_the_job(biased, tmp_path: P
 
 
 def test_a_bad_input_fails_the_audit_step_in_seconds(tmp_path: Path) -> None:
-    run = run_action(
-        {"model": "--allow-code", "policy": str(ROOT / "policies" / "fairness.yaml")}, tmp_path
-    )
+    run = run_action({"model": "--allow-code", "policy": str(FAIRNESS)}, tmp_path)
     assert run.failed_step == "Run sia-audit"
     assert run.outputs["verdict"] == "error" and run.outputs["exit-code"] == "2"
     assert "could not run" in run.summary

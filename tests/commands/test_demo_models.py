@@ -2,8 +2,10 @@
 
 The README's first command (`sia-audit demo`) audits the biased model; the control must pass
 the same policy, and `compare` of the two (control as the baseline) must flag the regression.
-These are the slowest tests of the suite (two 64-probe audits, ~40 s each on 2 cores): they are
-what a user sees first, so they run as shipped, not on shrunken settings.
+These are the slowest tests of the suite (64-probe audits, ~40 s each on 2 cores): they are
+what a user sees first, so they run as shipped, not on shrunken settings. The control's audit
+is the session's (tests/conftest.py): `sia-audit run` through the composite action, with its
+ONNX export, which the action's own tests read too.
 """
 
 from __future__ import annotations
@@ -15,10 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from sia_audit.cli import cli
-
-ROOT = Path(__file__).resolve().parents[2]
-CONTROL = ROOT / "examples" / "models" / "eyeglasses_control.pt"
-FAIRNESS = ROOT / "policies" / "fairness.yaml"
+from tests.action.harness import FAIRNESS, ActionRun
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +28,11 @@ def demo(tmp_path_factory) -> tuple[str, dict]:
     return result.output, json.loads((out / "report.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def control(tmp_path_factory) -> tuple[int, Path]:
-    out = tmp_path_factory.mktemp("control") / "out"
-    args = ["run", str(CONTROL), "--policy", str(FAIRNESS), "--out", str(out), "--quiet"]
-    result = CliRunner().invoke(cli, [*args, "--format", "json"])
-    return result.exit_code, out / "report.json"
+@pytest.fixture
+def control(action_control: tuple[ActionRun, Path]) -> tuple[int, Path]:
+    """`sia-audit run` of the control under the same policy: its exit code and report.json."""
+    run, work = action_control
+    return int(run.outputs["exit-code"]), work / run.outputs["report-json"]
 
 
 def gates(report: dict) -> dict[str, str]:

@@ -1,0 +1,30 @@
+"""Session fixtures: the demo models' audits under the shipped policy, made once per session.
+
+Each is a real `sia-audit run` of a demo model under policies/fairness.yaml at its full
+settings (~40 s on 2 cores), run through the composite action with its ONNX export. The action's
+tests (tests/action/test_action_steps.py) and the demo models' tests
+(tests/commands/test_demo_models.py) read the same runs; a fixture runs only when a test asks
+for it, so a selection that needs neither pays nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.action.harness import ActionRun, audit_demo_model
+
+
+@pytest.fixture(scope="session")
+def action_biased(tmp_path_factory: pytest.TempPathFactory) -> tuple[ActionRun, Path]:
+    """The action on examples/models/eyeglasses_biased.pt (and .onnx): the run, its workdir."""
+    work = tmp_path_factory.mktemp("action-biased")
+    return audit_demo_model(work, "eyeglasses_biased"), work
+
+
+@pytest.fixture(scope="session")
+def action_control(tmp_path_factory: pytest.TempPathFactory) -> tuple[ActionRun, Path]:
+    """The action on examples/models/eyeglasses_control.pt (and .onnx): the run, its workdir."""
+    work = tmp_path_factory.mktemp("action-control")
+    return audit_demo_model(work, "eyeglasses_control"), work
