@@ -64,7 +64,7 @@ def check_attribute_names(policy: Policy, attr_names: tuple[str, ...]) -> None:
         "subpopulations": policy.subpopulations,
         "attack.radii": tuple(policy.attack.radii),
     }
-    for gate_name in ("sensitivity", "attribute_effect"):
+    for gate_name in ("sensitivity", "attribute_effect", "path_share"):
         gate = getattr(policy.gates, gate_name)
         if gate is not None and not isinstance(gate.attributes, str):
             named[f"gates.{gate_name}.attributes"] = gate.attributes

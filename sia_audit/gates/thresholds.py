@@ -14,7 +14,12 @@ from typing import Literal
 from sia_audit.errors import ConfigError
 from sia_audit.metrics import Estimate
 from sia_audit.onnx.results import OnnxResult
-from sia_audit.policy.gates import AttributeEffectGate, GatesSection, SensitivityGate
+from sia_audit.policy.gates import (
+    AttributeEffectGate,
+    GatesSection,
+    PathShareGate,
+    SensitivityGate,
+)
 from sia_audit.results import AuditResult, GateVerdict, Status
 
 FAILING: tuple[Status, ...] = ("fail", "unmeasurable")  # the statuses that fail a run
@@ -121,6 +126,14 @@ def _verdicts(
             yield from _per_attribute(
                 "attribute_effect", g, result.effects.effect, result, protected, on_unmeasurable
             )
+    if gates.path_share is not None:
+        g = gates.path_share
+        if result.path_attribution is None:
+            yield skipped("path_share", "no path attribution: the attack raised no loss")
+        else:
+            yield from _per_attribute(
+                "path_share", g, result.path_attribution.share, result, protected, on_unmeasurable
+            )
     if gates.clean_accuracy is not None:
         g = gates.clean_accuracy
         yield check_min("clean_accuracy", result.clean_accuracy, g.min, g.use_confidence)
@@ -156,7 +169,7 @@ def _verdicts(
 
 def _per_attribute(
     label: str,
-    g: SensitivityGate | AttributeEffectGate,
+    g: SensitivityGate | AttributeEffectGate | PathShareGate,
     values: Sequence[Estimate],
     result: AuditResult,
     protected: Sequence[str],

@@ -62,6 +62,17 @@ class AttributeEffectGate(MaxGate):
     _unique_attributes = field_validator("attributes")(unique)
 
 
+class PathShareGate(MaxGate):
+    """Ceiling on an attribute's path share (SPEC 6c): the fraction of the attack's first-order
+    loss increase that its moves carried. A share, unlike the effect's loss drop, does not grow
+    with how wrong a model already is, so one threshold means the same for every model."""
+
+    attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
+        "protected", description="Which attributes the ceiling applies to."
+    )
+    _unique_attributes = field_validator("attributes")(unique)
+
+
 class PerAttackMaxGate(_Gate):
     """A ceiling per attack name (e.g. full: 0.5, pgd: 0.9)."""
 
@@ -123,6 +134,9 @@ class GatesSection(Strict):
     sdar: SdarGate | None = None
     sensitivity: SensitivityGate | None = None
     attribute_effect: AttributeEffectGate | None = None
+    path_share: PathShareGate | None = Field(
+        None, description="Ceiling on each attribute's share of the attack's loss increase."
+    )
     clean_accuracy: FractionMinGate | None = None
     reconstruction_accuracy: FractionMinGate | None = None
     attack_success_rate: PerAttackMaxGate | None = None

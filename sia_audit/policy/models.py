@@ -261,7 +261,7 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
-        for name in ("sensitivity", "attribute_effect"):
+        for name in ("sensitivity", "attribute_effect", "path_share"):
             gate = getattr(self.gates, name)
             if gate is not None and gate.attributes == "protected" and not self.protected:
                 raise ValueError(

@@ -165,3 +165,19 @@ def test_on_unmeasurable_skip_skips_with_the_reason() -> None:
     assert young.status == "skipped" and "unmeasurable" in young.message
     assert "0.5 < 0.8" in young.message
     assert passed(verdicts.values())
+
+
+def test_path_share_gate_reads_the_shares_by_name() -> None:
+    gates = GatesSection.model_validate({"path_share": {"max": 0.3, "attributes": "all"}})
+    r = fake_result()
+    r.path_attribution = SimpleNamespace(
+        share=(est(0.55, 0.5, 0.6), est(0.1, 0.05, 0.15), est(0.2, 0.1, 0.3))
+    )
+    assert {v.gate: v.status for v in evaluate(gates, r)} == {
+        "path_share[Mustache]": "fail",
+        "path_share[Male]": "pass",
+        "path_share[Young]": "pass",
+    }
+    r.path_attribution = None
+    [skip] = evaluate(gates, r)
+    assert skip.status == "skipped" and "no path attribution" in skip.message
