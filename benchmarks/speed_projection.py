@@ -24,7 +24,7 @@ import torchvision
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
-from sia_audit.attacks.effects import attribute_effect
+from sia_audit.attacks.effects import per_probe_effects
 from sia_audit.generators.attgan import AttGANGenerator
 from sia_audit.targets import Target, TargetContract
 
@@ -82,7 +82,7 @@ def flops_per_probe(gen: AttGANGenerator, target: Target) -> dict[str, int]:
         f_fwd = counted(lambda: target(x))
     pixel = counted(lambda: pixel_step(target, x, y))
     effects = counted(
-        lambda: attribute_effect(x, a, 1 - a, y, generator=gen, target=target, task=target.task)
+        lambda: per_probe_effects(x, a, 1 - a, y, generator=gen, target=target, task=target.task)
     )
     return {
         "SIA step (G + f fwd, bwd to x, a)": step,

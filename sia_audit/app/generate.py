@@ -27,7 +27,7 @@ from torch import Tensor
 import sia_audit
 from sia_audit.app.inputs import load
 from sia_audit.attacks.engine import AttackBatch
-from sia_audit.audit import AuditConfig, Setup, attack_batches, setup
+from sia_audit.audit import AuditConfig, Progress, Setup, attack_batches, setup
 from sia_audit.errors import DataError, UsageError
 from sia_audit.fsutil import atomic_dir, atomic_write_text, check_new_dir, check_writable_folder
 from sia_audit.policy import load_policy
@@ -47,8 +47,6 @@ LABELS_FILE = "list_target_labels.txt"
 VARIANT = "full"  # generate always runs SIA proper: both spaces, all T steps
 _SPLIT_NAMES = {v: k for k, v in SPLITS.items()}
 MAX_IMAGES = 10**NAME_DIGITS - 1  # 000001.png ... 999999.png
-
-Progress = Callable[[int], None]  # probes done in this call
 
 
 @dataclass(frozen=True)
@@ -260,7 +258,7 @@ def _attack_and_write(
                 correct = (b.clean["correct_clean"].cpu(), correct_saved)
                 records += _records(files, probes, idx, partition, b.y, r, *correct, repeat)
                 if progress is not None:
-                    progress(len(idx))
+                    progress("attack", len(idx))
     return records
 
 
@@ -287,11 +285,11 @@ def _records(
                 split=_SPLIT_NAMES[int(partition[i])],
                 label=int(y[b]) if binary else None,
                 correct_clean=clean,
-                correct_reconstruction=bool(r.correct_clean[b]),
+                correct_reconstruction=bool(r.correct_start[b]),
                 correct_adversary=adv,
                 flipped=clean and not adv,
                 flipped_as_saved=clean and not bool(correct_saved[b]),
-                loss_reconstruction=round(float(r.loss_clean[b]), 6),
+                loss_reconstruction=round(float(r.loss_start[b]), 6),
                 loss_adversary=round(float(r.loss_adv[b]), 6),
                 repeat=repeat,
             )

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from sia_audit.app.inputs import Loaded, bootstrap_config, load, sha256_of
-from sia_audit.audit import audit, audit_batches, check_editability, measure, plan_batches
+from sia_audit.audit import (
+    Progress,
+    audit,
+    audit_batches,
+    check_editability,
+    measure,
+    plan_batches,
+)
 from sia_audit.distributed import Ranks, Session, rank_device, session
 from sia_audit.errors import SiaAuditError
 from sia_audit.formats import pdf
@@ -42,7 +49,7 @@ def run(
     allow_code: bool = False,
     baseline: Path | None = None,
     onnx: Path | None = None,
-    progress=None,  # noqa: ANN001 - audit's Progress callback
+    progress: Progress | None = None,
 ) -> RunOutcome:
     """Load everything the policy names, audit the target, and evaluate the gates."""
     loaded = load(
@@ -69,7 +76,7 @@ def run(
 def run_sharded(
     loaded: Loaded,
     session: Session,
-    progress=None,  # noqa: ANN001 - audit's Progress callback
+    progress: Progress | None = None,
 ) -> RunOutcome | None:
     """This rank's share of a distributed run; the outcome on rank 0, None on the others.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sia_audit.attacks.config import AttackConfig
-from sia_audit.attacks.effects import attribute_effect
+from sia_audit.attacks.effects import per_probe_effects
 from sia_audit.attacks.engine import AttackBatch, StepHook, attack
 from sia_audit.attacks.pixel import fgsm, pgd
 from sia_audit.attacks.variants import (
@@ -24,7 +24,7 @@ __all__ = [
     "StepHook",
     "Variant",
     "attack",
-    "attribute_effect",
+    "per_probe_effects",
     "fgsm",
     "get_variant",
     "pgd",

@@ -11,7 +11,7 @@ from sia_audit.targets.contract import Target
 from sia_audit.targets.tasks import Task
 
 
-def attribute_effect(
+def per_probe_effects(
     x_T: Tensor,
     a0: Tensor,
     a_T: Tensor,

@@ -30,8 +30,9 @@ StepHook = Callable[[int, Tensor, Tensor | None], None]
 class AttackBatch:
     """Per-probe results of one batch, detached, on the caller's device.
 
-    `loss_clean`/`error_clean`/`correct_clean` are measured on what the attack starts from: the
-    reconstruction G(x0, a0) for generator variants, x0 itself for pixel attacks. `error_*` is
+    `loss_start`/`error_start`/`correct_start` are measured on what the attack starts from: the
+    reconstruction G(x0, a0) for generator variants, x0 itself for pixel attacks ("clean"
+    always means x0, the probe as given). `error_*` is
     0/1 misclassification or NME (keypoints); `correct_*` applies the task's failure rule.
     `a0` is the labelled start: the paper's Eq. 2 measures from a_1 (the first iterate), which
     differs from a_0 by at most eta_a; SPEC 6 measures sensitivity from a_0, so a0 is kept.
@@ -48,11 +49,11 @@ class AttackBatch:
     x_T: Tensor
     adversary: Tensor
     start: Tensor
-    loss_clean: Tensor
+    loss_start: Tensor
     loss_adv: Tensor
-    error_clean: Tensor
+    error_start: Tensor
     error_adv: Tensor
-    correct_clean: Tensor
+    correct_start: Tensor
     correct_adv: Tensor
     path_a: Tensor | None = None
     path_x: Tensor | None = None
@@ -215,7 +216,7 @@ def attack(
         rmsprop = torch.optim.RMSprop([a], lr=config.eta_a, maximize=True)
 
     z: Latent | None = None  # encode(x) cached while x does not move (attr, spt, after PI)
-    loss_clean = error_clean = correct_clean = start = first_grad = None
+    loss_start = error_start = correct_start = start = first_grad = None
     # Path attribution (SPEC 6c): each step's gradient, already taken, times the step it drove.
     path_a = torch.zeros(x0.shape[0], k, device=device, dtype=torch.float32)
     path_x = torch.zeros(x0.shape[0], device=device, dtype=torch.float32)
@@ -241,13 +242,13 @@ def attack(
             output = target(decoded)
             per_probe = task.loss(output, label)
         if i == 1:
-            # Step 1 is evaluated at (x0, a0): its loss is the reconstruction's clean loss.
-            clean = output.detach()
-            task.validate(clean, label)
-            loss_clean = per_probe.detach()
-            error_clean, correct_clean = task.error(clean, label), task.correct(clean, label)
+            # Step 1 is evaluated at the start (x0, a0): its loss is the reconstruction's.
+            first = output.detach()
+            task.validate(first, label)
+            loss_start = per_probe.detach()
+            error_start, correct_start = task.error(first, label), task.correct(first, label)
             start = decoded.detach().to(dtype)
-            del clean
+            del first
         bad |= ~torch.isfinite(per_probe.detach())
         wrt = {name: t for name, t, moves in (("x", x, move_x), ("a", a, move_a)) if moves}
         # One backward for the whole batch: the batch loss is a sum, so each probe's gradient
@@ -288,7 +289,7 @@ def attack(
     task.validate(output, label)
     bad |= ~torch.isfinite(loss_adv)
     _raise_non_finite(bad)
-    assert loss_clean is not None and error_clean is not None and correct_clean is not None
+    assert loss_start is not None and error_start is not None and correct_start is not None
     assert start is not None
     return AttackBatch(
         a0=a0,
@@ -296,11 +297,11 @@ def attack(
         x_T=x.contiguous(),
         adversary=adversary.to(dtype).contiguous(),
         start=start.contiguous(),
-        loss_clean=loss_clean,
+        loss_start=loss_start,
         loss_adv=loss_adv.detach(),
-        error_clean=error_clean,
+        error_start=error_start,
         error_adv=task.error(output, label),
-        correct_clean=correct_clean,
+        correct_start=correct_start,
         correct_adv=task.correct(output, label),
         path_a=path_a,
         path_x=path_x,
@@ -323,7 +324,7 @@ def _pixel_attack(
     with torch.no_grad(), amp:
         if out_clean is None:
             out_clean = target(x0)
-        loss_clean = task.loss(out_clean, label)
+        loss_start = task.loss(out_clean, label)
     task.validate(out_clean, label)
     hook = None if on_step is None else (lambda i, x: on_step(i, x, None))
     # Autocast only changes the dtype of convolutions and matmuls: the updates stay in x0's dtype.
@@ -349,7 +350,7 @@ def _pixel_attack(
         out_adv = target(adversary)
         loss_adv = task.loss(out_adv, label)
     task.validate(out_adv, label)
-    _raise_non_finite(~torch.isfinite(loss_adv) | ~torch.isfinite(loss_clean))
+    _raise_non_finite(~torch.isfinite(loss_adv) | ~torch.isfinite(loss_start))
     adversary = adversary.contiguous()
     return AttackBatch(
         a0=None,
@@ -357,10 +358,10 @@ def _pixel_attack(
         x_T=adversary,
         adversary=adversary,
         start=x0,
-        loss_clean=loss_clean,
+        loss_start=loss_start,
         loss_adv=loss_adv,
-        error_clean=task.error(out_clean, label),
+        error_start=task.error(out_clean, label),
         error_adv=task.error(out_adv, label),
-        correct_clean=task.correct(out_clean, label),
+        correct_start=task.correct(out_clean, label),
         correct_adv=task.correct(out_adv, label),
     )

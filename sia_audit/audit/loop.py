@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from sia_audit.attacks.acceleration import accelerate
-from sia_audit.attacks.effects import attribute_effect
+from sia_audit.attacks.effects import per_probe_effects
 from sia_audit.attacks.engine import AttackBatch, attack
 from sia_audit.attacks.variants import get_variant
 from sia_audit.audit.config import (
@@ -200,18 +200,18 @@ def _numbers(probes: ProbeSet, env: Setup, config: AuditConfig, b: BatchAttacks)
         uses_g = get_variant(name).uses_generator
         effects = None
         if uses_g and config.effects:
-            effects = attribute_effect(
+            effects = per_probe_effects(
                 r.x_T, b.a0, r.a_T, b.y, generator=generator, target=target, task=target.task
             )
         attacks[name] = cpu(
             **b.clean,
             a0=r.a0,
             a_T=r.a_T,
-            loss_start=r.loss_clean,
+            loss_start=r.loss_start,
             loss_adv=r.loss_adv,
-            error_start=r.error_clean,
+            error_start=r.error_start,
             error_adv=r.error_adv,
-            correct_start=r.correct_clean,
+            correct_start=r.correct_start,
             correct_adv=r.correct_adv,
             psnr_x0=psnr(r.adversary, b.x0),
             ssim_x0=ssim(r.adversary, b.x0),

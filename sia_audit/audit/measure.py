@@ -108,9 +108,7 @@ def measure(
     path = None
     if main.path_a is not None and main.path_x is not None:
         try:
-            path = path_attribution(
-                main.path_a, main.path_x, included, names=attr_names, config=b
-            )
+            path = path_attribution(main.path_a, main.path_x, included, names=attr_names, config=b)
         except EmptyMetricError:  # the attack did not raise the loss: no shares of nothing
             path = None
     single = None

@@ -100,7 +100,7 @@ def generate(
             bars.append(stack.enter_context(click.progressbar(length=total, label="attacking",
                                                               file=sink)))  # fmt: skip
 
-        summary = run_generate(request, progress=lambda n: bars[0].update(n), start=start)
+        summary = run_generate(request, progress=lambda _, n: bars[0].update(n), start=start)
     train, val, test = summary.splits
     click.echo(
         f"wrote {summary.count} adversaries to {summary.out} in {summary.seconds:.1f} s "

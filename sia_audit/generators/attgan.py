@@ -17,7 +17,8 @@ MAX_DIM = 1024
 NORMS = ("none", "batchnorm", "instancenorm")
 ACTIVATIONS = ("none", "relu", "lrelu", "sigmoid", "tanh")
 
-# Constructor arguments of `Generator`, named as in the reference's setting.txt, with its defaults.
+# Constructor arguments of `AttGANNet` (the reference's `Generator`), named as in its setting.txt,
+# with its defaults.
 GENERATOR_DEFAULTS: dict[str, Any] = {
     "enc_dim": 64,
     "enc_layers": 5,
@@ -132,7 +133,7 @@ def _tile(a: Tensor, size: int) -> Tensor:
     return a[:, :, None, None].expand(-1, -1, size, size)
 
 
-class Generator(nn.Module):
+class AttGANNet(nn.Module):
     """The reference's AttGAN generator: pixels in [-1, 1], attributes already (2a-1)*thres_int.
 
     Encoder: `enc_layers` Conv2dBlocks of width min(enc_dim * 2^i, 1024). Decoder: the deepest
@@ -299,19 +300,19 @@ class Discriminators(nn.Module):
         return self.fc_adv(h), self.fc_cls(h)
 
 
-def build_generator(settings: Mapping[str, object]) -> Generator:
-    """A raw `Generator` from setting.txt-style names; unknown names are a ModelError."""
+def build_generator(settings: Mapping[str, object]) -> AttGANNet:
+    """A raw `AttGANNet` from setting.txt-style names; unknown names are a ModelError."""
     unknown = sorted(set(settings) - set(GENERATOR_DEFAULTS))
     if unknown:
         raise ModelError(
             f"unknown AttGAN generator settings {', '.join(unknown)}; "
             f"use only {', '.join(GENERATOR_DEFAULTS)}"
         )
-    return Generator(**{**GENERATOR_DEFAULTS, **settings})
+    return AttGANNet(**{**GENERATOR_DEFAULTS, **settings})
 
 
 class AttGANGenerator(nn.Module, interface.Generator):
-    """An AttGAN `Generator` behind the sia-audit interface: [0, 1] pixels and attributes.
+    """An `AttGANNet` behind the sia-audit Generator interface: [0, 1] pixels and attributes.
 
     Owns the raw network (`net`), the ordered attribute names and `thres_int`; maps images to
     [-1, 1] and attributes a to (2a - 1) * thres_int on the way in, and tanh output back to
@@ -320,7 +321,7 @@ class AttGANGenerator(nn.Module, interface.Generator):
 
     def __init__(
         self,
-        net: Generator,
+        net: AttGANNet,
         attr_names: Sequence[str],
         thres_int: float = 0.5,
         provenance: Mapping[str, object] | None = None,

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from sia_audit.errors import ModelError
-from sia_audit.generators.attgan import AttGANGenerator, Generator, build_generator
+from sia_audit.generators.attgan import AttGANGenerator, AttGANNet, build_generator
 
 
 def one_line(exc: BaseException) -> str:
@@ -116,7 +116,7 @@ def _thres(source: Path, value: object) -> float:
 
 
 def _check_state(
-    source: Path, net: Generator, state: Mapping[object, object], n_names: int
+    source: Path, net: AttGANNet, state: Mapping[object, object], n_names: int
 ) -> None:
     expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     problems: list[str] = []

@@ -42,7 +42,7 @@ def test_compiled_attack_equals_eager(attgan: Generator, target: Target) -> None
         torch.testing.assert_close(compiled.a_T, eager.a_T, atol=ATOL, rtol=0)
         torch.testing.assert_close(compiled.adversary, eager.adversary, atol=ATOL, rtol=0)
         torch.testing.assert_close(compiled.loss_adv, eager.loss_adv, atol=ATOL, rtol=ATOL)
-        torch.testing.assert_close(compiled.loss_clean, eager.loss_clean, atol=ATOL, rtol=ATOL)
+        torch.testing.assert_close(compiled.loss_start, eager.loss_start, atol=ATOL, rtol=ATOL)
     # The caller's modules are shared, not modified: same objects, weights, buffers and mode.
     assert fast_g.inner is attgan and fast_t.model is target.model
     for before, module in ((before_g, attgan), (before_t, target)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sia_audit.attacks import AttackConfig, attack, attribute_effect
+from sia_audit.attacks import AttackConfig, attack, per_probe_effects
 from sia_audit.generators.interface import Generator
 from sia_audit.targets.contract import Target
 from tests.attacks.conftest import probes
@@ -24,7 +24,7 @@ def test_effect_equals_a_literal_loop(max_rows: int, attgan: Generator, target: 
         config=AttackConfig(steps=5, eta_a=0.05, eta_x=1 / 255),
         eps_a=torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0]),
     )
-    effect = attribute_effect(
+    effect = per_probe_effects(
         out.x_T,
         out.a0,
         out.a_T,

@@ -96,7 +96,7 @@ def test_linear_setup_matches_closed_form_exactly(variant: str, n_x: int, n_a: i
     logit0 = (gen(x0, a0) * w.view(1, 3, S, S)).flatten(1).sum(1)
     logit_t = (gen(x_t, a_t) * w.view(1, 3, S, S)).flatten(1).sum(1)
     bce = F.binary_cross_entropy_with_logits
-    torch.testing.assert_close(out.loss_clean, bce(logit0, y, reduction="none"))
+    torch.testing.assert_close(out.loss_start, bce(logit0, y, reduction="none"))
     torch.testing.assert_close(out.loss_adv, bce(logit_t, y, reduction="none"))
     assert torch.equal(out.correct_adv, (logit_t > 0).double() == y)
 
@@ -198,7 +198,7 @@ def _run(x0: Tensor, a0: Tensor, y: Tensor, variant: str) -> tuple[Tensor, ...]:
     out = attack(
         x0, a0, y, generator=gen, target=target, task=target.task, config=config, eps_a=eps_a
     )
-    return out.x_T, out.a_T, out.adversary, out.loss_clean, out.loss_adv
+    return out.x_T, out.a_T, out.adversary, out.loss_start, out.loss_adv
 
 
 @pytest.mark.parametrize("variant", ["full", "spt"])
@@ -285,9 +285,9 @@ def test_clean_loss_is_the_reconstruction_loss(attgan: Generator, target: Target
         x0, a0, y, generator=attgan, target=target, task=target.task, config=AttackConfig(steps=2)
     )
     want = target.task.loss(target(attgan(x0, a0)), y)
-    torch.testing.assert_close(out.loss_clean, want)
+    torch.testing.assert_close(out.loss_start, want)
     assert out.loss_adv.shape == (5,) and not out.loss_adv.requires_grad
-    assert out.correct_clean.dtype == torch.bool
+    assert out.correct_start.dtype == torch.bool
 
 
 def test_speed_options_keep_the_attack_and_its_boxes(attgan: Generator, target: Target) -> None:
@@ -305,7 +305,7 @@ def test_speed_options_keep_the_attack_and_its_boxes(attgan: Generator, target: 
     assert not torch.equal(fast.adversary, plain.adversary)
     assert (fast.x_T - x0).abs().max() <= AttackConfig().eps_x + 1e-7
     assert (fast.adversary - plain.adversary).abs().mean() < 0.02
-    torch.testing.assert_close(fast.loss_clean, plain.loss_clean, atol=0.05, rtol=0.05)
+    torch.testing.assert_close(fast.loss_start, plain.loss_start, atol=0.05, rtol=0.05)
 
 
 def test_bad_inputs_are_one_line_errors(attgan: Generator, target: Target) -> None:
@@ -375,6 +375,6 @@ def test_keypoint_targets_are_attacked_with_nme_errors(task_name: str, attgan: G
         task=target.task,
         config=AttackConfig(steps=3, eta_a=0.05, eta_x=1 / 255),
     )
-    assert out.error_clean.shape == out.error_adv.shape == (3,)
-    assert (out.error_clean > 0).all() and (out.loss_adv >= 0).all()
+    assert out.error_start.shape == out.error_adv.shape == (3,)
+    assert (out.error_start > 0).all() and (out.loss_adv >= 0).all()
     assert torch.equal(out.correct_adv, out.error_adv <= 0.10)

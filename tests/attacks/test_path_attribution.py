@@ -34,7 +34,7 @@ def test_the_terms_add_up_to_the_loss_change(variant: str) -> None:
     r = run(variant)
     assert r.path_a is not None and r.path_x is not None
     first_order = r.path_a.sum(dim=1) + r.path_x
-    change = r.loss_adv - r.loss_clean
+    change = r.loss_adv - r.loss_start
     # Small steps on a linear G and logit: the path sum matches the change to second order.
     torch.testing.assert_close(first_order, change, rtol=0.05, atol=1e-4)
     assert bool((change > 0).all())  # the attack ascends

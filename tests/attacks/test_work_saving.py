@@ -51,14 +51,14 @@ def plain_algorithm_1(
     x, a = x.detach(), a.detach()
     with torch.no_grad():
         adversary = gen(x, a)
-        clean_out, adv_out = target(gen(x0, a0)), target(adversary)
+        start_out, adv_out = target(gen(x0, a0)), target(adversary)
     return {
         "x_T": x,
         "a_T": a,
         "adversary": adversary,
-        "loss_clean": task.loss(clean_out, y),
+        "loss_start": task.loss(start_out, y),
         "loss_adv": task.loss(adv_out, y),
-        "error_clean": task.error(clean_out, y),
+        "error_start": task.error(start_out, y),
         "error_adv": task.error(adv_out, y),
     }
 
@@ -76,9 +76,9 @@ def test_engine_equals_plain_algorithm_1(variant: str, attgan: Generator, target
     # on images and losses.
     assert torch.equal(got.x_T, want["x_T"]), variant
     torch.testing.assert_close(got.a_T, want["a_T"], atol=1e-6, rtol=0)
-    for key in ("adversary", "loss_clean", "loss_adv"):
+    for key in ("adversary", "loss_start", "loss_adv"):
         torch.testing.assert_close(getattr(got, key), want[key], atol=1e-6, rtol=0, msg=key)
-    for key in ("error_clean", "error_adv"):
+    for key in ("error_start", "error_adv"):
         assert torch.equal(getattr(got, key), want[key]), key
 
 

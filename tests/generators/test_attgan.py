@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sia_audit.errors import ModelError
-from sia_audit.generators.attgan import AttGANGenerator, Discriminators, Generator
+from sia_audit.generators.attgan import AttGANGenerator, AttGANNet, Discriminators
 from sia_audit.generators.interface import Generator as GeneratorInterface
 from sia_audit.generators.interface import map_latent
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
@@ -26,10 +26,10 @@ def _shapes(module: torch.nn.Module) -> dict[str, list[int]]:
     return {k: list(v.shape) for k, v in module.state_dict().items()}
 
 
-def _meta_generator(**kwargs: object) -> Generator:
+def _meta_generator(**kwargs: object) -> AttGANNet:
     # The reference default holds ~40M weights: build it without allocating them.
     with torch.device("meta"):
-        return Generator(**kwargs)  # type: ignore[arg-type]
+        return AttGANNet(**kwargs)  # type: ignore[arg-type]
 
 
 def _bn_keys(prefix: str) -> list[str]:
@@ -80,7 +80,7 @@ def test_fifteen_attributes_with_injection_widen_the_first_two_decoder_inputs() 
 
 def test_no_norm_means_conv_bias_and_instancenorm_has_no_running_stats() -> None:
     shapes = _shapes(
-        Generator(
+        AttGANNet(
             enc_norm="none",
             dec_norm="instancenorm",
             img_size=32,
@@ -134,7 +134,7 @@ def test_discriminator_fc_instancenorm_keeps_the_reference_unsqueeze_layout() ->
 )
 def test_unsupported_architectures_are_model_errors(kwargs: dict[str, object]) -> None:
     with pytest.raises(ModelError, match="AttGAN"), torch.device("meta"):
-        Generator(**kwargs)  # type: ignore[arg-type]
+        AttGANNet(**kwargs)  # type: ignore[arg-type]
 
 
 def test_small_forward_shapes_and_range(small: AttGANGenerator) -> None:
@@ -198,7 +198,7 @@ def test_wrong_inputs_are_model_errors(small: AttGANGenerator) -> None:
 
 def test_attribute_names_must_fit_the_network() -> None:
     with torch.device("meta"):
-        net = Generator(n_attrs=15)
+        net = AttGANNet(n_attrs=15)
     with pytest.raises(ModelError, match="15 attribute inputs but 13"):
         AttGANGenerator(net, ATTRIBUTES[:13])
     with pytest.raises(ModelError, match="distinct"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sia_audit.generators.training.paired import PairedConfig, train_paired
 from sia_audit.generators.training.state import (
     ArchConfig,
-    Progress,
+    TrainProgress,
     TrainResult,
     state_path_for,
 )
@@ -14,7 +14,7 @@ from sia_audit.generators.training.unpaired import UnpairedConfig, train_unpaire
 __all__ = [
     "ArchConfig",
     "PairedConfig",
-    "Progress",
+    "TrainProgress",
     "TrainResult",
     "UnpairedConfig",
     "state_path_for",

@@ -15,7 +15,7 @@ from sia_audit.errors import UsageError
 from sia_audit.generators.attgan import AttGANGenerator, Discriminators
 from sia_audit.generators.training.state import (
     ArchConfig,
-    Progress,
+    TrainProgress,
     TrainResult,
     config_record,
     end_of_run,
@@ -178,7 +178,7 @@ def train_paired(
     state_path: Path | None = None,
     checkpoint_every: int = 0,
     resume: bool = False,
-    progress: Progress | None = None,
+    progress: TrainProgress | None = None,
     monitor: Monitor | None = None,
     monitor_every: int = 0,
     stop_at: int | None = None,

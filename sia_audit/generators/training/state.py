@@ -22,7 +22,7 @@ STATE_VERSION = 1
 STATE_SUFFIX = ".state.pt"
 
 # Called after every step with (step done, steps in total, named scalar losses).
-Progress = Callable[[int, int, Mapping[str, float]], None]
+TrainProgress = Callable[[int, int, Mapping[str, float]], None]  # (step, steps, losses)
 
 
 @dataclass(frozen=True)

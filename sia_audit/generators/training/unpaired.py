@@ -16,7 +16,7 @@ from sia_audit.errors import UsageError
 from sia_audit.generators.attgan import Discriminators
 from sia_audit.generators.training.state import (
     ArchConfig,
-    Progress,
+    TrainProgress,
     TrainResult,
     config_record,
     end_of_run,
@@ -133,7 +133,7 @@ def train_unpaired(
     state_path: Path | None = None,
     checkpoint_every: int = 0,
     resume: bool = False,
-    progress: Progress | None = None,
+    progress: TrainProgress | None = None,
     stop_at: int | None = None,
 ) -> TrainResult:
     """Train AttGAN as the reference does: n_d critic updates, then one generator update.
