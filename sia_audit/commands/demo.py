@@ -95,9 +95,16 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
         if v.status != "pass":
             click.echo(f"{v.status.upper():7s} {v.message}", err=True)
     sens = outcome.result.sensitivity
-    ranked = sorted(zip(sens.attributes, sens.s, strict=True), key=lambda p: -p[1].value)
+    ranked = sorted(
+        (
+            (n, e)
+            for n, e in zip(sens.attributes, sens.s, strict=True)
+            if n not in sens.unmeasurable
+        ),
+        key=lambda p: -p[1].value,
+    )
     top = ", ".join(f"{name} {e.value:.3f}" for name, e in ranked[:3])
-    click.echo(f"most sensitive attributes (s): {top}")
+    click.echo(f"most sensitive measurable attributes (s): {top}")
     click.echo(
         f"reports: {out / 'report.html'} (open it), report.pdf, report.json, summary.md; "
         f"probe domain: {out / 'synthfaces.png'}"

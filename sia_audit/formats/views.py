@@ -121,7 +121,8 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
         failed=tuple(g for g in gates if g.status in FAILING),
         regression=regression,
         sensitivity=sens,
-        top_sensitive=sens.rows[:TOP_SENSITIVE],
+        # What the generator cannot draw is no finding: it is listed apart, not ranked here.
+        top_sensitive=tuple(r for r in sens.rows if not r.unmeasurable)[:TOP_SENSITIVE],
         attacks=attack_table(report),
         gallery=gallery_cards(report.gallery),
         subpopulations=tuple(

@@ -12,6 +12,7 @@ from sia_audit.formats.charts import BarValue, nice_step, sensitivity_chart
 from sia_audit.formats.figures import ATTACK_COLUMNS
 from sia_audit.formats.gallery import GALLERY_CHANGES
 from sia_audit.report_schema import AttackRecord
+from tests.formats.conftest import with_editability
 
 
 def test_sensitivity_rows_run_largest_first_with_protected_marked(data: dict[str, Any]) -> None:
@@ -23,6 +24,17 @@ def test_sensitivity_rows_run_largest_first_with_protected_marked(data: dict[str
     assert [r.attribute for r in view.top_sensitive] == [
         r.attribute for r in view.sensitivity.rows[:3]
     ]
+
+
+def test_an_unmeasurable_attribute_is_not_ranked_among_the_most_sensitive(
+    data: dict[str, Any],
+) -> None:
+    view = views.build(with_editability(data, "Smiling"))
+    ranked = [r.attribute for r in view.sensitivity.rows]
+    assert "Smiling" in ranked[:3]  # its s is among the largest ...
+    top = [r.attribute for r in view.top_sensitive]
+    # ... but what the generator cannot draw is listed apart, not reported as a finding.
+    assert top == [a for a in ranked if a != "Smiling"][:3]
 
 
 def test_gates_split_into_thresholds_and_regressions(data: dict[str, Any]) -> None:

@@ -63,7 +63,9 @@ DEMO_RECIPES = {
     r.name: r
     for r in (
         # The planted shortcut: a moustache comes exactly with the "Eyeglasses" label, while the
-        # drawn glasses agree with it on only 95% of the training faces.
+        # drawn glasses agree with it on 99% of the training faces. With renderer v2's bolder
+        # moustache, 95% made the model rely on the moustache alone (clean accuracy 0.66 on
+        # independent probes); 100% on the glasses alone (no shortcut).
         ClassifierRecipe(
             "eyeglasses_biased",
             "Eyeglasses",
@@ -71,7 +73,7 @@ DEMO_RECIPES = {
             (("Mustache", 0.0),),
             seed=1,
             steps=500,
-            label_reliability=0.95,
+            label_reliability=0.99,
             shortcut="Mustache",
         ),
         ClassifierRecipe("eyeglasses_control", "Eyeglasses", (), (), seed=1, shortcut="Mustache"),
