@@ -16,6 +16,7 @@ from sia_audit.attacks.config import AttackConfig
 from sia_audit.audit.config import AuditConfig, plan_batches
 from sia_audit.audit.gallery import merge_gallery
 from sia_audit.audit.loop import BatchNumbers, setup
+from sia_audit.gates.numerics import FLOORS as ROUNDING_FLOORS
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import (
     BootstrapConfig,
@@ -139,6 +140,9 @@ def measure(
         # dispatched to and the threads that split its reductions (docs/figures-travel.md).
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(),
+        # How far s and SDAR of s can move when only that arithmetic changes; a regression
+        # against a baseline made with other arithmetic allows at least this much.
+        "rounding_tolerance": dict(ROUNDING_FLOORS),
         "ranks": ranks,
         "probes": len(probes),
         "probe_manifest_sha256": probes.manifest_sha256(),

@@ -7,6 +7,7 @@ comparison is refused with the differing fields named.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from torch import Tensor
 
 from sia_audit import report_schema
 from sia_audit.errors import DataError
+from sia_audit.gates.numerics import allowance, arithmetic_differences
 from sia_audit.gates.thresholds import (
     GateVerdict,
     OnUnmeasurable,
@@ -32,6 +34,7 @@ from sia_audit.metrics import (
     attack_success_rate_difference,
     paired_mean_difference,
 )
+from sia_audit.metrics.estimate import Estimate
 from sia_audit.metrics.sensitivity import sensitivity_difference
 from sia_audit.policy.gates import RegressionSection
 from sia_audit.report_schema import ReportRecord, SchemaError
@@ -146,6 +149,13 @@ def regression_verdicts(
     out: list[GateVerdict] = []
     ids = {"base_ids": base.names, "head_ids": head.names}
     uc = section.use_confidence
+    arithmetic = arithmetic_differences(base.provenance, head.provenance)
+
+    def check_rise(gate: str, e: Estimate, figure: str, allowed: float) -> GateVerdict:
+        limit, note = allowance(figure, allowed, arithmetic)
+        verdict = check_max(gate, e, limit, uc)
+        return dataclasses.replace(verdict, message=verdict.message + note) if note else verdict
+
     included = [a not in head.frozen for a in head.attributes]
     if section.sdar_increase is not None or section.sensitivity_increase is not None:
         diff = sensitivity_difference(
@@ -158,7 +168,8 @@ def regression_verdicts(
             **ids,
         )
         if section.sdar_increase is not None:
-            out.append(check_max("regression sdar(s)", diff.sdar_s, section.sdar_increase, uc))
+            rise = section.sdar_increase
+            out.append(check_rise("regression sdar(s)", diff.sdar_s, "sdar_s", rise))
         if section.sensitivity_increase is not None:
             for name in protected or diff.attributes:
                 gate = f"regression s[{name}]"
@@ -166,7 +177,7 @@ def regression_verdicts(
                     out.append(skipped(gate, "frozen or not a generator attribute"))
                     continue
                 e = diff.s[diff.attributes.index(name)]
-                verdict = check_max(gate, e, section.sensitivity_increase, uc)
+                verdict = check_rise(gate, e, "s", section.sensitivity_increase)
                 if name in diff.unmeasurable:
                     verdict = unmeasurable(
                         verdict, "the generator cannot draw it in either audit", on_unmeasurable

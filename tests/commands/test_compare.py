@@ -117,3 +117,37 @@ def test_compare_reads_saved_reports_through_the_schema_alone(tmp_path: Path) ->
     broken = invoke("compare", str(FIXED), str(worse_path), "--policy", policy)
     last = broken.stderr.strip().splitlines()[-1]
     assert broken.exit_code == 2 and "probes.correct_adversary: missing" in last
+
+
+def _raised(report: dict, name: str, by: float) -> dict:
+    """The report with every probe's change of `name` larger by `by` in size: s[name] + by."""
+    j = report["probes"]["attributes"].index(name)
+    for row in report["probes"]["delta"]:
+        row[j] = row[j] + by if row[j] >= 0 else row[j] - by
+    return report
+
+
+@pytest.mark.parametrize(
+    ("capability", "code"),
+    [("AVX512", 1), ("DEFAULT", 0)],
+    ids=["same-arithmetic", "other-kernels"],
+)
+def test_a_rise_within_rounding_noise_fails_only_with_the_same_arithmetic(
+    base_report: Path, tmp_path: Path, capability: str, code: int
+) -> None:
+    base = json.loads(base_report.read_text())
+    base["provenance"]["cpu_capability"] = "AVX512"
+    head = _raised(json.loads(json.dumps(base)), "Mustache", 0.015)
+    head["provenance"]["cpu_capability"] = capability
+    paths = []
+    for name, report in (("base.json", base), ("head.json", head)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(report))
+    policy = write(tmp_path, POLICY)  # sensitivity_increase 0.01, no intervals
+    result = invoke("compare", str(paths[0]), str(paths[1]), "--policy", str(policy))
+    assert result.exit_code == code, result.output
+    if code:  # bit-identical arithmetic: a rise of 0.015 is a real change
+        assert "regression s[Mustache] = 0.015" in result.stderr
+    else:  # other kernels move s by up to 0.0154 (docs/figures-travel.md)
+        assert "rounding floor 0.02" in result.output
+        assert "cpu_capability AVX512 -> DEFAULT" in result.output

@@ -48,7 +48,8 @@ def test_a_saved_classifier_is_a_binary_target_with_its_recipe(tmp_path: Path) -
         (0.5, 0.5, 0.5),
     )
     assert provenance["trained_by"] == "tests" and provenance["steps"] == 3
-    assert provenance["label_reliability"] == 0.95 and provenance["seed"] == 1
+    assert provenance["label_reliability"] == recipe.label_reliability
+    assert provenance["seed"] == recipe.seed
     x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():  # the target normalises as the contract says, as training did
         torch.testing.assert_close(target(x), model(normalise(x)))
