@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
 
+import pytest
 import torch
 
 from sia_audit.probes.synthfaces.attributes import INDEX
@@ -13,6 +15,7 @@ from sia_audit.probes.synthfaces.sampler import AttributeSampler
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
 from sia_audit.targets.training import (
+    ARCHITECTURES,
     DEMO_RECIPES,
     HeatmapNet,
     KeypointRecipe,
@@ -52,6 +55,19 @@ def test_a_saved_classifier_is_a_binary_target_with_its_recipe(tmp_path: Path) -
     assert provenance["seed"] == recipe.seed
     x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():  # the target normalises as the contract says, as training did
+        torch.testing.assert_close(target(x), model(normalise(x)))
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_saves_as_a_target_that_names_it(tmp_path: Path, arch: str) -> None:
+    torch.manual_seed(0)
+    model = ARCHITECTURES[arch]().eval()
+    recipe = dataclasses.replace(DEMO_RECIPES["eyeglasses_control"], arch=arch)
+    save_classifier(model, recipe, 1, tmp_path / "m.pt", trained_by="tests")
+    target, provenance = _load(tmp_path / "m.pt")
+    assert provenance["arch"] == arch
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
         torch.testing.assert_close(target(x), model(normalise(x)))
 
 

@@ -5,7 +5,8 @@ their seeded entry points, and the benchmarks and examples that retrain or fine-
 target (benchmarks/validity_planted.py, examples/harden.py) import the same code.
 
 - `data`: rendered training faces, the targets' input normalisation, the shipped generator;
-- `classifier`: the Eyeglasses recipes (planted shortcut and control), SmallCNN, train/evaluate;
+- `classifier`: the Eyeglasses recipes (planted shortcut and control), train/evaluate;
+- `nets`: the classifiers' architectures (SmallCNN, SmallResNet);
 - `keypoints`: the heatmap keypoint detector's recipe, HeatmapNet, train/evaluate;
 - `archive`: a trained model as TorchScript with its contract (`sia_target.json`) inside;
 - `log`: the timestamped log every training script and benchmark writes.
@@ -17,7 +18,6 @@ from sia_audit.targets.training.archive import write_target
 from sia_audit.targets.training.classifier import (
     DEMO_RECIPES,
     ClassifierRecipe,
-    SmallCNN,
     evaluate_classifier,
     save_classifier,
     train_classifier,
@@ -31,8 +31,10 @@ from sia_audit.targets.training.keypoints import (
     train_keypoints,
 )
 from sia_audit.targets.training.log import Log, logger
+from sia_audit.targets.training.nets import ARCHITECTURES, SmallCNN, SmallResNet
 
 __all__ = [
+    "ARCHITECTURES",
     "DEMO_RECIPES",
     "MEAN",
     "SIZE",
@@ -42,6 +44,7 @@ __all__ = [
     "KeypointRecipe",
     "Log",
     "SmallCNN",
+    "SmallResNet",
     "evaluate_classifier",
     "evaluate_keypoints",
     "faces",

@@ -1,4 +1,4 @@
-"""The demo's Eyeglasses classifiers: recipes (planted shortcut, control), SmallCNN, training.
+"""The demo's Eyeglasses classifiers: recipes (planted shortcut, control), training, evaluation.
 
 A recipe says what a model predicts and the data it learns from; `train_classifier` follows it
 from its seed, so a recipe and a step count decide the weights. Training batches mix raw renders
@@ -22,6 +22,7 @@ from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlat
 from sia_audit.targets.training.archive import write_target
 from sia_audit.targets.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
 from sia_audit.targets.training.log import Log
+from sia_audit.targets.training.nets import ARCHITECTURES
 
 BATCH = 64  # half raw renders, half reconstructions
 LR = 2e-3  # Adam, cosine-decayed to 0
@@ -44,6 +45,7 @@ class ClassifierRecipe:
     # attribute itself, so the model learns it (a 0.95 correlation alone was not learned).
     label_reliability: float = 1.0
     shortcut: str | None = None  # the planted attribute, for the shortcut check
+    arch: str = "cnn"  # a key of nets.ARCHITECTURES
 
     def sampler(self) -> AttributeSampler:
         """The training faces' attribute sampler: default rates, the recipe's changes."""
@@ -81,29 +83,6 @@ DEMO_RECIPES = {
 }
 
 
-class SmallCNN(nn.Module):
-    """Four conv blocks and a linear head: about 100k parameters, one logit."""
-
-    def __init__(self, width: int = 24) -> None:
-        super().__init__()
-        chans = [3, width, 2 * width, 4 * width, 4 * width]
-        layers: list[nn.Module] = []
-        for c_in, c_out in zip(chans, chans[1:], strict=False):
-            layers += [
-                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            ]
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(chans[-1], 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """x: normalised images (B, 3, 64, 64) -> logits (B,)."""
-        h = self.features(x).mean(dim=(2, 3))
-        return self.head(h).squeeze(1)
-
-
 @torch.no_grad()
 def evaluate_classifier(
     model: nn.Module, generator: Generator, recipe: ClassifierRecipe, n: int = 512
@@ -138,15 +117,15 @@ def evaluate_classifier(
 def train_classifier(
     recipe: ClassifierRecipe, steps: int, log: Log, generator: Path | None = None
 ) -> nn.Module:
-    """A SmallCNN trained `steps` steps from the recipe's seed; returned in eval mode.
+    """The recipe's architecture trained `steps` steps from its seed; returned in eval mode.
 
     Held-out figures are logged every EVAL_EVERY steps and at the end. `generator` is the
     checkpoint the reconstructions come from (default: the shipped one).
     """
-    torch.manual_seed(recipe.seed)  # SmallCNN's initial weights
+    torch.manual_seed(recipe.seed)  # the network's initial weights
     gen_model = load_generator(generator or shipped_generator())
     sampler = recipe.sampler()
-    model = SmallCNN()
+    model = ARCHITECTURES[recipe.arch]()
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     rng = torch.Generator().manual_seed(recipe.seed)
     bce = nn.BCEWithLogitsLoss()
@@ -190,5 +169,6 @@ def save_classifier(
         "label_reliability": recipe.label_reliability,
         "seed": recipe.seed,
         "steps": steps,
+        "arch": recipe.arch,
     }
     write_target(model, path, contract, provenance)

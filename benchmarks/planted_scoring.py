@@ -1,0 +1,172 @@
+"""Candidate figures and their scores on the planted-truth suite (benchmarks/planted_suite.py).
+
+An audit is cached as per-probe arrays (`AuditData`); every candidate figure is a statistic of
+those arrays, so its paired interval against the control is a bootstrap over the shared probes
+with the same resampled indices for both models. Torch-only, no audit here: the tests run it on
+made-up arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class AuditData:
+    """What the suite keeps of one audit: per-probe arrays over the generator's attributes."""
+
+    attr_names: tuple[str, ...]
+    excluded: tuple[str, ...]  # frozen (the label) and unmeasurable: never ranked
+    probe_names: tuple[str, ...]
+    delta: Tensor  # (N, K) a_T - a_0
+    effects: Tensor  # (N, K) loss drop when attribute k alone is reset
+    path_a: Tensor  # (N, K) path attribution
+    path_x: Tensor  # (N,) the image's path term
+    loss_start: Tensor  # (N,)
+    loss_adv: Tensor  # (N,)
+
+    @classmethod
+    def from_json(cls, d: dict) -> AuditData:
+        t = lambda key: torch.tensor(d[key], dtype=torch.float64)  # noqa: E731
+        return cls(
+            tuple(d["attr_names"]),
+            tuple(d["excluded"]),
+            tuple(d["probe_names"]),
+            t("delta"),
+            t("effects"),
+            t("path_a"),
+            t("path_x"),
+            t("loss_start"),
+            t("loss_adv"),
+        )
+
+    def ranked(self) -> list[str]:
+        return [a for a in self.attr_names if a not in self.excluded]
+
+
+# A figure maps resampled probe indices (R, N) to values (R, K), larger = more reliance.
+Figure = Callable[[AuditData, Tensor], Tensor]
+
+
+def _mean(x: Tensor, idx: Tensor) -> Tensor:
+    return x[idx].mean(dim=1)
+
+
+def _s(d: AuditData, idx: Tensor) -> Tensor:
+    return _mean(d.delta.abs(), idx)
+
+
+def _effect(d: AuditData, idx: Tensor) -> Tensor:
+    return _mean(d.effects, idx)
+
+
+def _path(d: AuditData, idx: Tensor) -> Tensor:
+    return _mean(d.path_a, idx)
+
+
+def _path_share(d: AuditData, idx: Tensor) -> Tensor:
+    total = _mean(d.path_a.sum(dim=1) + d.path_x, idx)
+    return _mean(d.path_a, idx) / total.clamp_min(1e-12)[:, None]
+
+
+def _effect_share(d: AuditData, idx: Tensor) -> Tensor:
+    rise = _mean(d.loss_adv - d.loss_start, idx)
+    return _mean(d.effects, idx) / rise.clamp_min(1e-12)[:, None]
+
+
+FIGURES: dict[str, Figure] = {
+    "s": _s,  # the paper's sensitivity
+    "effect": _effect,
+    "effect_share": _effect_share,
+    "path": _path,
+    "path_share": _path_share,
+}
+
+
+def point(d: AuditData, figure: str) -> Tensor:
+    """The figure on all probes: (K,)."""
+    return FIGURES[figure](d, torch.arange(len(d.probe_names))[None])[0]
+
+
+def rank(d: AuditData, figure: str, attr: str) -> int:
+    """1 = the largest value among the ranked attributes."""
+    values = point(d, figure)
+    v = values[d.attr_names.index(attr)]
+    return 1 + sum(int(values[d.attr_names.index(a)] > v) for a in d.ranked() if a != attr)
+
+
+def paired_interval(
+    biased: AuditData,
+    control: AuditData,
+    figure: str,
+    attr: str,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """figure[attr] of biased minus control, resampling the shared probes together."""
+    if biased.probe_names != control.probe_names:
+        raise ValueError("the biased model and its control were audited on different probes")
+    k = biased.attr_names.index(attr)
+    n = len(biased.probe_names)
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(n, (resamples, n), generator=g)
+    fig = FIGURES[figure]
+    diffs = fig(biased, idx)[:, k] - fig(control, idx)[:, k]
+    tail = (1 - level) / 2
+    low, high = torch.quantile(diffs, torch.tensor([tail, 1 - tail], dtype=diffs.dtype))
+    value = point(biased, figure)[k] - point(control, figure)[k]
+    return float(value), float(low), float(high)
+
+
+def auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """P(a positive exceeds a negative), ties counting half (Mann-Whitney)."""
+    if not positives or not negatives:
+        return float("nan")
+    wins = sum((p > q) + 0.5 * (p == q) for p in positives for q in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+@dataclass(frozen=True)
+class Plant:
+    """One counted biased model: its planted attribute and the control of its label and arch."""
+
+    name: str
+    attr: str
+    biased: AuditData
+    control: AuditData
+
+
+def score(plants: Sequence[Plant], figure: str) -> dict[str, float]:
+    """The suite's scores of one figure over the counted plants.
+
+    top1, top3: fraction of plants whose planted attribute ranks 1st, in the top 3;
+    excludes_zero: fraction whose paired biased - control interval lies above zero;
+    auc: the planted attribute's figure in biased models against the same attribute in their
+    controls; separated: fraction of plants above every control's largest value of the figure
+    over its ranked attributes (what one threshold could catch without failing a control).
+    """
+    if not plants:
+        return {}
+    ranks = [rank(p.biased, figure, p.attr) for p in plants]
+    lows = [paired_interval(p.biased, p.control, figure, p.attr)[1] for p in plants]
+    pos = [float(point(p.biased, figure)[p.biased.attr_names.index(p.attr)]) for p in plants]
+    neg = [float(point(p.control, figure)[p.control.attr_names.index(p.attr)]) for p in plants]
+    controls = {id(p.control): p.control for p in plants}.values()
+    ceiling = max(
+        float(point(c, figure)[[c.attr_names.index(a) for a in c.ranked()]].max()) for c in controls
+    )
+    n = len(plants)
+    return {
+        "top1": sum(r == 1 for r in ranks) / n,
+        "top3": sum(r <= 3 for r in ranks) / n,
+        "excludes_zero": sum(low > 0 for low in lows) / n,
+        "auc": auc(pos, neg),
+        "separated": sum(v > ceiling for v in pos) / n,
+        "control_ceiling": ceiling,
+    }

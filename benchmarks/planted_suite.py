@@ -1,0 +1,321 @@
+"""The planted-truth suite (issue 16): realistic biased models, their controls, every figure scored.
+
+For each architecture (SmallCNN, SmallResNet), each label and each of six shortcut attributes
+spread over the face, a classifier is trained with the shortcut planted: the attribute comes
+exactly with the label, while the label's own attribute is drawn truthfully on a fraction r of
+the training faces (the label reliability). r is tuned per plant until the model is realistic
+on decorrelated held-out faces: clean accuracy >= 0.9 while the shortcut is measurably used
+(accuracy where it disagrees with the label <= 0.85). A plant that no tried r makes realistic is
+reported, not counted. One truthfully labelled control per label and architecture.
+
+Every model is audited with the demo's attack on the demo's 64 probes (a suite policy written
+into the cache: policies/fairness.yaml without gates or pixel baselines), and every candidate
+figure of benchmarks/planted_scoring.py is scored: rank of the planted attribute, paired
+biased - control interval, AUC, and separation by one threshold.
+
+    PYTHONPATH=. nice .venv/bin/python benchmarks/planted_suite.py [--arch cnn] [--label Bald]
+    PYTHONPATH=. .venv/bin/python benchmarks/planted_suite.py --report-only
+
+Everything is cached in benchmarks/.cache/planted/ (models, their training figures, audits), so
+a run resumes where it stopped; the log goes to docs/logs/planted_suite.log, the tables to
+stdout and benchmarks/.cache/planted/tables.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.planted_scoring import (
+    FIGURES,
+    AuditData,
+    Plant,
+    paired_interval,
+    rank,
+    score,
+)
+from sia_audit.app.run import run
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.policy.loading import load_policy
+from sia_audit.targets.training import (
+    ClassifierRecipe,
+    Log,
+    evaluate_classifier,
+    logger,
+    save_classifier,
+    shipped_generator,
+    train_classifier,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / ".cache" / "planted"
+LOG = ROOT / "docs" / "logs" / "planted_suite.log"
+ARCHS = ("cnn", "resnet")
+# Per label, six shortcuts over the face's regions: mouth, hair colour or scalp, forehead,
+# skin, age, eyes. None is the label itself or hidden by it (a bald head shows no hair colour),
+# and none is an attribute the shipped generator cannot draw (Male, Brown_Hair: editability).
+SHORTCUTS = {
+    "Eyeglasses": ("Mustache", "Blond_Hair", "Bangs", "Pale_Skin", "Young", "Bushy_Eyebrows"),
+    "Male": ("Smiling", "Blond_Hair", "Bangs", "Pale_Skin", "Young", "Eyeglasses"),
+    "No_Beard": ("Wearing_Lipstick", "Black_Hair", "Bald", "Pale_Skin", "Young", "Eyeglasses"),
+    "Bald": (
+        "Mouth_Slightly_Open",
+        "Mustache",
+        "Wearing_Lipstick",
+        "Pale_Skin",
+        "Young",
+        "Eyeglasses",
+    ),  # fmt: skip
+}
+STEPS = 500
+FIRST_R = 0.99  # the demo's biased recipe
+CLEAN_MIN, SHORTCUT_MAX = 0.9, 0.85
+MAX_TRIES = 3
+SUITE_POLICY = """version: 1
+probes: {source: builtin:synthfaces, count: 64, seed: 0, size: 64}
+generator: builtin:synthfaces
+attack: {variant: full, steps: 50, eta_x: 1/255, eta_a: 4/255, eps_x: 1.5/255, baselines: [],
+         batch_size: 32}
+bootstrap: {resamples: 200, seed: 0, level: 0.95}
+"""
+
+
+def recipe(arch: str, label: str, attr: str | None, r: float) -> ClassifierRecipe:
+    """A plant of attr (None: the truthful control) at label reliability r."""
+    if attr is None:
+        return ClassifierRecipe(
+            f"{arch}_{label}_control", label, (), (), seed=1, steps=STEPS, arch=arch
+        )
+    return ClassifierRecipe(
+        f"{arch}_{label}_{attr}_r{r:g}",
+        label,
+        (f"{label}->{attr}@1.0",),
+        ((attr, 0.0),),
+        seed=1,
+        steps=STEPS,
+        label_reliability=r,
+        shortcut=attr,
+        arch=arch,
+    )
+
+
+def train(rec: ClassifierRecipe, log: Log) -> tuple[Path, dict]:
+    """Train (or reuse) one model; its held-out figures are cached beside it."""
+    path = CACHE / "models" / f"{rec.name}.pt"
+    figures_path = path.with_suffix(".train.json")
+    if path.exists() and figures_path.exists():
+        return path, json.loads(figures_path.read_text())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"{rec.name}: training {rec.steps} steps")
+    t0 = time.time()
+    model = train_classifier(rec, rec.steps, log)
+    figures = evaluate_classifier(model, load_generator(shipped_generator()), rec)
+    save_classifier(model, rec, rec.steps, path, trained_by="benchmarks/planted_suite.py")
+    figures["train_seconds"] = time.time() - t0
+    figures["label_reliability"] = rec.label_reliability
+    figures_path.write_text(json.dumps(figures, indent=1))
+    log(f"{rec.name}: {figures}")
+    return path, figures
+
+
+def realistic(figures: dict, attr: str) -> bool:
+    return (
+        figures["clean_acc"] >= CLEAN_MIN and figures[f"acc_where_{attr}_disagrees"] <= SHORTCUT_MAX
+    )
+
+
+def tune(arch: str, label: str, attr: str, log: Log) -> tuple[Path, dict, list[dict]]:
+    """Train at r = 0.99 and move r until the model is realistic (at most MAX_TRIES models).
+
+    Returns the last model tried (realistic or not), its figures, and every try's figures.
+    """
+    made: dict[float, tuple[Path, dict]] = {}
+
+    def figures_at(r: float) -> dict:
+        made[r] = train(recipe(arch, label, attr, r), log)
+        return made[r][1]
+
+    order = list(reliabilities(figures_at, attr))
+    path, figures = made[order[-1]]
+    return path, figures, [made[r][1] for r in order]
+
+
+def reliabilities(figures_at, attr: str):  # noqa: ANN001, ANN201
+    """The label reliabilities `tune` tries, in order; figures_at(r) gives a try's figures.
+
+    Not using the shortcut (accuracy where it disagrees > 0.85): lower reliability, 1 - r
+    doubled; relying on it too much (clean accuracy < 0.9): 1 - r halved.
+    """
+    r, seen = FIRST_R, set()
+    while len(seen) < MAX_TRIES and r not in seen:
+        seen.add(r)
+        yield r
+        figures = figures_at(r)
+        if figures is None or realistic(figures, attr):
+            return
+        too_weak = figures[f"acc_where_{attr}_disagrees"] > SHORTCUT_MAX
+        if too_weak and figures["clean_acc"] < CLEAN_MIN:
+            return  # neither accurate nor using the shortcut: another r will not fix both
+        r = round(1 - (1 - r) * (2 if too_weak else 0.5), 4)
+
+
+def audit(path: Path, log: Log) -> AuditData:
+    """Audit one model with the suite policy (or reuse the cached per-probe arrays)."""
+    out = path.with_suffix(".audit.json")
+    if not out.exists():
+        policy_path = CACHE / "suite-policy.yaml"
+        policy_path.write_text(SUITE_POLICY)
+        t0 = time.time()
+        r = run(str(path), load_policy(policy_path), policy_path, device="cpu").result
+        probes = r.main.probes
+        sens = r.sensitivity
+        assert None not in (probes.delta, probes.effects, probes.path_a, probes.path_x)
+        data = {
+            "attr_names": list(r.attr_names),
+            "excluded": list(r.frozen) + list(sens.unmeasurable),
+            "probe_names": list(probes.names),
+            "delta": probes.delta.double().tolist(),
+            "effects": probes.effects.double().tolist(),
+            "path_a": probes.path_a.double().tolist(),
+            "path_x": probes.path_x.double().tolist(),
+            "loss_start": probes.loss_start.double().tolist(),
+            "loss_adv": probes.loss_adv.double().tolist(),
+            "clean_acc": r.clean_accuracy.value,
+            "recon_acc": r.reconstruction_accuracy.value,
+            "audit_seconds": time.time() - t0,
+        }
+        out.write_text(json.dumps(data))
+        took, acc = data["audit_seconds"], data["clean_acc"]
+        log(f"{path.name}: audited in {took:.0f}s, clean acc {acc:.3f}")
+    return AuditData.from_json(json.loads(out.read_text()))
+
+
+def plants_done(archs: list[str], labels: list[str], log: Log, train_new: bool) -> list[dict]:
+    """Every plant of the grid, trained and audited where asked (or found in the cache)."""
+    rows = []
+    for arch in archs:
+        for label in labels:
+            control_path, control_fig = (
+                train(recipe(arch, label, None, 1.0), log)
+                if train_new
+                else cached(recipe(arch, label, None, 1.0))
+            )
+            if control_path is None:
+                continue
+            control = audit(control_path, log) if train_new else cached_audit(control_path)
+            for attr in SHORTCUTS[label]:
+                if train_new:
+                    path, figures, tries = tune(arch, label, attr, log)
+                else:
+                    path, figures, tries = cached_tries(arch, label, attr)
+                    if path is None:
+                        continue
+                biased = audit(path, log) if train_new else cached_audit(path)
+                if biased is None or control is None:
+                    continue
+                rows.append({"arch": arch, "label": label, "attr": attr, "figures": figures,
+                             "tries": tries, "biased": biased, "control": control})  # fmt: skip
+    return rows
+
+
+def cached(rec: ClassifierRecipe) -> tuple[Path | None, dict | None]:
+    path = CACHE / "models" / f"{rec.name}.pt"
+    fig = path.with_suffix(".train.json")
+    return (path, json.loads(fig.read_text())) if fig.exists() else (None, None)
+
+
+def cached_audit(path: Path) -> AuditData | None:
+    out = path.with_suffix(".audit.json")
+    return AuditData.from_json(json.loads(out.read_text())) if out.exists() else None
+
+
+def cached_tries(arch: str, label: str, attr: str) -> tuple[Path | None, dict | None, list]:
+    """The tuning's tries as `tune` made them, from the cache alone (None: not trained yet)."""
+    found = {}
+
+    def figures_at(r: float) -> dict | None:
+        found[r] = cached(recipe(arch, label, attr, r))
+        return found[r][1]
+
+    order = [r for r in reliabilities(figures_at, attr) if found[r][0] is not None]
+    if not order:
+        return None, None, []
+    path, figures = found[order[-1]]
+    return path, figures, [found[r][1] for r in order]
+
+
+def fmt(v: tuple[float, float, float]) -> str:
+    return f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
+
+
+def tables(rows: list[dict]) -> str:
+    """The per-plant table and the per-figure scores, as markdown."""
+    lines = [
+        "| arch | label | planted | r | clean acc | acc where it disagrees | counted "
+        + "".join(f"| rank {f} " for f in FIGURES)
+        + "| path_share biased - control, paired |",
+        "|---|---|---|---|---|---|---" + "|---" * len(FIGURES) + "|---|",
+    ]
+    counted = []
+    for row in rows:
+        fig, attr = row["figures"], row["attr"]
+        ok = realistic(fig, attr)
+        b, c = row["biased"], row["control"]
+        if ok:
+            counted.append(Plant(f"{row['arch']} {row['label']} {attr}", attr, b, c))
+        ranks = "".join(f"| {rank(b, f, attr)} " for f in FIGURES)
+        lines.append(
+            f"| {row['arch']} | {row['label']} | {attr} | {fig['label_reliability']:g} "
+            f"| {fig['clean_acc']:.3f} | {fig[f'acc_where_{attr}_disagrees']:.3f} "
+            f"| {'yes' if ok else 'no'} {ranks}"
+            f"| {fmt(paired_interval(b, c, 'path_share', attr))} |"
+        )
+    lines += [
+        "",
+        f"{len(counted)} of {len(rows)} plants realistic and counted.",
+        "",
+        "| figure | rank 1st | top 3 | paired interval above 0 | AUC biased vs control "
+        "| caught above every control's largest value (that ceiling) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in FIGURES:
+        sc = score(counted, f)
+        if sc:
+            lines.append(
+                f"| {f} | {sc['top1']:.2f} | {sc['top3']:.2f} | {sc['excludes_zero']:.2f} "
+                f"| {sc['auc']:.3f} | {sc['separated']:.2f} ({sc['control_ceiling']:.3f}) |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=ARCHS, action="append")
+    parser.add_argument("--label", choices=sorted(SHORTCUTS), action="append")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true", help="score what is cached")
+    parser.add_argument("--steps", type=int, default=STEPS, help="training steps (smoke runs)")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="another cache (smoke runs)")
+    args = parser.parse_args()
+    global CACHE, STEPS  # noqa: PLW0603 (one run, one setting: read by every step above)
+    CACHE, STEPS = args.cache, args.steps
+    torch.set_num_threads(args.threads)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    log = logger(LOG)
+    archs, labels = args.arch or list(ARCHS), args.label or list(SHORTCUTS)
+    t0 = time.time()
+    if not args.report_only:
+        log(f"planted_suite: start, archs {archs}, labels {labels}")
+        plants_done(archs, labels, log, train_new=True)
+        log(f"planted_suite: trained and audited in {time.time() - t0:.0f}s")
+    text = tables(plants_done(archs, labels, log, train_new=False))
+    (CACHE / "tables.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
