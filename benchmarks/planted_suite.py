@@ -241,7 +241,7 @@ def cached_tries(arch: str, label: str, attr: str) -> tuple[Path | None, dict | 
         found[r] = cached(recipe(arch, label, attr, r))
         return found[r][1]
 
-    order = [r for r in reliabilities(figures_at, attr) if found[r][0] is not None]
+    order = [r for r in list(reliabilities(figures_at, attr)) if found[r][0] is not None]
     if not order:
         return None, None, []
     path, figures = found[order[-1]]
@@ -293,6 +293,7 @@ def tables(rows: list[dict]) -> str:
 
 
 def main() -> None:
+    global CACHE, STEPS  # noqa: PLW0603 (one run, one setting: read by every step above)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=ARCHS, action="append")
     parser.add_argument("--label", choices=sorted(SHORTCUTS), action="append")
@@ -300,12 +301,12 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="score what is cached")
     parser.add_argument("--steps", type=int, default=STEPS, help="training steps (smoke runs)")
     parser.add_argument("--cache", type=Path, default=CACHE, help="another cache (smoke runs)")
+    parser.add_argument("--log", type=Path, default=LOG)
     args = parser.parse_args()
-    global CACHE, STEPS  # noqa: PLW0603 (one run, one setting: read by every step above)
     CACHE, STEPS = args.cache, args.steps
     torch.set_num_threads(args.threads)
     CACHE.mkdir(parents=True, exist_ok=True)
-    log = logger(LOG)
+    log = logger(args.log)
     archs, labels = args.arch or list(ARCHS), args.label or list(SHORTCUTS)
     t0 = time.time()
     if not args.report_only:
