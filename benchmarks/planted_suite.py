@@ -1,12 +1,14 @@
 """The planted-truth suite (issue 16): realistic biased models, their controls, every figure scored.
 
 For each architecture (SmallCNN, SmallResNet), each label and each of six shortcut attributes
-spread over the face, a classifier is trained with the shortcut planted: the attribute comes
-exactly with the label, while the label's own attribute is drawn truthfully on a fraction r of
-the training faces (the label reliability). r is tuned per plant until the model is realistic
-on decorrelated held-out faces: clean accuracy >= 0.9 while the shortcut is measurably used
-(accuracy where it disagrees with the label <= 0.85). A plant that no tried r makes realistic is
-reported, not counted. One truthfully labelled control per label and architecture.
+spread over the face, a classifier is trained with the shortcut planted. Its pull is set by two
+knobs (LEVELS): the label's own attribute is drawn truthfully on a fraction r of the training
+faces (the label reliability), and the shortcut comes with the label with probability p. Held-out
+checks every 50 steps on decorrelated faces stop training at the first realistic model: clean
+accuracy >= 0.9 while the shortcut is measurably used (accuracy where it disagrees with the
+label <= 0.85). A plant that ends elsewhere moves one level (stronger pull if it never used the
+shortcut, weaker if it used it too much), at most three models; one that none of them makes
+realistic is reported, not counted. One truthfully labelled control per label and architecture.
 
 Every model is audited with the demo's attack on the demo's 64 probes (a suite policy written
 into the cache: policies/fairness.yaml without gates or pixel baselines), and every candidate
@@ -72,8 +74,14 @@ SHORTCUTS = {
     ),  # fmt: skip
 }
 STEPS = 500
-FIRST_R = 0.99  # the demo's biased recipe
+EVAL_EVERY = 50  # held-out checks during training; a plant stops at its first realistic one
 CLEAN_MIN, SHORTCUT_MAX = 0.9, 0.85
+# The shortcut's pull, weakest first: (label reliability r, P(shortcut | label) p). With r < 1
+# and p = 1 the shortcut predicts the labels better than the label's own attribute, and the
+# model leans on it more the longer it trains; with r = 1 and p < 1 the label's attribute is
+# the better cue, and a salient shortcut learned first fades as training goes on.
+LEVELS = ((1.0, 0.8), (1.0, 0.9), (1.0, 0.95), (0.99, 1.0), (0.97, 1.0), (0.91, 1.0))
+FIRST = LEVELS.index((0.99, 1.0))  # the demo's biased recipe
 MAX_TRIES = 3
 SUITE_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 64, seed: 0, size: 64}
@@ -84,16 +92,17 @@ bootstrap: {resamples: 200, seed: 0, level: 0.95}
 """
 
 
-def recipe(arch: str, label: str, attr: str | None, r: float) -> ClassifierRecipe:
-    """A plant of attr (None: the truthful control) at label reliability r."""
+def recipe(arch: str, label: str, attr: str | None, level: tuple[float, float]) -> ClassifierRecipe:
+    """A plant of attr at a LEVELS entry (attr None: the truthful control, level ignored)."""
     if attr is None:
         return ClassifierRecipe(
             f"{arch}_{label}_control", label, (), (), seed=1, steps=STEPS, arch=arch
         )
+    r, p = level
     return ClassifierRecipe(
-        f"{arch}_{label}_{attr}_r{r:g}",
+        f"{arch}_{label}_{attr}_r{r:g}_p{p:g}",
         label,
-        (f"{label}->{attr}@1.0",),
+        (f"{label}->{attr}@{p:g}",),
         ((attr, 0.0),),
         seed=1,
         steps=STEPS,
@@ -104,63 +113,80 @@ def recipe(arch: str, label: str, attr: str | None, r: float) -> ClassifierRecip
 
 
 def train(rec: ClassifierRecipe, log: Log) -> tuple[Path, dict]:
-    """Train (or reuse) one model; its held-out figures are cached beside it."""
+    """Train (or reuse) one model; its held-out figures are cached beside it.
+
+    A plant stops at its first realistic held-out check from step 100 on; the figures keep
+    every check (`trajectory`: step, clean accuracy, accuracy where the shortcut disagrees).
+    """
     path = CACHE / "models" / f"{rec.name}.pt"
     figures_path = path.with_suffix(".train.json")
     if path.exists() and figures_path.exists():
         return path, json.loads(figures_path.read_text())
     path.parent.mkdir(parents=True, exist_ok=True)
-    log(f"{rec.name}: training {rec.steps} steps")
+    log(f"{rec.name}: training up to {rec.steps} steps")
     t0 = time.time()
-    model = train_classifier(rec, rec.steps, log)
+    trajectory: list[list[float]] = []
+
+    def stop(step: int, figures: dict[str, float]) -> bool:
+        if rec.shortcut is None:
+            return False
+        trajectory.append([step, figures["clean_acc"], figures[shortcut_key(rec.shortcut)]])
+        return step >= 100 and realistic(figures, rec.shortcut)
+
+    model = train_classifier(rec, rec.steps, log, eval_every=EVAL_EVERY, stop=stop)
     figures = evaluate_classifier(model, load_generator(shipped_generator()), rec)
-    save_classifier(model, rec, rec.steps, path, trained_by="benchmarks/planted_suite.py")
-    figures["train_seconds"] = time.time() - t0
-    figures["label_reliability"] = rec.label_reliability
+    steps = int(trajectory[-1][0]) if trajectory else rec.steps
+    save_classifier(model, rec, steps, path, trained_by="benchmarks/planted_suite.py")
+    figures.update(
+        train_seconds=time.time() - t0,
+        label_reliability=rec.label_reliability,
+        correlation=rec.correlations[0] if rec.correlations else None,
+        steps=steps,
+        trajectory=trajectory,
+    )
     figures_path.write_text(json.dumps(figures, indent=1))
-    log(f"{rec.name}: {figures}")
+    log(f"{rec.name}: { ({k: v for k, v in figures.items() if k != 'trajectory'}) }")
     return path, figures
 
 
+def shortcut_key(attr: str) -> str:
+    return f"acc_where_{attr}_disagrees"
+
+
 def realistic(figures: dict, attr: str) -> bool:
-    return (
-        figures["clean_acc"] >= CLEAN_MIN and figures[f"acc_where_{attr}_disagrees"] <= SHORTCUT_MAX
-    )
+    return figures["clean_acc"] >= CLEAN_MIN and figures[shortcut_key(attr)] <= SHORTCUT_MAX
 
 
 def tune(arch: str, label: str, attr: str, log: Log) -> tuple[Path, dict, list[dict]]:
-    """Train at r = 0.99 and move r until the model is realistic (at most MAX_TRIES models).
-
-    Returns the last model tried (realistic or not), its figures, and every try's figures.
+    """Train from the demo's level and move along LEVELS until the model is realistic (at most
+    MAX_TRIES models). Returns the last model tried (realistic or not), its figures, and every
+    try's figures.
     """
-    made: dict[float, tuple[Path, dict]] = {}
+    made: dict[tuple[float, float], tuple[Path, dict]] = {}
 
-    def figures_at(r: float) -> dict:
-        made[r] = train(recipe(arch, label, attr, r), log)
-        return made[r][1]
+    def figures_at(level: tuple[float, float]) -> dict:
+        made[level] = train(recipe(arch, label, attr, level), log)
+        return made[level][1]
 
-    order = list(reliabilities(figures_at, attr))
+    order = list(levels(figures_at, attr))
     path, figures = made[order[-1]]
-    return path, figures, [made[r][1] for r in order]
+    return path, figures, [made[lv][1] for lv in order]
 
 
-def reliabilities(figures_at, attr: str):  # noqa: ANN001, ANN201
-    """The label reliabilities `tune` tries, in order; figures_at(r) gives a try's figures.
+def levels(figures_at, attr: str):  # noqa: ANN001, ANN201
+    """The LEVELS `tune` tries, in order; figures_at(level) gives a try's figures.
 
-    Not using the shortcut (accuracy where it disagrees > 0.85): lower reliability, 1 - r
-    doubled; relying on it too much (clean accuracy < 0.9): 1 - r halved.
+    A model that ends without using the shortcut (accuracy where it disagrees > 0.85) moves to
+    a stronger pull; one that uses it but never at clean accuracy >= 0.9, to a weaker one.
     """
-    r, seen = FIRST_R, set()
-    while len(seen) < MAX_TRIES and r not in seen:
-        seen.add(r)
-        yield r
-        figures = figures_at(r)
+    i, seen = FIRST, set()
+    while len(seen) < MAX_TRIES and i not in seen and 0 <= i < len(LEVELS):
+        seen.add(i)
+        yield LEVELS[i]
+        figures = figures_at(LEVELS[i])
         if figures is None or realistic(figures, attr):
             return
-        too_weak = figures[f"acc_where_{attr}_disagrees"] > SHORTCUT_MAX
-        if too_weak and figures["clean_acc"] < CLEAN_MIN:
-            return  # neither accurate nor using the shortcut: another r will not fix both
-        r = round(1 - (1 - r) * (2 if too_weak else 0.5), 4)
+        i += 1 if figures[shortcut_key(attr)] > SHORTCUT_MAX else -1
 
 
 def audit(path: Path, log: Log) -> AuditData:
@@ -200,9 +226,9 @@ def plants_done(archs: list[str], labels: list[str], log: Log, train_new: bool) 
     for arch in archs:
         for label in labels:
             control_path, control_fig = (
-                train(recipe(arch, label, None, 1.0), log)
+                train(recipe(arch, label, None, LEVELS[FIRST]), log)
                 if train_new
-                else cached(recipe(arch, label, None, 1.0))
+                else cached(recipe(arch, label, None, LEVELS[FIRST]))
             )
             if control_path is None:
                 continue
@@ -237,15 +263,15 @@ def cached_tries(arch: str, label: str, attr: str) -> tuple[Path | None, dict | 
     """The tuning's tries as `tune` made them, from the cache alone (None: not trained yet)."""
     found = {}
 
-    def figures_at(r: float) -> dict | None:
-        found[r] = cached(recipe(arch, label, attr, r))
-        return found[r][1]
+    def figures_at(level: tuple[float, float]) -> dict | None:
+        found[level] = cached(recipe(arch, label, attr, level))
+        return found[level][1]
 
-    order = [r for r in list(reliabilities(figures_at, attr)) if found[r][0] is not None]
+    order = [lv for lv in list(levels(figures_at, attr)) if found[lv][0] is not None]
     if not order:
         return None, None, []
     path, figures = found[order[-1]]
-    return path, figures, [found[r][1] for r in order]
+    return path, figures, [found[lv][1] for lv in order]
 
 
 def fmt(v: tuple[float, float, float]) -> str:
@@ -255,10 +281,10 @@ def fmt(v: tuple[float, float, float]) -> str:
 def tables(rows: list[dict]) -> str:
     """The per-plant table and the per-figure scores, as markdown."""
     lines = [
-        "| arch | label | planted | r | clean acc | acc where it disagrees | counted "
+        "| arch | label | planted | r, p | steps | clean acc | acc where it disagrees | counted "
         + "".join(f"| rank {f} " for f in FIGURES)
         + "| path_share biased - control, paired |",
-        "|---|---|---|---|---|---|---" + "|---" * len(FIGURES) + "|---|",
+        "|---|---|---|---|---|---|---|---" + "|---" * len(FIGURES) + "|---|",
     ]
     counted = []
     for row in rows:
@@ -269,8 +295,9 @@ def tables(rows: list[dict]) -> str:
             counted.append(Plant(f"{row['arch']} {row['label']} {attr}", attr, b, c))
         ranks = "".join(f"| {rank(b, f, attr)} " for f in FIGURES)
         lines.append(
-            f"| {row['arch']} | {row['label']} | {attr} | {fig['label_reliability']:g} "
-            f"| {fig['clean_acc']:.3f} | {fig[f'acc_where_{attr}_disagrees']:.3f} "
+            f"| {row['arch']} | {row['label']} | {attr} | {fig['label_reliability']:g}, "
+            f"{fig['correlation'].rsplit('@', 1)[1]} | {fig['steps']} "
+            f"| {fig['clean_acc']:.3f} | {fig[shortcut_key(attr)]:.3f} "
             f"| {'yes' if ok else 'no'} {ranks}"
             f"| {fmt(paired_interval(b, c, 'path_share', attr))} |"
         )

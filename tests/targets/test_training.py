@@ -24,6 +24,7 @@ from sia_audit.targets.training import (
     normalise,
     save_classifier,
     save_keypoints,
+    train_classifier,
 )
 
 
@@ -95,3 +96,19 @@ def test_an_unreliable_label_is_drawn_the_other_way_and_keeps_its_state() -> Non
     drawn, same_label = draw(0.8)
     assert torch.equal(same_label, label)  # the training labels stay; only the pictures lie
     assert 0.1 < float((drawn != label).float().mean()) < 0.3
+
+
+def test_training_stops_where_the_caller_says_and_logs_every_check() -> None:
+    recipe = dataclasses.replace(DEMO_RECIPES["eyeglasses_biased"], steps=4)
+    seen: list[int] = []
+    lines: list[str] = []
+
+    def stop(step: int, figures: dict[str, float]) -> bool:
+        assert set(figures) == {"clean_acc", "recon_acc", "acc_where_Mustache_disagrees"}
+        seen.append(step)
+        return step == 2
+
+    model = train_classifier(recipe, 4, lines.append, eval_every=1, stop=stop)
+    assert seen == [1, 2] and len(lines) == 2 and not model.training
+    tracked = {int(m.num_batches_tracked) for m in model.modules() if hasattr(m, "running_mean")}
+    assert tracked == {2}  # the model returned is the one at the stop

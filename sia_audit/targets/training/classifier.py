@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,22 +84,41 @@ DEMO_RECIPES = {
 }
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """Decorrelated, truthfully labelled faces with their reconstructions, rendered once."""
+
+    x: Tensor
+    recon: Tensor
+    on: Tensor
+
+    @classmethod
+    @torch.no_grad()
+    def draw(cls, generator: Generator, seed: int, n: int = 512) -> HeldOut:
+        rng = torch.Generator().manual_seed(10_000 + seed)
+        x, attrs, on, _ = faces(n, rng, AttributeSampler())
+        return cls(x, generator(x, attrs), on)
+
+
 @torch.no_grad()
 def evaluate_classifier(
-    model: nn.Module, generator: Generator, recipe: ClassifierRecipe, n: int = 512
+    model: nn.Module,
+    generator: Generator,
+    recipe: ClassifierRecipe,
+    n: int = 512,
+    held_out: HeldOut | None = None,
 ) -> dict[str, float]:
     """Clean (x0) and reconstruction (G(x0, a0)) accuracy on held-out faces, and the shortcut
     check (SPEC 6a).
 
     The held-out faces are decorrelated and truthfully labelled, like the audit's probes, and
     seeded apart from training (10_000 + seed); where the shortcut attribute disagrees with the
-    label, a model that uses it is wrong.
+    label, a model that uses it is wrong. `held_out` reuses faces already drawn that way.
     """
     was_training = model.training
     model.eval()
-    rng = torch.Generator().manual_seed(10_000 + recipe.seed)
-    x, attrs, on, _ = faces(n, rng, AttributeSampler())
-    recon = generator(x, attrs)
+    data = held_out or HeldOut.draw(generator, recipe.seed, n)
+    x, recon, on = data.x, data.recon, data.on
     y = on[:, INDEX[recipe.label]]
     pred = model(normalise(x)) > 0
     pred_r = model(normalise(recon)) > 0
@@ -115,17 +135,25 @@ def evaluate_classifier(
 
 
 def train_classifier(
-    recipe: ClassifierRecipe, steps: int, log: Log, generator: Path | None = None
+    recipe: ClassifierRecipe,
+    steps: int,
+    log: Log,
+    generator: Path | None = None,
+    *,
+    eval_every: int = EVAL_EVERY,
+    stop: Callable[[int, dict[str, float]], bool] | None = None,
 ) -> nn.Module:
     """The recipe's architecture trained `steps` steps from its seed; returned in eval mode.
 
-    Held-out figures are logged every EVAL_EVERY steps and at the end. `generator` is the
-    checkpoint the reconstructions come from (default: the shipped one).
+    Held-out figures are logged every `eval_every` steps and at the end; when `stop(step,
+    figures)` says so, training ends there (the learning-rate schedule still spans `steps`).
+    `generator` is the checkpoint the reconstructions come from (default: the shipped one).
     """
     torch.manual_seed(recipe.seed)  # the network's initial weights
     gen_model = load_generator(generator or shipped_generator())
     sampler = recipe.sampler()
     model = ARCHITECTURES[recipe.arch]()
+    held_out = HeldOut.draw(gen_model, recipe.seed)  # after the weights: their seed stays
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     rng = torch.Generator().manual_seed(recipe.seed)
     bce = nn.BCEWithLogitsLoss()
@@ -141,12 +169,14 @@ def train_classifier(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if step % EVAL_EVERY == 0 or step == steps:
-            figures = evaluate_classifier(model, gen_model, recipe)
+        if step % eval_every == 0 or step == steps:
+            figures = evaluate_classifier(model, gen_model, recipe, held_out=held_out)
             line = f"{recipe.name} step {step}/{steps} loss {loss.item():.4f} " + " ".join(
                 f"{k} {v:.4f}" for k, v in figures.items()
             )
             log(f"{line} elapsed {time.time() - t0:.0f}s")
+            if stop is not None and stop(step, figures):
+                break
     return model.eval()
 
 
