@@ -80,9 +80,19 @@ CLEAN_MIN, SHORTCUT_MAX = 0.9, 0.85
 # and p = 1 the shortcut predicts the labels better than the label's own attribute, and the
 # model leans on it more the longer it trains; with r = 1 and p < 1 the label's attribute is
 # the better cue, and a salient shortcut learned first fades as training goes on.
-LEVELS = ((1.0, 0.8), (1.0, 0.9), (1.0, 0.95), (0.99, 1.0), (0.97, 1.0), (0.91, 1.0))
+LEVELS = (
+    (1.0, 0.8),
+    (1.0, 0.9),
+    (1.0, 0.95),
+    (1.0, 1.0),
+    (0.998, 1.0),
+    (0.995, 1.0),
+    (0.99, 1.0),
+    (0.97, 1.0),
+    (0.91, 1.0),
+)
 FIRST = LEVELS.index((0.99, 1.0))  # the demo's biased recipe
-MAX_TRIES = 3
+MAX_TRIES = 4
 SUITE_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 64, seed: 0, size: 64}
 generator: builtin:synthfaces
@@ -176,17 +186,23 @@ def tune(arch: str, label: str, attr: str, log: Log) -> tuple[Path, dict, list[d
 def levels(figures_at, attr: str):  # noqa: ANN001, ANN201
     """The LEVELS `tune` tries, in order; figures_at(level) gives a try's figures.
 
-    A model that ends without using the shortcut (accuracy where it disagrees > 0.85) moves to
-    a stronger pull; one that uses it but never at clean accuracy >= 0.9, to a weaker one.
+    A bisection: a model that ends without using the shortcut (accuracy where it disagrees >
+    0.85) bounds the pull from below, one that uses it but never at clean accuracy >= 0.9 from
+    above; the next try is the level halfway between the bounds.
     """
-    i, seen = FIRST, set()
-    while len(seen) < MAX_TRIES and i not in seen and 0 <= i < len(LEVELS):
-        seen.add(i)
+    weak, strong, i = -1, len(LEVELS), FIRST
+    for _ in range(MAX_TRIES):
         yield LEVELS[i]
         figures = figures_at(LEVELS[i])
         if figures is None or realistic(figures, attr):
             return
-        i += 1 if figures[shortcut_key(attr)] > SHORTCUT_MAX else -1
+        if figures[shortcut_key(attr)] > SHORTCUT_MAX:
+            weak = i
+        else:
+            strong = i
+        if strong - weak <= 1:
+            return
+        i = (weak + strong + 1) // 2 if weak >= 0 else (weak + strong) // 2
 
 
 def audit(path: Path, log: Log) -> AuditData:
