@@ -6,8 +6,8 @@ knobs (LEVELS): the label's own attribute is drawn truthfully on a fraction r of
 faces (the label reliability), and the shortcut comes with the label with probability p. Held-out
 checks every 50 steps on decorrelated faces stop training at the first realistic model: clean
 accuracy >= 0.9 while the shortcut is measurably used (accuracy where it disagrees with the
-label <= 0.85). A plant that ends elsewhere moves one level (stronger pull if it never used the
-shortcut, weaker if it used it too much), at most three models; one that none of them makes
+label <= 0.85). A plant that ends elsewhere bisects LEVELS (a stronger pull if it never used
+the shortcut, weaker if it used it too much), at most four models; one that none of them makes
 realistic is reported, not counted. One truthfully labelled control per label and architecture.
 
 Every model is audited with the demo's attack on the demo's 64 probes (a suite policy written
