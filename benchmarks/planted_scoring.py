@@ -124,6 +124,16 @@ def paired_interval(
     return float(value), float(low), float(high)
 
 
+def lower_bounds(
+    d: AuditData, figure: str, *, resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> Tensor:
+    """The low end of each attribute's bootstrap interval (K,): what a gate with
+    `use_confidence: true` compares with its max."""
+    n = len(d.probe_names)
+    idx = torch.randint(n, (resamples, n), generator=torch.Generator().manual_seed(seed))
+    return torch.quantile(FIGURES[figure](d, idx), (1 - level) / 2, dim=0)
+
+
 def auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
     """P(a positive exceeds a negative), ties counting half (Mann-Whitney)."""
     if not positives or not negatives:
@@ -149,7 +159,9 @@ def score(plants: Sequence[Plant], figure: str) -> dict[str, float]:
     excludes_zero: fraction whose paired biased - control interval lies above zero;
     auc: the planted attribute's figure in biased models against the same attribute in their
     controls; separated: fraction of plants above every control's largest value of the figure
-    over its ranked attributes (what one threshold could catch without failing a control).
+    over its ranked attributes (what one threshold could catch without failing a control);
+    gate_caught: the same for a confident gate, at the lowest threshold (gate_threshold) that
+    fails no control.
     """
     if not plants:
         return {}
@@ -161,8 +173,19 @@ def score(plants: Sequence[Plant], figure: str) -> dict[str, float]:
     ceiling = max(
         float(point(c, figure)[[c.attr_names.index(a) for a in c.ranked()]].max()) for c in controls
     )
+    # A confident gate (`max: t`, use_confidence) fails where the interval's low end > t. The
+    # lowest t that fails no control on any ranked attribute, and the plants it still fails.
+    gate_t = max(
+        float(lower_bounds(c, figure)[[c.attr_names.index(a) for a in c.ranked()]].max())
+        for c in controls
+    )
+    plant_lows = [
+        float(lower_bounds(p.biased, figure)[p.biased.attr_names.index(p.attr)]) for p in plants
+    ]
     n = len(plants)
     return {
+        "gate_threshold": gate_t,
+        "gate_caught": sum(low > gate_t for low in plant_lows) / n,
         "top1": sum(r == 1 for r in ranks) / n,
         "top3": sum(r <= 3 for r in ranks) / n,
         "excludes_zero": sum(low > 0 for low in lows) / n,

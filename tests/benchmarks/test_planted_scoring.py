@@ -10,6 +10,7 @@ from benchmarks.planted_scoring import (
     AuditData,
     Plant,
     auc,
+    lower_bounds,
     paired_interval,
     point,
     rank,
@@ -81,6 +82,9 @@ def test_score_of_a_suite_with_one_hidden_plant() -> None:
     hidden = Plant("hidden", "Young", audit(None, 10), control)  # planted, but left no trace
     sc = score([found, hidden], "path_share")
     assert sc["top1"] == 0.5 and sc["excludes_zero"] == 0.5 and sc["separated"] == 0.5
+    assert sc["gate_caught"] == 0.5  # found's low end clears every control's; hidden's cannot
+    lows = lower_bounds(control, "path_share")
+    assert sc["gate_threshold"] == pytest.approx(float(lows[[1, 2, 3]].max()))
     # Positives: Mustache in `found`, Young in `hidden` (equal to the control's Young: a tie);
     # negatives: the control's Mustache and Young.
     share = point(control, "path_share")
