@@ -41,6 +41,7 @@ from benchmarks.planted_scoring import (
     score,
 )
 from sia_audit.app.run import run
+from sia_audit.fsutil import atomic_write_text
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.policy.loading import load_policy
 from sia_audit.targets.training import (
@@ -154,7 +155,7 @@ def train(rec: ClassifierRecipe, log: Log) -> tuple[Path, dict]:
         steps=steps,
         trajectory=trajectory,
     )
-    figures_path.write_text(json.dumps(figures, indent=1))
+    atomic_write_text(figures_path, json.dumps(figures, indent=1))  # a kill leaves no half file
     log(f"{rec.name}: { ({k: v for k, v in figures.items() if k != 'trajectory'}) }")
     return path, figures
 
@@ -230,7 +231,7 @@ def audit(path: Path, log: Log) -> AuditData:
             "recon_acc": r.reconstruction_accuracy.value,
             "audit_seconds": time.time() - t0,
         }
-        out.write_text(json.dumps(data))
+        atomic_write_text(out, json.dumps(data))
         took, acc = data["audit_seconds"], data["clean_acc"]
         log(f"{path.name}: audited in {took:.0f}s, clean acc {acc:.3f}")
     return AuditData.from_json(json.loads(out.read_text()))
