@@ -6,6 +6,7 @@ target (benchmarks/validity_planted.py, examples/harden.py) import the same code
 
 - `data`: rendered training faces, the targets' input normalisation, the shipped generator;
 - `classifier`: the Eyeglasses recipes (planted shortcut and control), train/evaluate;
+- `fit`: the one optimisation loop (Adam, cosine schedule, weighted or soft BCE);
 - `nets`: the classifiers' architectures (SmallCNN, SmallResNet);
 - `keypoints`: the heatmap keypoint detector's recipe, HeatmapNet, train/evaluate;
 - `archive`: a trained model as TorchScript with its contract (`sia_target.json`) inside;
@@ -23,6 +24,7 @@ from sia_audit.targets.training.classifier import (
     train_classifier,
 )
 from sia_audit.targets.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
+from sia_audit.targets.training.fit import Batch, fit
 from sia_audit.targets.training.keypoints import (
     HeatmapNet,
     KeypointRecipe,
@@ -35,6 +37,7 @@ from sia_audit.targets.training.nets import ARCHITECTURES, SmallCNN, SmallResNet
 
 __all__ = [
     "ARCHITECTURES",
+    "Batch",
     "DEMO_RECIPES",
     "MEAN",
     "SIZE",
@@ -48,6 +51,7 @@ __all__ = [
     "evaluate_classifier",
     "evaluate_keypoints",
     "faces",
+    "fit",
     "logger",
     "normalise",
     "save_classifier",

@@ -7,8 +7,6 @@ with the shipped generator's reconstructions (SPEC 6a).
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +20,11 @@ from sia_audit.probes.synthfaces.attributes import INDEX
 from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlations
 from sia_audit.targets.training.archive import write_target
 from sia_audit.targets.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
+from sia_audit.targets.training.fit import LR, Batch, fit
 from sia_audit.targets.training.log import Log
 from sia_audit.targets.training.nets import ARCHITECTURES
 
 BATCH = 64  # half raw renders, half reconstructions
-LR = 2e-3  # Adam, cosine-decayed to 0
 EVAL_EVERY = 250
 
 
@@ -154,30 +152,26 @@ def train_classifier(
     sampler = recipe.sampler()
     model = ARCHITECTURES[recipe.arch]()
     held_out = HeldOut.draw(gen_model, recipe.seed)  # after the weights: their seed stays
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
     rng = torch.Generator().manual_seed(recipe.seed)
-    bce = nn.BCEWithLogitsLoss()
-    t0 = time.time()
-    for step in range(1, steps + 1):
-        lr = LR * 0.5 * (1 + math.cos(math.pi * step / steps))
-        for group in opt.param_groups:
-            group["lr"] = lr
+    label = INDEX[recipe.label]
+
+    def next_batch(step: int) -> Batch:
         x, attrs, on, _ = recipe.faces(BATCH, rng, sampler)
         with torch.no_grad():  # half of every batch seen through the generator
             x[BATCH // 2 :] = gen_model(x[BATCH // 2 :], attrs[BATCH // 2 :])
-        loss = bce(model(normalise(x)), on[:, INDEX[recipe.label]].float())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % eval_every == 0 or step == steps:
-            figures = evaluate_classifier(model, gen_model, recipe, held_out=held_out)
-            line = f"{recipe.name} step {step}/{steps} loss {loss.item():.4f} " + " ".join(
-                f"{k} {v:.4f}" for k, v in figures.items()
-            )
-            log(f"{line} elapsed {time.time() - t0:.0f}s")
-            if stop is not None and stop(step, figures):
-                break
-    return model.eval()
+        return Batch(normalise(x), on[:, label].float())
+
+    return fit(
+        model,
+        next_batch,
+        steps,
+        log,
+        name=recipe.name,
+        lr=LR,
+        eval_every=eval_every,
+        evaluate=lambda m: evaluate_classifier(m, gen_model, recipe, held_out=held_out),
+        stop=stop,
+    )
 
 
 def save_classifier(
