@@ -44,7 +44,7 @@ def test_soft_targets_train_and_stop_ends_early_with_a_logged_line() -> None:
         lines.append,
         name="soft",
         eval_every=10,
-        evaluate=lambda m: {"mean_logit": float(m(_batch().x).mean())},
+        evaluate=lambda m: {"mean_logit": float(m(_batch().x).mean().detach())},
         stop=lambda step, figures: step >= 20,
     )
     assert seen == list(range(1, 21))
