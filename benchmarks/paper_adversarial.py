@@ -2,9 +2,10 @@
 
 For each of SEEDS, a regular Eyeglasses classifier (the demo's control recipe, BASE_STEPS
 steps, that seed) is the `none` model. FT_PROBES decorrelated training faces (seed 300 + seed,
-apart from every audit's probes) are attacked with FGSM, PGD and SIA (`full`) at eps_x 1.5/255
-with the attack of policies/fairness.yaml (PGD: its 50 steps of 1/255; FGSM: one step of
-eps_x), all in the audit's own batch loop. Each attack's adversaries fine-tune a copy of the
+apart from every audit's probes) are attacked with FGSM, PGD and SIA (`full`) at eps_x
+TRAIN_EPS = 4/255 (the paper: 1.5/255; see TRAIN_EPS) with the attack of
+policies/fairness.yaml (PGD: its 50 steps of 1/255; FGSM: one step of eps_x), all in the
+audit's own batch loop. Each attack's adversaries fine-tune a copy of the
 `none` model for one epoch (the paper's setting), every batch half clean faces, half their
 adversaries, through the package's `fit` loop (Adam 1e-3, cosine).
 
@@ -59,6 +60,10 @@ LOG = ROOT / "docs" / "logs" / "paper_adversarial.log"
 POLICY = ROOT / "policies" / "fairness.yaml"
 SEEDS = (1, 2, 3)
 BASE_STEPS = 500
+# The training adversaries' eps_x. The paper trains at 1.5/255; here the regular model is
+# already right on 99.2% of SIA's and 100% of FGSM's and PGD's adversaries at 1.5/255 (seed 1,
+# docs/paper-tables.md), so they would teach it nothing; at 4/255 SIA fools it on about half.
+TRAIN_EPS = 4 / 255
 FT_PROBES = 1024
 FT_BATCH = 32  # clean faces per fine-tuning batch, with as many adversaries
 FT_LR = 1e-3
@@ -107,11 +112,13 @@ def base_model(seed: int, log: Log) -> Path:
 
 def adversaries(seed: int, log: Log) -> dict[str, torch.Tensor]:
     """x0, labels and the FGSM, PGD and SIA adversaries of the fine-tuning faces."""
-    path = CACHE / f"adversaries_seed{seed}.pt"
+    path = CACHE / f"adversaries_seed{seed}_eps{TRAIN_EPS * 255:g}.pt"
     if not path.exists():
         t0 = time.time()
         policy = load_policy(POLICY)
-        config = dataclasses.replace(audit_config(policy, "cpu", None), gallery=0)
+        config = audit_config(policy, "cpu", None)
+        attack = dataclasses.replace(config.attack, eps_x=TRAIN_EPS)
+        config = dataclasses.replace(config, attack=attack, gallery=0)
         target = load_target(str(base_model(seed, log))).eval()
         generator = load_generator(generator_path(policy.generator.source)).eval()
         probes = SynthProbes(count=FT_PROBES, seed=300 + seed, size=64)
