@@ -58,12 +58,11 @@ from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.sampler import AttributeSampler
 from sia_audit.targets.training import (
-    MEAN,
     SIZE,
-    STD,
     Batch,
     Log,
     SmallCNN,
+    binary_contract,
     faces,
     fit,
     logger,
@@ -233,20 +232,13 @@ def train(
 
 
 def save_model(model: torch.nn.Module, label: str, seed: int, path: Path) -> None:
-    contract = {
-        "task": "binary",
-        "label": label,
-        "input_size": [SIZE, SIZE],
-        "mean": list(MEAN),
-        "std": list(STD),
-    }
     provenance = {
         "trained_by": "benchmarks/paper_imbalanced.py",
         "strategy": "none",
         "seed": seed,
         "steps": STEPS,
     }
-    write_target(model, path, contract, provenance)
+    write_target(model, path, binary_contract(label), provenance)
 
 
 def adversaries(label: str, seed: int, folder: Path, log: Log) -> tuple[Tensor, Tensor]:

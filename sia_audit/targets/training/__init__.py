@@ -19,6 +19,7 @@ from sia_audit.targets.training.archive import write_target
 from sia_audit.targets.training.classifier import (
     DEMO_RECIPES,
     ClassifierRecipe,
+    binary_contract,
     evaluate_classifier,
     save_classifier,
     train_classifier,
@@ -48,6 +49,7 @@ __all__ = [
     "Log",
     "SmallCNN",
     "SmallResNet",
+    "binary_contract",
     "evaluate_classifier",
     "evaluate_keypoints",
     "faces",

@@ -174,17 +174,22 @@ def train_classifier(
     )
 
 
-def save_classifier(
-    model: nn.Module, recipe: ClassifierRecipe, steps: int, path: Path, *, trained_by: str
-) -> None:
-    """TorchScript at `path` with the binary contract and the recipe as provenance."""
-    contract = {
+def binary_contract(label: str) -> dict[str, object]:
+    """The contract of a demo classifier of `label`: one logit, 64x64 normalised input."""
+    return {
         "task": "binary",
-        "label": recipe.label,
+        "label": label,
         "input_size": [SIZE, SIZE],
         "mean": list(MEAN),
         "std": list(STD),
     }
+
+
+def save_classifier(
+    model: nn.Module, recipe: ClassifierRecipe, steps: int, path: Path, *, trained_by: str
+) -> None:
+    """TorchScript at `path` with the binary contract and the recipe as provenance."""
+    contract = binary_contract(recipe.label)
     provenance = {
         "trained_by": trained_by,
         "recipe": recipe.name,
