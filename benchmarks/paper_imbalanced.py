@@ -30,7 +30,8 @@ from another seed): precision, recall, accuracy, each as mean and spread over th
 
 Cached and resumable in benchmarks/.cache/paper/imbalanced/ (training folders, models,
 adversaries, one JSON per trained model). Log: docs/logs/paper_imbalanced.log; plot:
-docs/paper-imbalanced.png; the table goes to stdout and the cache's table6.md.
+docs/paper-imbalanced.png; a few SIA adversaries: docs/paper-imbalanced-adversaries.png; the
+table goes to stdout and the cache's table6.md.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from torch import Tensor
 from torchvision.transforms import AutoAugment, AutoAugmentPolicy, v2
 
 from benchmarks.validity_plots import BarGroup, Interval, bar_chart
-from sia_audit.app.generate import GenerateRequest, generate, read_labels
+from sia_audit.app.generate import PROVENANCE_FILE, GenerateRequest, generate, read_labels
 from sia_audit.fsutil import atomic_dir, atomic_write_text
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.probes.celeba_files import IMAGE_DIR
@@ -75,6 +76,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "paper" / "imbalanced"
 LOG = ROOT / "docs" / "logs" / "paper_imbalanced.log"
 PLOT = ROOT / "docs" / "paper-imbalanced.png"
+SHEET = ROOT / "docs" / "paper-imbalanced-adversaries.png"
 POLICY = ROOT / "policies" / "fairness.yaml"  # its attack; generate ignores gates and probes
 LABELS = ("Eyeglasses", "Bangs")
 N_TRAIN = 8000
@@ -422,6 +424,31 @@ def plot(summary: dict) -> None:
         )
 
 
+def adversary_sheet(rows_per_label: int = 4, scale: int = 2) -> None:
+    """SHEET: per label, a few positive training faces (left) and their SIA adversaries of
+    seed 0 (right; the first from the face itself, the others from random starts)."""
+    tiles: list[list[Path]] = []
+    for label in LABELS:
+        folder = CACHE / label / "sia_seed0"
+        if not (folder / PROVENANCE_FILE).exists():
+            continue
+        by_probe: dict[str, list[str]] = {}
+        for r in json.loads((folder / PROVENANCE_FILE).read_text())["images"]:
+            by_probe.setdefault(r["probe"], []).append(r["file"])
+        for probe, files in list(by_probe.items())[:rows_per_label]:
+            source = CACHE / label / "train" / IMAGE_DIR / probe
+            tiles.append([source] + [folder / IMAGE_DIR / f for f in files])
+    if not tiles:
+        return
+    side = SIZE * scale
+    sheet = Image.new("RGB", (side * max(map(len, tiles)), side * len(tiles)), "white")
+    for i, row in enumerate(tiles):
+        for j, path in enumerate(row):
+            tile = Image.open(path).convert("RGB").resize((side, side), Image.NEAREST)
+            sheet.paste(tile, (j * side, i * side))
+    sheet.save(SHEET)
+
+
 def report(log: Log) -> None:
     summary = summarise(cached_results())
     text = "\n".join([*table(summary), "", *ordering(summary)]) + "\n"
@@ -431,6 +458,7 @@ def report(log: Log) -> None:
         log(line)
     if summary:
         plot(summary)
+    adversary_sheet()
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 import benchmarks.paper_imbalanced as table6
 
@@ -66,6 +67,7 @@ def test_a_tiny_run_trains_every_arm_it_is_asked_for_and_tabulates_them(
         "CACHE": tmp_path / "cache",
         "LOG": tmp_path / "log.txt",
         "PLOT": tmp_path / "plot.png",
+        "SHEET": tmp_path / "sheet.png",
         "N_TRAIN": 40,
         "POSITIVES": 3,
         "N_TEST": 6,
@@ -93,3 +95,5 @@ def test_a_tiny_run_trains_every_arm_it_is_asked_for_and_tabulates_them(
     table = capsys.readouterr().out
     assert "| Bangs | sia | 1 |" in table and "| Bangs | recon | 1 |" in table
     assert (tmp_path / "plot.png").exists()
+    with Image.open(tmp_path / "sheet.png") as sheet:  # 3 positives: source + 2 adversaries
+        assert sheet.size == (3 * 128, 3 * 128)
