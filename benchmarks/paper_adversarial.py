@@ -18,8 +18,8 @@ attributes, SPEC 6); every figure is given as mean and spread over the seeds.
     PYTHONPATH=. nice .venv/bin/python benchmarks/paper_adversarial.py [--report-only]
 
 Cached and resumable in benchmarks/.cache/paper/adversarial/ (models, adversaries, one JSON
-per audit). Log: docs/logs/paper_adversarial.log; the tables go to stdout and the cache's
-tables45.md.
+per audit). Log: docs/logs/paper_adversarial.log; plot: docs/paper-adversarial.png; the tables
+go to stdout and the cache's tables45.md.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.validity_plots import BarGroup, Interval, bar_chart
 from sia_audit.app.inputs import audit_config, generator_path
 from sia_audit.app.run import run
 from sia_audit.audit import attack_batches
@@ -57,6 +58,7 @@ from sia_audit.targets.training import (
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "paper" / "adversarial"
 LOG = ROOT / "docs" / "logs" / "paper_adversarial.log"
+PLOT = ROOT / "docs" / "paper-adversarial.png"
 POLICY = ROOT / "policies" / "fairness.yaml"
 SEEDS = (1, 2, 3)
 BASE_STEPS = 500
@@ -245,6 +247,39 @@ def tables(audits: list[dict]) -> str:
     return "\n".join(t4 + t5) + "\n"
 
 
+def plot(audits: list[dict]) -> None:
+    """PLOT: accuracy on SIA's and FGSM's adversaries at 4/255 (the rows that are not at
+    ceiling), and SDAR at 4/255, per training; bar: mean over seeds, whisker: min-max."""
+    panels = []
+    for title, figure in (
+        ("SIA 4/255: accuracy %", lambda a: 100 * a["robust"]["full"]),
+        ("FGSM 4/255: accuracy %", lambda a: 100 * a["robust"]["fgsm"]),
+        ("SDAR(s) at 4/255", lambda a: a["sdar_s"]),
+    ):
+        per = [
+            [figure(a) for a in audits if a["training"] == t and a["eps"] == "4/255"]
+            for t in TRAININGS
+        ]
+        if not all(per):
+            return
+        values = (tuple(Interval(statistics.fmean(v), min(v), max(v)) for v in per),)
+        panels.append(
+            BarGroup(
+                title,
+                tuple(NAMES[t] for t in TRAININGS),
+                ("mean over seeds",),
+                values,
+                (tuple(tuple(v) for v in per),),
+            )
+        )
+    bar_chart(
+        panels,
+        PLOT,
+        "Tables 4-5 on synthfaces: fine-tuned on 4/255 adversaries, audited at 4/255",
+        note="bar: mean over seeds; whisker: min-max; dots: each seed",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -261,6 +296,7 @@ def main() -> None:
     text = tables(cached_audits())
     if CACHE.exists():
         atomic_write_text(CACHE / "tables45.md", text)
+        plot(cached_audits())
     print(text)
 
 

@@ -24,6 +24,7 @@ def test_a_tiny_run_fine_tunes_on_adversaries_and_tabulates_every_audit(
     for name, value in {
         "CACHE": tmp_path / "cache",
         "LOG": tmp_path / "log.txt",
+        "PLOT": tmp_path / "plot.png",
         "SEEDS": (1,),
         "BASE_STEPS": 3,
         "FT_PROBES": 8,
@@ -48,5 +49,6 @@ def test_a_tiny_run_fine_tunes_on_adversaries_and_tabulates_every_audit(
     audits = t45.cached_audits()
     assert {a["training"] for a in audits} == {"none", "fgsm", "full"}
     assert all(set(a["robust"]) == {"full", "fgsm"} and a["sdar_s"] >= 0 for a in audits)
+    assert not (tmp_path / "plot.png").exists()  # no audit at 4/255: nothing to plot
     out = capsys.readouterr().out
     assert "| fgsm 1.5/255 | " in out and "(n=1)" in out and "SIA at 1.5/255" in out
