@@ -18,9 +18,10 @@ under each strategy, for each of SEEDS (initial weights, batch order, augmentati
   seed's `none` model with the attack of policies/fairness.yaml, labelled positive;
 - `sia+reweight`: the same augmented set with balanced loss weights.
 
-One more arm separates the attack from the generator: `recon`, the training set plus PER_IMAGE
-reconstructions G(x0, a0) of every positive (no attack: the same images K times), labelled
-positive.
+Two more arms explain what the SIA arm does. `recon` separates the attack from the generator:
+the training set plus PER_IMAGE reconstructions G(x0, a0) of every positive (no attack: the
+same images K times), labelled positive. `sia-frozen` is `sia` with the attributes that can
+hide the label (OCCLUDERS: Bald for Bangs) frozen too.
 
 Every model is scored on a balanced test set (N_TEST positives and N_TEST negatives, drawn
 from another seed): precision, recall, accuracy, each as mean and spread over the seeds.
@@ -96,7 +97,12 @@ STRATEGIES = (
     "sia",
     "sia+reweight",
     "recon",
+    "sia-frozen",
 )
+# Attributes whose change can erase the label from the picture: a bald head shows no bangs.
+# SIA freezes only the target's own label; the `sia-frozen` arm also freezes these (radius 0
+# in the policy), as a user augmenting that class would. Labels without any skip the arm.
+OCCLUDERS = {"Eyeglasses": (), "Bangs": ("Bald",)}
 # The paper's Table 6 (ResNet-50 on CelebA): precision, recall, accuracy %.
 PAPER = {
     "Eyeglasses": {
@@ -243,15 +249,30 @@ def save_model(model: torch.nn.Module, label: str, seed: int, path: Path) -> Non
     write_target(model, path, binary_contract(label), provenance)
 
 
-def adversaries(label: str, seed: int, folder: Path, log: Log) -> tuple[Tensor, Tensor]:
+def frozen_policy(label: str) -> Path:
+    """policies/fairness.yaml with the label's OCCLUDERS at radius 0 (written once)."""
+    path = CACHE / label / "policy-frozen.yaml"
+    if not path.exists():
+        text = POLICY.read_text(encoding="utf-8")
+        radii = ", ".join(f"{a}: 0" for a in OCCLUDERS[label])
+        old = "  batch_size: 32\n"
+        assert text.count(old) == 1, "policies/fairness.yaml's attack section changed"
+        atomic_write_text(path, text.replace(old, f"{old}  radii: {{{radii}}}\n"))
+    return path
+
+
+def adversaries(
+    label: str, seed: int, folder: Path, log: Log, frozen: bool = False
+) -> tuple[Tensor, Tensor]:
     """PER_IMAGE SIA adversaries of each positive training image against seed's `none` model,
-    through `generate` (as a user would run it), with the labels it writes."""
-    out = CACHE / label / f"sia_seed{seed}"
+    through `generate` (as a user would run it), with the labels it writes; `frozen`: with
+    the label's OCCLUDERS frozen too."""
+    out = CACHE / label / f"sia{'-frozen' if frozen else ''}_seed{seed}"
     if not out.exists():
         summary = generate(
             GenerateRequest(
                 target=str(CACHE / label / f"none_seed{seed}.pt"),
-                policy_path=POLICY,
+                policy_path=frozen_policy(label) if frozen else POLICY,
                 out=out,
                 device="cpu",
                 source=folder,
@@ -261,7 +282,9 @@ def adversaries(label: str, seed: int, folder: Path, log: Log) -> tuple[Tensor, 
             )
         )
         log(
-            f"{label} seed {seed}: {summary.count} SIA adversaries in {summary.seconds:.0f} s; "
+            f"{label} seed {seed}: {summary.count} SIA adversaries"
+            f"{' (' + ', '.join(OCCLUDERS[label]) + ' frozen)' if frozen else ''} in "
+            f"{summary.seconds:.0f} s; "
             f"{summary.flipped} of {summary.right_on_x0} right on x0 flipped"
         )
     labels = read_labels(out)
@@ -291,7 +314,7 @@ def training_data(
     """The images and labels a strategy trains on: the training set, plus its extra images."""
     x, y = data["x"], data["y"]
     if strategy.startswith("sia"):
-        ax, ay = adversaries(label, seed, folder, log)
+        ax, ay = adversaries(label, seed, folder, log, frozen=strategy == "sia-frozen")
     elif strategy == "recon":
         ax, ay = reconstructions(label, data)
     else:
@@ -389,7 +412,7 @@ def ordering(summary: dict) -> list[str]:
         if not others:
             continue
         best_other = max(others, key=lambda s: others[s][0])
-        for s in ("sia", "sia+reweight"):
+        for s in ("sia", "sia+reweight", "sia-frozen"):
             if s in acc:
                 gap = acc[s][0] - others[best_other][0]
                 verdict = "holds" if gap > 0 else "does not hold"
@@ -476,7 +499,8 @@ def main() -> None:
             folder, data = training_set(label, log)
             for seed in SEEDS:
                 for strategy in args.strategy or STRATEGIES:
-                    run_one(label, strategy, seed, folder, data, log)
+                    if strategy != "sia-frozen" or OCCLUDERS[label]:
+                        run_one(label, strategy, seed, folder, data, log)
     report(log)
 
 

@@ -76,7 +76,7 @@ def test_a_tiny_run_trains_every_arm_it_is_asked_for_and_tabulates_them(
         "SEEDS": (0,),
     }.items():
         monkeypatch.setattr(table6, name, value)
-    arms = ("none", "sia", "recon")
+    arms = ("none", "sia", "recon", "sia-frozen")
     argv = ["paper_imbalanced.py", "--label", "Bangs"]
     monkeypatch.setattr(sys, "argv", argv + [a for s in arms for a in ("--strategy", s)])
     table6.main()
@@ -86,12 +86,17 @@ def test_a_tiny_run_trains_every_arm_it_is_asked_for_and_tabulates_them(
     }
     assert set(results) == set(arms)
     assert results["none"]["images"] == 40 and results["none"]["positives"] == 3
-    for arm in ("sia", "recon"):  # two extra images per positive, labelled positive
+    for arm in ("sia", "recon", "sia-frozen"):  # two extra images per positive, labelled 1
         assert results[arm]["images"] == 46 and results[arm]["positives"] == 9
     provenance = json.loads(
         (tmp_path / "cache" / "Bangs" / "sia_seed0" / "sia_adversaries.json").read_text()
     )
     assert provenance["command"]["where"] == ["Bangs=1"]
+    assert provenance["frozen"] == ["Bangs"]  # the target's own label only
+    frozen = (
+        tmp_path / "cache" / "Bangs" / "sia-frozen_seed0" / "sia_adversaries.json"
+    ).read_text()
+    assert sorted(json.loads(frozen)["frozen"]) == ["Bald", "Bangs"]  # and what hides it
     table = capsys.readouterr().out
     assert "| Bangs | sia | 1 |" in table and "| Bangs | recon | 1 |" in table
     assert (tmp_path / "plot.png").exists()
