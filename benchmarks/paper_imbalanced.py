@@ -375,7 +375,7 @@ def summarise(results: list[dict]) -> dict[str, dict[str, dict[str, list[float]]
             )
             if rows:
                 out.setdefault(label, {})[strategy] = {
-                    f: [r[f] for r in rows] for f in ("precision", "recall", "accuracy")
+                    f: [r[f] for r in rows] for f in ("seed", "precision", "recall", "accuracy")
                 }
     return out
 
@@ -422,7 +422,23 @@ def ordering(summary: dict) -> list[str]:
                     f"(gap {100 * gap:+.2f} points; seed sd {100 * acc[s][1]:.2f} and "
                     f"{100 * others[best_other][1]:.2f})"
                 )
+        for s, base in (("sia", "none"), ("sia", "recon"), ("sia-frozen", "sia")):
+            if s in per and base in per:
+                lines.append(
+                    f"- {label}: {s} - {base}, accuracy by seed: {paired(per[s], per[base])}"
+                )
     return lines
+
+
+def paired(head: dict[str, list], base: dict[str, list]) -> str:
+    """Accuracy differences in points on the seeds both arms have."""
+    b = dict(zip(base["seed"], base["accuracy"], strict=True))
+    diffs = [
+        (seed, 100 * (a - b[seed]))
+        for seed, a in zip(head["seed"], head["accuracy"], strict=True)
+        if seed in b
+    ]
+    return ", ".join(f"seed {seed} {d:+.2f}" for seed, d in diffs)
 
 
 def plot(summary: dict) -> None:
