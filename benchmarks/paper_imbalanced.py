@@ -488,6 +488,24 @@ def adversary_sheet(rows_per_label: int = 4, scale: int = 2) -> None:
     sheet.save(SHEET)
 
 
+def attribute_shifts(label: str, arm: str, seed: int, top: int = 5) -> str | None:
+    """The attributes SIA moved most on the adversaries of one arm and seed: mean signed
+    change a_T - a0 (mean absolute change in brackets), largest first."""
+    folder = CACHE / label / f"{arm}_seed{seed}"
+    arrays = CACHE / label / "train.pt"
+    if not (folder / PROVENANCE_FILE).exists() or not arrays.exists():
+        return None
+    a0 = torch.load(arrays)["attrs"]
+    lines = (folder / "list_attr_continuous.txt").read_text().splitlines()[2:]
+    a_t = {r[0]: torch.tensor([float(v) for v in r[1:]]) for r in map(str.split, lines)}
+    images = json.loads((folder / PROVENANCE_FILE).read_text())["images"]
+    # the training folder names its images 000001.png, ... in the order of train.pt
+    delta = torch.stack([a_t[r["file"]] - a0[int(r["probe"].split(".")[0]) - 1] for r in images])
+    mean, size = delta.mean(0), delta.abs().mean(0)
+    order = size.argsort(descending=True)[:top].tolist()
+    return ", ".join(f"{ATTRIBUTES[k]} {mean[k]:+.2f} ({size[k]:.2f})" for k in order)
+
+
 def report(log: Log) -> None:
     summary = summarise(cached_results())
     text = "\n".join([*table(summary), "", *ordering(summary)]) + "\n"
@@ -495,6 +513,12 @@ def report(log: Log) -> None:
     print(text)
     for line in ordering(summary):
         log(line)
+    for label in LABELS:
+        for arm in ("sia", "sia-frozen"):
+            for seed in SEEDS:
+                shifts = attribute_shifts(label, arm, seed)
+                if shifts is not None:
+                    log(f"{label} {arm} seed {seed}: attributes moved most: {shifts}")
     if summary:
         plot(summary)
     adversary_sheet()

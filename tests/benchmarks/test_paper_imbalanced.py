@@ -97,6 +97,10 @@ def test_a_tiny_run_trains_every_arm_it_is_asked_for_and_tabulates_them(
         tmp_path / "cache" / "Bangs" / "sia-frozen_seed0" / "sia_adversaries.json"
     ).read_text()
     assert sorted(json.loads(frozen)["frozen"]) == ["Bald", "Bangs"]  # and what hides it
+    log = (tmp_path / "log.txt").read_text()
+    assert "Bangs sia seed 0: attributes moved most: " in log
+    assert "Bangs sia-frozen seed 0: attributes moved most: " in log
+    assert "Bald" not in log.split("sia-frozen seed 0: attributes moved most: ")[1].split("\n")[0]
     table = capsys.readouterr().out
     assert "| Bangs | sia | 1 |" in table and "| Bangs | recon | 1 |" in table
     assert (tmp_path / "plot.png").exists()
