@@ -2,7 +2,8 @@
 
 The demo's Eyeglasses classifiers and keypoint detector are trained here; scripts/ holds only
 their seeded entry points, and the benchmarks and examples that retrain or fine-tune a demo
-target (benchmarks/validity_planted.py, examples/harden.py) import the same code.
+target (benchmarks/validity_planted.py, benchmarks/planted_suite.py, benchmarks/paper_*.py,
+examples/harden.py) import the same code.
 
 - `data`: rendered training faces, the targets' input normalisation, the shipped generator;
 - `classifier`: the Eyeglasses recipes (planted shortcut and control), train/evaluate;
