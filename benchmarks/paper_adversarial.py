@@ -46,6 +46,7 @@ from sia_audit.targets.loading import load_target
 from sia_audit.targets.training import (
     DEMO_RECIPES,
     Batch,
+    ClassifierRecipe,
     Log,
     SmallCNN,
     fit,
@@ -96,7 +97,7 @@ PAPER_T5 = {
 }
 
 
-def recipe(seed: int):  # noqa: ANN201 - a ClassifierRecipe
+def recipe(seed: int) -> ClassifierRecipe:
     base = DEMO_RECIPES["eyeglasses_control"]
     return dataclasses.replace(base, name=f"eyeglasses_regular_seed{seed}", seed=seed)
 
@@ -140,9 +141,11 @@ def adversaries(seed: int, log: Log) -> dict[str, torch.Tensor]:
 
 def fine_tuned(seed: int, attack: str, log: Log) -> Path:
     """The `none` model fine-tuned for one epoch on clean faces and their `attack` adversaries."""
+    if attack == "none":
+        return base_model(seed, log)
     path = CACHE / f"{attack}_seed{seed}.pt"
-    if attack == "none" or path.exists():
-        return base_model(seed, log) if attack == "none" else path
+    if path.exists():
+        return path
     data = adversaries(seed, log)
     model = SmallCNN()
     with warnings.catch_warnings():
