@@ -34,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.cache_stamp import check_generator
 from benchmarks.validity_plots import BarGroup, Interval, bar_chart
 from sia_audit.app.inputs import audit_config, generator_path
 from sia_audit.app.run import run
@@ -289,6 +290,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="tabulate what is cached")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    check_generator(CACHE)
     log = logger(LOG)
     if not args.report_only:
         log(f"paper_adversarial: start; seeds {SEEDS}, threads {args.threads}")

@@ -51,6 +51,7 @@ from PIL import Image
 from torch import Tensor
 from torchvision.transforms import AutoAugment, AutoAugmentPolicy, v2
 
+from benchmarks.cache_stamp import check_generator
 from benchmarks.validity_plots import BarGroup, Interval, bar_chart
 from sia_audit.app.generate import PROVENANCE_FILE, GenerateRequest, generate, read_labels
 from sia_audit.fsutil import atomic_dir, atomic_write_text
@@ -533,6 +534,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="tabulate what is cached")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    check_generator(CACHE)
     log = logger(LOG)
     if not args.report_only:
         log(f"paper_imbalanced: start; labels {args.label or LABELS}, threads {args.threads}")

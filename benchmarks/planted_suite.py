@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.cache_stamp import check_generator
 from benchmarks.planted_scoring import (
     FIGURES,
     AuditData,
@@ -212,8 +213,7 @@ def audit(path: Path, log: Log) -> AuditData:
     """Audit one model with the suite policy (or reuse the cached per-probe arrays)."""
     out = path.with_suffix(".audit.json")
     if not out.exists():
-        policy_path = CACHE / "suite-policy.yaml"
-        policy_path.write_text(SUITE_POLICY)
+        policy_path = CACHE / "suite-policy.yaml"  # written once, by main()
         t0 = time.time()
         r = run(str(path), load_policy(policy_path), policy_path, device="cpu").result
         probes = r.main.probes
@@ -353,7 +353,9 @@ def main() -> None:
     args = parser.parse_args()
     CACHE, STEPS = args.cache, args.steps
     torch.set_num_threads(args.threads)
-    CACHE.mkdir(parents=True, exist_ok=True)
+    check_generator(CACHE)
+    # Atomic: an --arch cnn and an --arch resnet run may share the cache, one core each.
+    atomic_write_text(CACHE / "suite-policy.yaml", SUITE_POLICY)
     log = logger(args.log)
     archs, labels = args.arch or list(ARCHS), args.label or list(SHORTCUTS)
     t0 = time.time()

@@ -1,0 +1,33 @@
+"""A benchmark's cache belongs to one generator: refuse to mix results made with another.
+
+The caches key models and audits by recipe, not by the generator they were trained and audited
+with. After the shipped generator changes, a rerun would otherwise resume from stale entries
+and tabulate old and new figures side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sia_audit.fsutil import atomic_write_text
+from sia_audit.targets.training import shipped_generator
+
+STAMP = "generator.sha256"
+
+
+def check_generator(cache: Path, generator: Path | None = None) -> None:
+    """Stamp `cache` with the generator's sha256, or exit if it holds another generator's work."""
+    generator = generator or shipped_generator()
+    digest = hashlib.sha256(generator.read_bytes()).hexdigest()
+    stamp = cache / STAMP
+    if stamp.exists():
+        made_with = stamp.read_text().strip()
+        if made_with != digest:
+            raise SystemExit(
+                f"{cache} was made with another generator (sha256 {made_with[:12]}, the shipped "
+                f"one is {digest[:12]}); move the cache aside to start afresh"
+            )
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stamp, digest + "\n")
