@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 from sia_audit.cli import _Cli
 from sia_audit.commands.train_generator import train_generator
 from sia_audit.errors import SiaAuditError
-from sia_audit.generators.checkpoint import load_generator
+from sia_audit.generators.checkpoint import load_generator, save_checkpoint
 from sia_audit.generators.training import (
     ArchConfig,
     PairedConfig,
@@ -39,6 +41,12 @@ def tiny_paired(**kw: object) -> PairedConfig:
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def close_parameters(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    """Parameters within 1e-6 (a training step also moves batch-norm statistics: not compared)."""
+    pa, pb = dict(a.named_parameters()), dict(b.named_parameters())
+    return pa.keys() == pb.keys() and all(torch.allclose(pa[k], pb[k], atol=1e-6) for k in pa)
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +119,28 @@ def test_paired_with_critic_resumes_exactly(tmp_path: Path) -> None:
     assert "D" in torch.load(state, weights_only=True)
     resumed = train_paired(config, state_path=state, resume=True)
     assert same_weights(straight.generator.net, resumed.generator.net)
+
+
+def test_fine_tuning_starts_from_the_checkpoint_and_records_it(tmp_path: Path) -> None:
+    first = train_paired(tiny_paired(steps=6)).generator
+    start = tmp_path / "start.pt"
+    save_checkpoint(start, first, {"note": "test"})
+    # One step at a learning rate of ~0 leaves the weights where fine-tuning started them.
+    tuned = train_paired(tiny_paired(steps=1, lr=1e-12, seed=9, init_from=str(start)))
+    assert close_parameters(first.net, tuned.generator.net)
+    scratch = train_paired(tiny_paired(steps=1, lr=1e-12, seed=9)).generator
+    assert not close_parameters(first.net, scratch.net)
+    digest = hashlib.sha256(start.read_bytes()).hexdigest()
+    assert tuned.provenance["init_sha256"] == digest
+    assert tuned.provenance["init_from"] == "start.pt"
+
+
+def test_fine_tuning_from_another_architecture_is_refused(tmp_path: Path) -> None:
+    start = tmp_path / "start.pt"
+    save_checkpoint(start, train_paired(tiny_paired(steps=1)).generator, {"note": "test"})
+    wider = dataclasses.replace(TINY, enc_dim=16)
+    with pytest.raises(SiaAuditError, match="cannot fine-tune from .*start.pt"):
+        train_paired(tiny_paired(steps=1, arch=wider, init_from=str(start)))
 
 
 def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from torch import Tensor
 import sia_audit
 from sia_audit.errors import UsageError
 from sia_audit.generators.attgan import AttGANGenerator, Discriminators
+from sia_audit.generators.checkpoint import load_checkpoint
 from sia_audit.generators.training.state import (
     ArchConfig,
     TrainProgress,
@@ -74,6 +76,9 @@ class PairedConfig:
     dis_fc_dim: int = 256
     dis_layers: int = 4
     arch: ArchConfig = field(default_factory=ArchConfig)
+    # Fine-tuning: start from this checkpoint's generator weights instead of the seed's
+    # initialisation ("" = from scratch). Its architecture must be `arch`.
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size"):
@@ -151,7 +156,30 @@ def provenance(config: PairedConfig, steps_done: int) -> dict[str, str | int | f
         "lambda_rec": config.lambda_rec,
         "lambda_region": config.lambda_region,
         "lambda_adv": config.lambda_adv,
+        **(
+            {"init_from": Path(config.init_from).name, "init_sha256": file_sha256(config.init_from)}
+            if config.init_from
+            else {}
+        ),
     }
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _initialise_from(generator: AttGANGenerator, source: str) -> None:
+    """Copy a checkpoint's generator weights into `generator` (same architecture only)."""
+    start = load_checkpoint(Path(source))
+    mine, theirs = generator.net.state_dict(), start.net.state_dict()
+    shapes = {k: tuple(v.shape) for k, v in mine.items()}
+    if shapes != {k: tuple(v.shape) for k, v in theirs.items()} or list(start.attr_names) != list(
+        generator.attr_names
+    ):
+        raise UsageError(
+            f"cannot fine-tune from {source}: its architecture or attributes are not the config's"
+        )
+    generator.net.load_state_dict(theirs)
 
 
 def _critic_step(
@@ -198,6 +226,8 @@ def train_paired(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         generator = config.arch.build(ATTRIBUTES, config.thres_int)
+        if config.init_from:
+            _initialise_from(generator, config.init_from)
         disc = (
             Discriminators(
                 dim=config.dis_dim,
