@@ -1,0 +1,125 @@
+"""Issue 14 pilot: does more region-weighted training close the generator's detail gap?
+
+The shipped generator (9,000 steps, lambda_region 1) misses the issue's detail goals: inside
+their own regions the flips of small features score 19-22 dB against the 25 asked, random
+continuous edits 26.7 dB against 28. Its decoder can draw those pixels (reconstructing the true
+edit itself, G(truth, b), scores 26.5-35.9 dB in the same regions), so the gap is the edit's.
+This pilot fine-tunes the shipped weights for a few thousand more steps with the region term
+weighted 4x and reports, every 500 steps on 128 validation faces, the figures the goals are
+about: how fast they move says whether a longer run can reach the goals on this machine.
+
+    PYTHONPATH=. nice .venv/bin/python benchmarks/generator_finetune.py [--steps 3000]
+
+Resumable (training state every 250 steps in benchmarks/.cache/generator_finetune/); log:
+docs/logs/generator_finetune.log. It writes no shipped file: the tuned weights stay in the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.cache_stamp import check_generator
+from sia_audit.generators.attgan import AttGANGenerator
+from sia_audit.generators.checkpoint import load_generator, save_checkpoint
+from sia_audit.generators.training import PairedConfig, state_path_for, train_paired
+from sia_audit.generators.training.evaluate import HELD_OUT_SEED, Figures, evaluate, held_out
+from sia_audit.targets.training import logger, shipped_generator
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / ".cache" / "generator_finetune"
+LOG = ROOT / "docs" / "logs" / "generator_finetune.log"
+VALIDATION_SEED = HELD_OUT_SEED + 7  # scripts/train_default_generator.py's, not the eval seed
+# The attributes whose region PSNR is furthest below the goal (docs/generator.md).
+SMALL = ("Bushy_Eyebrows", "Eyeglasses", "Mouth_Slightly_Open", "Mustache", "Smiling",
+         "Wearing_Lipstick")  # fmt: skip
+REGION_GOAL, RANDOM_GOAL = 25.0, 28.0
+
+
+def config(steps: int, lambda_region: float, lr: float) -> PairedConfig:
+    """The shipped run's config (from its checkpoint's architecture), fine-tuning from it."""
+    from scripts.train_default_generator import CONFIG  # one source of the shipped recipe
+
+    return dataclasses.replace(
+        CONFIG,
+        steps=steps,
+        seed=2,  # fresh batches, not a replay of the shipped run's
+        lr=lr,
+        warmup=50,
+        lambda_region=lambda_region,
+        init_from=str(shipped_generator()),
+    )
+
+
+def summary(fig: Figures) -> str:
+    small = sum(fig.region_by_attr[a] for a in SMALL) / len(SMALL)
+    met = sum(v >= REGION_GOAL for v in fig.region_by_attr.values())
+    worst = min(fig.region_by_attr, key=fig.region_by_attr.__getitem__)
+    return (
+        f"rec {fig.reconstruction:.2f} random {fig.random:.2f} flip {fig.flip:.2f} "
+        f"region small-mean {small:.2f} worst {worst} {fig.region_by_attr[worst]:.2f} "
+        f"region>={REGION_GOAL:g}: {met}/15; "
+        + " ".join(f"{a[:8]} {fig.region_by_attr[a]:.1f}" for a in fig.region_by_attr)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--lambda-region", type=float, default=4.0)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    check_generator(CACHE)
+    log = logger(LOG)
+    cfg = config(args.steps, args.lambda_region, args.lr)
+    out = CACHE / f"finetuned_r{args.lambda_region:g}_lr{args.lr:g}_{args.steps}.pt"
+    state = state_path_for(out)
+    val = held_out(128, cfg.arch.img_size, VALIDATION_SEED)
+    if out.exists():
+        log(f"{out.name} (cached): {summary(evaluate(load_generator(out), val))}")
+        return
+    if not state.exists():
+        log(f"generator_finetune: start {out.name}; lambda_region {args.lambda_region}, "
+            f"lr {args.lr}, steps {args.steps}, threads {args.threads}")  # fmt: skip
+        log(f"shipped: {summary(evaluate(load_generator(shipped_generator()), val))}")
+    else:
+        log(f"generator_finetune: resume {out.name}")
+    t0 = time.time()
+
+    def monitor(step: int, g: AttGANGenerator) -> dict[str, float]:
+        log(f"step {step}: {summary(evaluate(g, val))} ({(time.time() - t0) / 60:.1f} min)")
+        return {}
+
+    window: list[float] = []
+
+    def progress(step: int, total: int, losses: dict[str, float]) -> None:
+        window.append(losses["region_l1"])
+        if step % 100 == 0:
+            log(f"step {step}/{total} region_l1 {sum(window) / len(window):.4f} "
+                f"edit_l1 {losses['edit_l1']:.4f} rec_l1 {losses['rec_l1']:.4f}")  # fmt: skip
+            window.clear()
+
+    result = train_paired(
+        cfg,
+        state_path=state,
+        checkpoint_every=250,
+        resume=state.exists(),
+        progress=progress,  # type: ignore[arg-type]
+        monitor=monitor,
+        monitor_every=500,
+    )
+    if result.steps_done % 500:
+        monitor(result.steps_done, result.generator)
+    save_checkpoint(out, result.generator, {**result.provenance, "script": Path(__file__).name})
+    state.unlink(missing_ok=True)
+    log(f"generator_finetune: wrote {out.name} after {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
