@@ -152,7 +152,9 @@ class Plant:
     control: AuditData
 
 
-def score(plants: Sequence[Plant], figure: str) -> dict[str, float]:
+def score(
+    plants: Sequence[Plant], figure: str, controls: Sequence[AuditData] = ()
+) -> dict[str, float]:
     """The suite's scores of one figure over the counted plants.
 
     top1, top3: fraction of plants whose planted attribute ranks 1st, in the top 3;
@@ -161,7 +163,8 @@ def score(plants: Sequence[Plant], figure: str) -> dict[str, float]:
     controls; separated: fraction of plants above every control's largest value of the figure
     over its ranked attributes (what one threshold could catch without failing a control);
     gate_caught: the same for a confident gate, at the lowest threshold (gate_threshold) that
-    fails no control.
+    fails no control. The controls are `controls` (every control of the grid, also those of
+    labels with no counted plant: a gate must pass all of them) plus the plants' own.
     """
     if not plants:
         return {}
@@ -169,7 +172,7 @@ def score(plants: Sequence[Plant], figure: str) -> dict[str, float]:
     lows = [paired_interval(p.biased, p.control, figure, p.attr)[1] for p in plants]
     pos = [float(point(p.biased, figure)[p.biased.attr_names.index(p.attr)]) for p in plants]
     neg = [float(point(p.control, figure)[p.control.attr_names.index(p.attr)]) for p in plants]
-    controls = {id(p.control): p.control for p in plants}.values()
+    controls = {id(c): c for c in [*controls, *(p.control for p in plants)]}.values()
     ceiling = max(
         float(point(c, figure)[[c.attr_names.index(a) for a in c.ranked()]].max()) for c in controls
     )

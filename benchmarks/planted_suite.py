@@ -329,8 +329,9 @@ def tables(rows: list[dict]) -> str:
         "| caught by a confident gate that fails no control (its max) |",
         "|---|---|---|---|---|---|---|",
     ]
+    controls = list({id(row["control"]): row["control"] for row in rows}.values())
     for f in FIGURES:
-        sc = score(counted, f)
+        sc = score(counted, f, controls)
         if sc:
             lines.append(
                 f"| {f} | {sc['top1']:.2f} | {sc['top3']:.2f} | {sc['excludes_zero']:.2f} "

@@ -90,3 +90,17 @@ def test_score_of_a_suite_with_one_hidden_plant() -> None:
     share = point(control, "path_share")
     young, mustache = float(share[NAMES.index("Young")]), float(share[NAMES.index("Mustache")])
     assert sc["auc"] == pytest.approx((2 + 0.5 + auc([young], [mustache])) / 4)
+
+
+def test_a_gate_must_pass_every_control_also_those_without_counted_plants() -> None:
+    control = audit(None, 10)
+    found = Plant("found", "Mustache", audit("Mustache", 11), control)
+    # Another label's control that leans on Pale_Skin as much as a plant does: no plant of its
+    # label was counted, but one threshold must still pass it.
+    other = audit("Pale_Skin", 12)
+    alone, everyone = score([found], "s"), score([found], "s", [other])
+    assert everyone["gate_threshold"] == pytest.approx(
+        float(lower_bounds(other, "s")[[1, 2, 3]].max())
+    )
+    assert everyone["gate_threshold"] > alone["gate_threshold"]
+    assert alone["gate_caught"] == 1.0 and everyone["gate_caught"] == 0.0
