@@ -16,8 +16,9 @@ from sia_audit.targets.training import shipped_generator
 STAMP = "generator.sha256"
 
 
-def check_generator(cache: Path, generator: Path | None = None) -> None:
-    """Stamp `cache` with the generator's sha256, or exit if it holds another generator's work."""
+def check_generator(cache: Path, generator: Path | None = None, *, write: bool = True) -> None:
+    """Exit if `cache` holds another generator's work; else stamp it with this generator's
+    sha256 (creating it) unless `write` is False (a report-only run creates nothing)."""
     generator = generator or shipped_generator()
     digest = hashlib.sha256(generator.read_bytes()).hexdigest()
     stamp = cache / STAMP
@@ -28,6 +29,8 @@ def check_generator(cache: Path, generator: Path | None = None) -> None:
                 f"{cache} was made with another generator (sha256 {made_with[:12]}, the shipped "
                 f"one is {digest[:12]}); move the cache aside to start afresh"
             )
+        return
+    if not write:
         return
     cache.mkdir(parents=True, exist_ok=True)
     atomic_write_text(stamp, digest + "\n")

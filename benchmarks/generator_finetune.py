@@ -3,7 +3,7 @@
 The shipped generator (9,000 steps, lambda_region 1) misses the issue's detail goals: inside
 their own regions the flips of small features score 19-22 dB against the 25 asked, random
 continuous edits 26.7 dB against 28. Its decoder can draw those pixels (reconstructing the true
-edit itself, G(truth, b), scores 26.5-35.9 dB in the same regions), so the gap is the edit's.
+edit itself, G(truth, b), scores 26.5-35.5 dB in the same regions), so the gap is the edit's.
 This pilot fine-tunes the shipped weights for a few thousand more steps with the region term
 weighted 4x and reports, every 500 steps on 128 validation faces, the figures the goals are
 about: how fast they move says whether a longer run can reach the goals on this machine.
@@ -41,7 +41,8 @@ REGION_GOAL, RANDOM_GOAL = 25.0, 28.0
 
 
 def config(steps: int, lambda_region: float, lr: float) -> PairedConfig:
-    """The shipped run's config (from its checkpoint's architecture), fine-tuning from it."""
+    """The shipped run's config (scripts/train_default_generator.py), fine-tuning from its
+    checkpoint with another seed, learning rate, region weight and length."""
     from scripts.train_default_generator import CONFIG  # one source of the shipped recipe
 
     return dataclasses.replace(

@@ -290,7 +290,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="tabulate what is cached")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    check_generator(CACHE)
+    check_generator(CACHE, write=not args.report_only)
     log = logger(LOG)
     if not args.report_only:
         log(f"paper_adversarial: start; seeds {SEEDS}, threads {args.threads}")

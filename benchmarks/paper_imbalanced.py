@@ -534,7 +534,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="tabulate what is cached")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    check_generator(CACHE)
+    check_generator(CACHE, write=not args.report_only)
     log = logger(LOG)
     if not args.report_only:
         log(f"paper_imbalanced: start; labels {args.label or LABELS}, threads {args.threads}")

@@ -354,9 +354,11 @@ def main() -> None:
     args = parser.parse_args()
     CACHE, STEPS = args.cache, args.steps
     torch.set_num_threads(args.threads)
-    check_generator(CACHE)
-    # Atomic: an --arch cnn and an --arch resnet run may share the cache, one core each.
-    atomic_write_text(CACHE / "suite-policy.yaml", SUITE_POLICY)
+    check_generator(CACHE, write=not args.report_only)
+    CACHE.mkdir(parents=True, exist_ok=True)  # tables.md goes here, also in a report-only run
+    if not args.report_only:
+        # Atomic: an --arch cnn and an --arch resnet run may share the cache, one core each.
+        atomic_write_text(CACHE / "suite-policy.yaml", SUITE_POLICY)
     log = logger(args.log)
     archs, labels = args.arch or list(ARCHS), args.label or list(SHORTCUTS)
     t0 = time.time()

@@ -27,3 +27,15 @@ def test_a_cache_of_another_generator_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="made with another generator") as exc:
         check_generator(cache, g)
     assert "\n" not in str(exc.value)
+
+
+def test_a_report_only_run_creates_nothing_but_still_refuses(tmp_path: Path) -> None:
+    g = tmp_path / "g.pt"
+    g.write_bytes(b"weights one")
+    cache = tmp_path / "cache"
+    check_generator(cache, g, write=False)
+    assert not cache.exists()
+    check_generator(cache, g)
+    g.write_bytes(b"weights two")
+    with pytest.raises(SystemExit, match="made with another generator"):
+        check_generator(cache, g, write=False)
