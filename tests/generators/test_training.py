@@ -135,6 +135,17 @@ def test_fine_tuning_starts_from_the_checkpoint_and_records_it(tmp_path: Path) -
     assert tuned.provenance["init_from"] == "start.pt"
 
 
+def test_resuming_a_fine_tuning_whose_start_file_changed_is_refused(tmp_path: Path) -> None:
+    start = tmp_path / "start.pt"
+    save_checkpoint(start, train_paired(tiny_paired(steps=1)).generator, {"note": "test"})
+    config = tiny_paired(steps=4, init_from=str(start))
+    state = tmp_path / "g.pt.state.pt"
+    train_paired(config, state_path=state, stop_at=2)
+    save_checkpoint(start, train_paired(tiny_paired(steps=2)).generator, {"note": "other"})
+    with pytest.raises(SiaAuditError, match="config differs.*init_sha256"):
+        train_paired(config, state_path=state, resume=True)
+
+
 def test_fine_tuning_from_another_architecture_is_refused(tmp_path: Path) -> None:
     start = tmp_path / "start.pt"
     save_checkpoint(start, train_paired(tiny_paired(steps=1)).generator, {"note": "test"})

@@ -141,7 +141,11 @@ def region_loss(err: Tensor, x: Tensor, truth: Tensor) -> Tensor:
     return per_image.mean()
 
 
-def provenance(config: PairedConfig, steps_done: int) -> dict[str, str | int | float | bool | None]:
+def provenance(
+    config: PairedConfig, steps_done: int, init_sha256: str = ""
+) -> dict[str, str | int | float | bool | None]:
+    """What a checkpoint records of its run; `init_sha256`: the fine-tuning start's, as read
+    when the run began (read now if not given)."""
     return {
         "trainer": "sia-audit train-generator",
         "mode": MODE,
@@ -157,7 +161,10 @@ def provenance(config: PairedConfig, steps_done: int) -> dict[str, str | int | f
         "lambda_region": config.lambda_region,
         "lambda_adv": config.lambda_adv,
         **(
-            {"init_from": Path(config.init_from).name, "init_sha256": file_sha256(config.init_from)}
+            {
+                "init_from": Path(config.init_from).name,
+                "init_sha256": init_sha256 or file_sha256(config.init_from),
+            }
             if config.init_from
             else {}
         ),
@@ -221,6 +228,9 @@ def train_paired(
     interruption would.
     """
     record = config_record(config)
+    init_sha256 = file_sha256(config.init_from) if config.init_from else ""
+    if init_sha256:  # resuming from another start file (same path, new weights) is refused
+        record["init_sha256"] = init_sha256
     gen = torch.Generator().manual_seed(config.seed)
     # Initialise from the seed without disturbing (or depending on) the caller's global RNG.
     with torch.random.fork_rng(devices=[]):
@@ -322,5 +332,11 @@ def train_paired(
         if progress is not None:
             progress(step, config.steps, losses)
     return end_of_run(
-        generator, step, start, config.steps, losses, checkpoint, provenance(config, step)
+        generator,
+        step,
+        start,
+        config.steps,
+        losses,
+        checkpoint,
+        provenance(config, step, init_sha256),
     )
