@@ -7,10 +7,9 @@ and tabulate old and new figures side by side.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from sia_audit.fsutil import atomic_write_text
+from sia_audit.fsutil import atomic_write_text, sha256_of
 from sia_audit.targets.training import shipped_generator
 
 STAMP = "generator.sha256"
@@ -20,7 +19,7 @@ def check_generator(cache: Path, generator: Path | None = None, *, write: bool =
     """Exit if `cache` holds another generator's work; else stamp it with this generator's
     sha256 (creating it) unless `write` is False (a report-only run creates nothing)."""
     generator = generator or shipped_generator()
-    digest = hashlib.sha256(generator.read_bytes()).hexdigest()
+    digest = sha256_of(generator)
     stamp = cache / STAMP
     if stamp.exists():
         made_with = stamp.read_text().strip()

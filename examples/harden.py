@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from sia_audit.app.generate import PROVENANCE_FILE, read_labels
-from sia_audit.app.inputs import sha256_of
+from sia_audit.fsutil import sha256_of
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.interface import Generator
 from sia_audit.policy import load_policy

@@ -1,8 +1,10 @@
-"""Atomic file and folder writes: a failed or interrupted run leaves no half-written output."""
+"""File helpers: atomic writes (a failed or interrupted run leaves no half-written output) and
+content hashes."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -126,3 +128,14 @@ def atomic_dir(out: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def sha256_of(path: Path) -> str:
+    """Hash of a file, or of every file below a folder (sorted by relative path)."""
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()

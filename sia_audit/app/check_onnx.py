@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sia_audit.app.inputs import bootstrap_config, build_probes, generator_path, sha256_of
+from sia_audit.app.inputs import bootstrap_config, build_probes, generator_path
+from sia_audit.fsutil import sha256_of
 from sia_audit.gates.thresholds import GateVerdict, onnx_verdicts, passed
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.onnx.check import check_onnx

@@ -7,7 +7,6 @@ otherwise a path. Everything the report's provenance needs (hashes, seeds) is ga
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from sia_audit.audit import AuditConfig
 from sia_audit.errors import ConfigError, UsageError
+from sia_audit.fsutil import sha256_of
 from sia_audit.gates.regression import (
     ProbeTable,
     differing_provenance,
@@ -37,17 +37,6 @@ from sia_audit.targets.loading import load_target
 
 BUILTIN = "builtin:synthfaces"
 BUILTIN_GENERATOR = "synthfaces_attgan64.pt"
-
-
-def sha256_of(path: Path) -> str:
-    """Hash of a file, or of every file below a folder (sorted by relative path)."""
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        if path.is_dir():
-            h.update(str(f.relative_to(path)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 def generator_path(source: str) -> Path:

@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sia_audit.app.inputs import Loaded, bootstrap_config, load, sha256_of
+from sia_audit.app.inputs import Loaded, bootstrap_config, load
 from sia_audit.audit import (
     Progress,
     audit,
@@ -23,7 +23,7 @@ from sia_audit.errors import SiaAuditError
 from sia_audit.formats import pdf
 from sia_audit.formats.interface import Format
 from sia_audit.formats.registry import FORMATS
-from sia_audit.fsutil import check_writable_folder
+from sia_audit.fsutil import check_writable_folder, sha256_of
 from sia_audit.gates.flags import DEFAULT_RECONSTRUCTION_FLOOR, validity_flags
 from sia_audit.gates.regression import (
     ProbeTable,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from torch import Tensor
 
 import sia_audit
 from sia_audit.errors import UsageError
+from sia_audit.fsutil import sha256_of
 from sia_audit.generators.attgan import AttGANGenerator, Discriminators
 from sia_audit.generators.checkpoint import load_checkpoint
 from sia_audit.generators.training.state import (
@@ -163,16 +163,12 @@ def provenance(
         **(
             {
                 "init_from": Path(config.init_from).name,
-                "init_sha256": init_sha256 or file_sha256(config.init_from),
+                "init_sha256": init_sha256 or sha256_of(Path(config.init_from)),
             }
             if config.init_from
             else {}
         ),
     }
-
-
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _initialise_from(generator: AttGANGenerator, source: str) -> None:
@@ -228,7 +224,7 @@ def train_paired(
     interruption would.
     """
     record = config_record(config)
-    init_sha256 = file_sha256(config.init_from) if config.init_from else ""
+    init_sha256 = sha256_of(Path(config.init_from)) if config.init_from else ""
     if init_sha256:  # resuming from another start file (same path, new weights) is refused
         record["init_sha256"] = init_sha256
     gen = torch.Generator().manual_seed(config.seed)
