@@ -75,7 +75,8 @@ class Figures:
 
 
 @torch.no_grad()
-def _run(g: AttGANGenerator, x: Tensor, a: Tensor, batch: int) -> Tensor:
+def generate(g: AttGANGenerator, x: Tensor, a: Tensor, batch: int = 64) -> Tensor:
+    """G(x, a) in batches, without gradients."""
     return torch.cat([g(x[i : i + batch], a[i : i + batch]) for i in range(0, len(x), batch)])
 
 
@@ -83,18 +84,18 @@ def _run(g: AttGANGenerator, x: Tensor, a: Tensor, batch: int) -> Tensor:
 def evaluate(g: AttGANGenerator, data: HeldOut, batch: int = 64) -> Figures:
     """Reconstruction, single-attribute flips (each k -> 1 - a_k) and random continuous edits."""
     size = g.image_size
-    rec = _run(g, data.x, data.a, batch)
+    rec = generate(g, data.x, data.a, batch)
     flips, bases, regions, ceilings, region_px = {}, {}, {}, {}, {}
     truths_all, outs_all = [], []
     for k, name in enumerate(ATTRIBUTES):
         b = flipped(data.a, k, ATTRIBUTES)
         truth = render(data.identity, data.nuisance, b, size).images
-        out = _run(g, data.x, b, batch)
+        out = generate(g, data.x, b, batch)
         flips[name] = mean_psnr(out, truth)
         bases[name] = mean_psnr(data.x, truth)
         mask = edit_region(data.x, truth)
-        regions[name] = _region_psnr(out, truth, mask)
-        ceilings[name] = _region_psnr(_run(g, truth, b, batch), truth, mask)
+        regions[name] = region_psnr(out, truth, mask)
+        ceilings[name] = region_psnr(generate(g, truth, b, batch), truth, mask)
         count = float(mask.sum()) * 3
         region_px[name] = count / 3 / len(data.x)
         truths_all.append(truth)
@@ -102,7 +103,7 @@ def evaluate(g: AttGANGenerator, data: HeldOut, batch: int = 64) -> Figures:
     gen = torch.Generator().manual_seed(HELD_OUT_SEED + 1)
     b = torch.rand(data.a.shape, generator=gen)
     truth = render(data.identity, data.nuisance, b, size).images
-    out = _run(g, data.x, b, batch)
+    out = generate(g, data.x, b, batch)
     return Figures(
         n=len(data.x),
         reconstruction=mean_psnr(rec, data.x),
@@ -118,7 +119,7 @@ def evaluate(g: AttGANGenerator, data: HeldOut, batch: int = 64) -> Figures:
     )
 
 
-def _region_psnr(out: Tensor, truth: Tensor, mask: Tensor) -> float:
+def region_psnr(out: Tensor, truth: Tensor, mask: Tensor) -> float:
     """PSNR over the masked pixels of the whole set (mask (B, 1, H, W) of 0/1), capped at
     100 dB like `mean_psnr`; NaN when the mask is empty."""
     count = float(mask.sum()) * out.shape[1]
