@@ -237,11 +237,11 @@ class AttGANNet(nn.Module):
             zs.append(x)
         return zs
 
-    def decode(self, zs: Sequence[Tensor], a: Tensor) -> Tensor:
-        """Image in [-1, 1] from encoder features and mapped attributes (B, n_attrs)."""
+    def decode_features(self, zs: Sequence[Tensor], a: Tensor) -> Tensor:
+        """What the last decoder block reads: the features at half the image size."""
         depth = len(self.enc_layers)
         z = torch.cat([zs[-1], _tile(a, self.f_size)], dim=1)
-        for i, block in enumerate(self.dec_layers):
+        for i, block in enumerate(self.dec_layers[:-1]):
             z = block(z)
             # Order matters for the weights: decoder output, then shortcut, then attributes.
             if i < self.shortcut_layers:
@@ -249,6 +249,10 @@ class AttGANNet(nn.Module):
             if i < self.inject_layers:
                 z = torch.cat([z, _tile(a, self.f_size * 2 ** (i + 1))], dim=1)
         return z
+
+    def decode(self, zs: Sequence[Tensor], a: Tensor) -> Tensor:
+        """Image in [-1, 1] from encoder features and mapped attributes (B, n_attrs)."""
+        return self.dec_layers[-1](self.decode_features(zs, a))
 
     def forward(self, x: Tensor, a: Tensor) -> Tensor:
         return self.decode(self.encode(x), a)
