@@ -8,7 +8,7 @@ made-up arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -150,10 +150,39 @@ class Plant:
     attr: str
     biased: AuditData
     control: AuditData
+    label: str = ""  # the classifier's label: a policy (and its threshold) is written per label
+
+
+def _gate_floor(controls: Sequence[AuditData], figure: str) -> float:
+    """The lowest `max` of a confident gate (fails where an interval's low end exceeds it)
+    that fails none of `controls` on any ranked attribute."""
+    return max(
+        float(lower_bounds(c, figure)[[c.attr_names.index(a) for a in c.ranked()]].max())
+        for c in controls
+    )
+
+
+def label_thresholds(
+    plants: Sequence[Plant],
+    figure: str,
+    label_controls: Mapping[str, Sequence[AuditData]] | None = None,
+) -> dict[str, float]:
+    """Per label, the lowest confident-gate threshold that fails none of that label's controls
+    (`label_controls`, every architecture, plus the plants' own): a policy calibrated on the
+    truthful models of its own task."""
+    by_label: dict[str, dict[int, AuditData]] = {}
+    for label, cs in (label_controls or {}).items():
+        by_label.setdefault(label, {}).update({id(c): c for c in cs})
+    for p in plants:
+        by_label.setdefault(p.label, {})[id(p.control)] = p.control
+    return {label: _gate_floor(list(cs.values()), figure) for label, cs in by_label.items()}
 
 
 def score(
-    plants: Sequence[Plant], figure: str, controls: Sequence[AuditData] = ()
+    plants: Sequence[Plant],
+    figure: str,
+    controls: Sequence[AuditData] = (),
+    label_controls: Mapping[str, Sequence[AuditData]] | None = None,
 ) -> dict[str, float]:
     """The suite's scores of one figure over the counted plants.
 
@@ -164,7 +193,8 @@ def score(
     over its ranked attributes (what one threshold could catch without failing a control);
     gate_caught: the same for a confident gate, at the lowest threshold (gate_threshold) that
     fails no control. The controls are `controls` (every control of the grid, also those of
-    labels with no counted plant: a gate must pass all of them) plus the plants' own.
+    labels with no counted plant: a gate must pass all of them) plus the plants' own;
+    label_gate_caught: the same with one threshold per label (`label_thresholds`).
     """
     if not plants:
         return {}
@@ -178,10 +208,8 @@ def score(
     )
     # A confident gate (`max: t`, use_confidence) fails where the interval's low end > t. The
     # lowest t that fails no control on any ranked attribute, and the plants it still fails.
-    gate_t = max(
-        float(lower_bounds(c, figure)[[c.attr_names.index(a) for a in c.ranked()]].max())
-        for c in controls
-    )
+    gate_t = _gate_floor(list(controls), figure)
+    per_label = label_thresholds(plants, figure, label_controls)
     plant_lows = [
         float(lower_bounds(p.biased, figure)[p.biased.attr_names.index(p.attr)]) for p in plants
     ]
@@ -189,6 +217,10 @@ def score(
     return {
         "gate_threshold": gate_t,
         "gate_caught": sum(low > gate_t for low in plant_lows) / n,
+        "label_gate_caught": sum(
+            low > per_label[p.label] for low, p in zip(plant_lows, plants, strict=True)
+        )
+        / n,
         "top1": sum(r == 1 for r in ranks) / n,
         "top3": sum(r <= 3 for r in ranks) / n,
         "excludes_zero": sum(low > 0 for low in lows) / n,

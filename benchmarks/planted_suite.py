@@ -37,6 +37,7 @@ from benchmarks.planted_scoring import (
     FIGURES,
     AuditData,
     Plant,
+    label_thresholds,
     paired_interval,
     rank,
     score,
@@ -311,7 +312,7 @@ def tables(rows: list[dict]) -> str:
         ok = realistic(fig, attr)
         b, c = row["biased"], row["control"]
         if ok:
-            counted.append(Plant(f"{row['arch']} {row['label']} {attr}", attr, b, c))
+            counted.append(Plant(f"{row['arch']} {row['label']} {attr}", attr, b, c, row["label"]))
         ranks = "".join(f"| {rank(b, f, attr)} " for f in FIGURES)
         lines.append(
             f"| {row['arch']} | {row['label']} | {attr} | {fig['label_reliability']:g}, "
@@ -326,18 +327,30 @@ def tables(rows: list[dict]) -> str:
         "",
         "| figure | rank 1st | top 3 | paired interval above 0 | AUC biased vs control "
         "| caught above every control's largest value (that ceiling) "
-        "| caught by a confident gate that fails no control (its max) |",
-        "|---|---|---|---|---|---|---|",
+        "| caught by a confident gate that fails no control (its max) "
+        "| caught by a gate per label that fails none of its label's controls |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     controls = list({id(row["control"]): row["control"] for row in rows}.values())
+    label_controls: dict[str, list] = {}
+    for row in rows:
+        if all(c is not row["control"] for c in label_controls.setdefault(row["label"], [])):
+            label_controls[row["label"]].append(row["control"])
     for f in FIGURES:
-        sc = score(counted, f, controls)
+        sc = score(counted, f, controls, label_controls)
         if sc:
             lines.append(
                 f"| {f} | {sc['top1']:.2f} | {sc['top3']:.2f} | {sc['excludes_zero']:.2f} "
                 f"| {sc['auc']:.3f} | {sc['separated']:.2f} ({sc['control_ceiling']:.3f}) "
-                f"| {sc['gate_caught']:.2f} ({sc['gate_threshold']:.3f}) |"
+                f"| {sc['gate_caught']:.2f} ({sc['gate_threshold']:.3f}) "
+                f"| {sc['label_gate_caught']:.2f} |"
             )
+    thresholds = label_thresholds(counted, "s", label_controls)
+    lines += [
+        "",
+        "Per-label thresholds of s (the lowest confident `max` that fails none of the label's "
+        "controls): " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(thresholds.items())) + ".",
+    ]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from benchmarks.planted_scoring import (
     AuditData,
     Plant,
     auc,
+    label_thresholds,
     lower_bounds,
     paired_interval,
     point,
@@ -104,3 +105,18 @@ def test_a_gate_must_pass_every_control_also_those_without_counted_plants() -> N
     )
     assert everyone["gate_threshold"] > alone["gate_threshold"]
     assert alone["gate_caught"] == 1.0 and everyone["gate_caught"] == 0.0
+
+
+def test_a_threshold_per_label_catches_what_one_shared_threshold_misses() -> (
+    None
+):
+    quiet, loud = audit(None, 10), audit("Pale_Skin", 12)  # loud: a label whose truthful
+    # model still moves Pale_Skin as much as a plant does
+    found = Plant("found", "Mustache", audit("Mustache", 11), quiet, "Eyeglasses")
+    sc = score([found], "s", [loud], {"Eyeglasses": [quiet], "No_Beard": [loud]})
+    assert sc["gate_caught"] == 0.0  # one threshold for both labels sits above loud's Pale_Skin
+    assert sc["label_gate_caught"] == 1.0
+    t = label_thresholds([found], "s", {"Eyeglasses": [quiet], "No_Beard": [loud]})
+    assert t["Eyeglasses"] == pytest.approx(float(lower_bounds(quiet, "s")[[1, 2, 3]].max()))
+    assert t["No_Beard"] == pytest.approx(float(lower_bounds(loud, "s")[[1, 2, 3]].max()))
+    assert t["No_Beard"] > t["Eyeglasses"]
