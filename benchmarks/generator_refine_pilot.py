@@ -6,7 +6,8 @@ decoder draws the 64 px image with one transposed convolution from 32 px feature
 sees the input's own pixels at 64 px. This pilot adds a small head at full resolution: three
 3x3 convolutions over (G's output, the input x, the tiled attributes) whose output is added to
 the last layer's pre-tanh values. Its last convolution starts at zero, so step 0 is exactly the
-shipped generator. It then fine-tunes everything with the recipe of the region-weighted pilot
+shipped generator. It then fine-tunes everything (or, with --head-only, the head alone) with
+the recipe of the region-weighted pilot
 (`generator_finetune.py`: lambda_region 4, lr 5e-4 cosine, batches from seed 2), so the two
 runs differ only by the head, and logs the goal figures every 500 steps on the same 128
 validation faces.
@@ -78,17 +79,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--head-only", action="store_true", help="train the head alone, the generator frozen"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     check_generator(CACHE)
     log = logger(LOG)
     cfg = config(args.steps, lambda_region=4.0, lr=5e-4)
-    state_path = CACHE / f"refine_w{args.width}_{args.steps}.state.pt"
+    mode = "head" if args.head_only else "all"
+    state_path = CACHE / f"refine_{mode}_w{args.width}_{args.steps}.state.pt"
     val = held_out(128, cfg.arch.img_size, VALIDATION_SEED)
     gen = torch.Generator().manual_seed(cfg.seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = Refined(load_generator(shipped_generator()), args.width)
+    # load_generator freezes the weights (an audit never trains them); fine-tuning thaws them.
+    model.g.requires_grad_(not args.head_only)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     start = 0
     if state_path.exists():
@@ -101,6 +108,7 @@ def main() -> None:
     else:
         extra = sum(p.numel() for p in model.head.parameters())
         log(f"generator_refine_pilot: start; head width {args.width} ({extra} parameters), "
+            f"training {'the head alone' if args.head_only else 'the head and the generator'}, "
             f"steps {args.steps}, lambda_region 4, lr 5e-4, threads {args.threads}")  # fmt: skip
         model.eval()
         log(f"step 0 (the shipped generator): {summary(evaluate(model, val))}")  # type: ignore[arg-type]
