@@ -332,10 +332,9 @@ def tables(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     controls = list({id(row["control"]): row["control"] for row in rows}.values())
-    label_controls: dict[str, list] = {}
+    label_controls: dict[str, list] = {}  # label_thresholds drops the repeats
     for row in rows:
-        if all(c is not row["control"] for c in label_controls.setdefault(row["label"], [])):
-            label_controls[row["label"]].append(row["control"])
+        label_controls.setdefault(row["label"], []).append(row["control"])
     for f in FIGURES:
         sc = score(counted, f, controls, label_controls)
         if sc:
