@@ -10,6 +10,7 @@ from torch import Tensor
 from sia_audit.metrics import AttributeEffects, Estimate, Sensitivity, SubpopulationSensitivity
 from sia_audit.metrics.editability import Editability
 from sia_audit.metrics.path import PathAttribution
+from sia_audit.metrics.weighted import WeightedSensitivity
 from sia_audit.onnx.results import OnnxResult
 
 Status = Literal["pass", "fail", "skipped", "unmeasurable"]
@@ -102,6 +103,8 @@ class AuditResult:
     # Can the generator draw each attribute? None when no attribute classifier was available.
     editability: Editability | None = None
     path_attribution: PathAttribution | None = None  # None for runs saved before it existed
+    # s times the effect share (metrics.weighted); None without effects or a loss increase.
+    weighted: WeightedSensitivity | None = None
 
     @property
     def main(self) -> AttackSummary:

@@ -27,6 +27,7 @@ from sia_audit.generators.classifiers import AttributeClassifier, resolve_classi
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.onnx.runtime import OnnxTarget, load_onnx_target
+from sia_audit.policy.gates import PER_ATTRIBUTE_GATES
 from sia_audit.policy.models import Policy
 from sia_audit.probe_budget import check_probe_memory
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
@@ -53,7 +54,7 @@ def check_attribute_names(policy: Policy, attr_names: tuple[str, ...]) -> None:
         "subpopulations": policy.subpopulations,
         "attack.radii": tuple(policy.attack.radii),
     }
-    for gate_name in ("sensitivity", "attribute_effect", "path_share"):
+    for gate_name in PER_ATTRIBUTE_GATES:
         gate = getattr(policy.gates, gate_name)
         if gate is not None and not isinstance(gate.attributes, str):
             named[f"gates.{gate_name}.attributes"] = gate.attributes

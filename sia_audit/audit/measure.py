@@ -35,6 +35,7 @@ from sia_audit.metrics import attribute_effect as effect_estimates
 from sia_audit.metrics.editability import Editability
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 from sia_audit.metrics.path import path_attribution
+from sia_audit.metrics.weighted import weighted_sensitivity
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.results import AttackSummary, AuditResult, GalleryItem, ProbeData
 from sia_audit.targets.contract import Target
@@ -106,6 +107,19 @@ def measure(
         if main.effects is not None
         else None
     )
+    weighted = None
+    if main.effects is not None:
+        try:
+            weighted = weighted_sensitivity(
+                delta,
+                main.effects,
+                main.loss_adv - main.loss_start,
+                included,
+                names=attr_names,
+                config=b,
+            )
+        except EmptyMetricError:  # the attack did not raise the loss: no shares to weigh by
+            weighted = None
     path = None
     if main.path_a is not None and main.path_x is not None:
         try:
@@ -172,6 +186,7 @@ def measure(
         timings=timings,
         editability=None if editability is None else editability.editability,
         path_attribution=path,
+        weighted=weighted,
     )
 
 

@@ -6,7 +6,7 @@ defines it (with the attribute or attack name cut, so one definition serves a wh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sia_audit.formats.charts import BarChart, BarValue, sensitivity_chart
@@ -40,11 +40,12 @@ class SensitivityRow:
     single: Figure | None
     unmeasurable: bool = False  # the generator cannot draw it (editability check)
     path_share: Figure | None = None  # its share of the attack's first-order loss increase
+    weighted: Figure | None = None  # s times its share of the loss increase (metrics.weighted)
 
 
 @dataclass(frozen=True)
 class SensitivityView:
-    rows: tuple[SensitivityRow, ...]  # largest s first
+    rows: tuple[SensitivityRow, ...]  # largest headline figure first (w, or s without it)
     chart: BarChart
     excluded: tuple[str, ...]
     unmeasurable: tuple[str, ...]
@@ -52,6 +53,7 @@ class SensitivityView:
     has_single: bool
     has_path: bool
     has_protected: bool
+    has_weighted: bool  # and it leads: rows in its order, the chart's first panel
     sdar_s: Figure
     sdar_h: Figure
     n: int
@@ -111,12 +113,11 @@ def figure(e: EstimateRecord | None, digits: int = 3, name: str = "") -> Figure 
     )
 
 
-def _threshold(gates: Sequence[GateRecord], symbol: str) -> float | None:
-    """The max of the policy's sensitivity gate on `symbol` (s or h), for the chart's line."""
+def _threshold(gates: Sequence[GateRecord], gate: str) -> float | None:
+    """The max of the policy's per-attribute gate named `gate` (e.g. `sensitivity s`,
+    `weighted_sensitivity`), for the chart's line."""
     limits = {
-        g.threshold
-        for g in gates
-        if g.gate.startswith(f"sensitivity {symbol}[") and g.threshold is not None
+        g.threshold for g in gates if g.gate.startswith(f"{gate}[") and g.threshold is not None
     }
     return min(limits) if limits else None
 
@@ -133,8 +134,13 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
     path = report.path_attribution
     share = {} if path is None else path.share
     single = {} if report.single_attribute is None else report.single_attribute.s
+    weighted = {} if report.weighted_sensitivity is None else report.weighted_sensitivity.w
     unmeasurable = sens.unmeasurable
-    names = sorted(sens.attributes, key=lambda a: -sens.s[a].value)
+    # The headline figure orders the rows and draws the first panel: w where the report has it
+    # (the planted-truth suite's pick, docs/validity.md), else s; the paper's s stays beside it.
+    leads_w = bool(weighted) and all(a in weighted for a in sens.attributes)
+    lead = weighted if leads_w else sens.s
+    names = sorted(sens.attributes, key=lambda a: -lead[a].value)
     rows = tuple(
         SensitivityRow(
             attribute=a,
@@ -145,28 +151,47 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
             single=figure(single.get(a), 3, a),
             unmeasurable=a in unmeasurable,
             path_share=figure(share.get(a), 3, a),
+            weighted=figure(weighted.get(a), 3, a),
         )
         for a in names
     )
 
-    def values(symbol: str) -> list[BarValue | None]:
-        block = sens.s if symbol == "s" else sens.h
+    def values(block: Mapping[str, EstimateRecord]) -> list[BarValue | None]:
         return [
             None if e is None else BarValue(e.value, e.low, e.high)
             for e in (block.get(a) for a in names)
         ]
 
+    s_panel = ("raw s (mean |a_T - a_0|)", values(sens.s), _threshold(gates, "sensitivity s"))
+    panels = (
+        [
+            (
+                "w = s × share of the loss rise",
+                values(weighted),
+                _threshold(gates, "weighted_sensitivity"),
+            ),
+            s_panel,
+        ]
+        if leads_w
+        else [
+            s_panel,
+            (
+                "normalised h = s / Σ s (measurable)",
+                values(sens.h),
+                _threshold(gates, "sensitivity h"),
+            ),
+        ]
+    )
     chart = sensitivity_chart(
         [_short(a) for a in names],
-        [
-            ("raw s (mean |a_T - a_0|)", values("s"), _threshold(gates, "s")),
-            ("normalised h = s / Σ s (measurable)", values("h"), _threshold(gates, "h")),
-        ],
+        panels,
         [a in protected for a in names],
         [a in unmeasurable for a in names],
     )
     h_def = next((r.h.definition for r in rows if r.h is not None), "")
     definitions = [("s", rows[0].s.definition), ("h", h_def)] if rows else []
+    if rows and rows[0].weighted is not None:
+        definitions.append(("w", rows[0].weighted.definition))
     if rows and rows[0].effect is not None:
         definitions.append(("effect", rows[0].effect.definition))
     if rows and rows[0].single is not None:
@@ -190,6 +215,7 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
         has_single=any(r.single is not None for r in rows),
         has_path=any(r.path_share is not None for r in rows),
         has_protected=any(r.protected for r in rows),
+        has_weighted=leads_w,
         sdar_s=figure(sens.sdar_s, 4),
         sdar_h=figure(sens.sdar_h, 4),
         n=sens.n,

@@ -93,6 +93,7 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             "path_attribution": None
             if r.path_attribution is None
             else r.path_attribution.as_dict(),
+            "weighted_sensitivity": None if r.weighted is None else r.weighted.as_dict(),
         },
         "flags": [f.as_dict() for f in outcome.flags],
         "probes": {

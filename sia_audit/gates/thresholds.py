@@ -19,6 +19,7 @@ from sia_audit.policy.gates import (
     GatesSection,
     PathShareGate,
     SensitivityGate,
+    WeightedSensitivityGate,
 )
 from sia_audit.results import AuditResult, GateVerdict, Status
 
@@ -134,6 +135,16 @@ def _verdicts(
             yield from _per_attribute(
                 "path_share", g, result.path_attribution.share, result, protected, on_unmeasurable
             )
+    if gates.weighted_sensitivity is not None:
+        g = gates.weighted_sensitivity
+        if result.weighted is None:
+            yield skipped(
+                "weighted_sensitivity", "no weighted sensitivity: no effects, or no loss increase"
+            )
+        else:
+            yield from _per_attribute(
+                "weighted_sensitivity", g, result.weighted.w, result, protected, on_unmeasurable
+            )
     if gates.clean_accuracy is not None:
         g = gates.clean_accuracy
         yield check_min("clean_accuracy", result.clean_accuracy, g.min, g.use_confidence)
@@ -169,7 +180,7 @@ def _verdicts(
 
 def _per_attribute(
     label: str,
-    g: SensitivityGate | AttributeEffectGate | PathShareGate,
+    g: SensitivityGate | AttributeEffectGate | PathShareGate | WeightedSensitivityGate,
     values: Sequence[Estimate],
     result: AuditResult,
     protected: Sequence[str],

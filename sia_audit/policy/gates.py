@@ -73,6 +73,18 @@ class PathShareGate(MaxGate):
     _unique_attributes = field_validator("attributes")(unique)
 
 
+class WeightedSensitivityGate(MaxGate):
+    """Ceiling on the weighted sensitivity w_k: s_k times attribute k's share of the attack's
+    loss increase (metrics.weighted). s alone is large for every attribute a signed step can
+    move; w keeps it only as far as the loss rode on the move, and on the planted-truth suite
+    one threshold on it carries across labels (docs/validity.md)."""
+
+    attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
+        "protected", description="Which attributes the ceiling applies to."
+    )
+    _unique_attributes = field_validator("attributes")(unique)
+
+
 class PerAttackMaxGate(_Gate):
     """A ceiling per attack name (e.g. full: 0.5, pgd: 0.9)."""
 
@@ -137,6 +149,9 @@ class GatesSection(Strict):
     path_share: PathShareGate | None = Field(
         None, description="Ceiling on each attribute's share of the attack's loss increase."
     )
+    weighted_sensitivity: WeightedSensitivityGate | None = Field(
+        None, description="Ceiling on each attribute's s times its share of the loss increase."
+    )
     clean_accuracy: FractionMinGate | None = None
     reconstruction_accuracy: FractionMinGate | None = None
     attack_success_rate: PerAttackMaxGate | None = None
@@ -149,3 +164,7 @@ class GatesSection(Strict):
         None, description="Agreement of the --onnx model with the torch target."
     )
     regression: RegressionSection | None = None
+
+
+# The gates with an `attributes` list, checked against the generator's names before any attack.
+PER_ATTRIBUTE_GATES = ("sensitivity", "attribute_effect", "path_share", "weighted_sensitivity")

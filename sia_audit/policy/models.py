@@ -13,6 +13,7 @@ from sia_audit.policy.base import Strict as _Strict
 from sia_audit.policy.base import pixel_units as _pixel_units
 from sia_audit.policy.base import unique as _unique
 from sia_audit.policy.gates import (
+    PER_ATTRIBUTE_GATES,
     GatesSection,
     PerAttackMaxGate,
 )
@@ -261,7 +262,7 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
-        for name in ("sensitivity", "attribute_effect", "path_share"):
+        for name in PER_ATTRIBUTE_GATES:
             gate = getattr(self.gates, name)
             if gate is not None and gate.attributes == "protected" and not self.protected:
                 raise ValueError(

@@ -6,7 +6,7 @@ so `sia-audit render`, and the regression gate of `compare` and `run --baseline`
 years later without it. A missing key or a wrong type is one `SchemaError` (a DataError) naming
 its path, e.g. `figures.sensitivity.sdar_s: missing`. What older reports of schema 1 lack
 (`gallery`, `protected`, `timings`, `sensitivity.unmeasurable`, `figures.editability`,
-`figures.path_attribution`, `flags`, `onnx`) reads as empty or None.
+`figures.path_attribution`, `figures.weighted_sensitivity`, `flags`, `onnx`) reads as empty or None.
 """
 
 from sia_audit.report_schema.fields import SchemaError, damaged
@@ -25,6 +25,7 @@ from sia_audit.report_schema.figures import (
     SensitivityBlock,
     SubpopulationBlock,
     TruthRecord,
+    WeightedBlock,
 )
 from sia_audit.report_schema.report import (
     SCHEMA_VERSION,
@@ -54,6 +55,7 @@ __all__ = [
     "OnnxBlock",
     "OnnxParityRecord",
     "PathBlock",
+    "WeightedBlock",
     "ProbesBlock",
     "ProvenanceBlock",
     "ReportRecord",

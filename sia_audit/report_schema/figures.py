@@ -147,6 +147,27 @@ class PathBlock(Reader):
 
 
 @dataclass(frozen=True)
+class WeightedBlock(Reader):
+    """Per attribute, s times its share of the attack's loss increase (metrics.weighted)."""
+
+    PATH = "figures.weighted_sensitivity"
+
+    n: int
+    attributes: tuple[str, ...]
+    excluded: tuple[str, ...]
+    w: Mapping[str, EstimateRecord]
+
+    @classmethod
+    def read(cls, d: Node) -> Self:
+        return cls(
+            n=d.count("n"),
+            attributes=d.texts("attributes"),
+            excluded=d.texts("excluded"),
+            w=estimates(d, "w"),
+        )
+
+
+@dataclass(frozen=True)
 class FlagRecord(Reader):
     """One validity flag (gates.flags.ValidityFlag, saved): raised or not, and why."""
 

@@ -24,6 +24,7 @@ from sia_audit.report_schema.figures import (
     Reader,
     SensitivityBlock,
     SubpopulationBlock,
+    WeightedBlock,
 )
 
 SCHEMA_VERSION = 1
@@ -294,6 +295,11 @@ class ReportRecord:
     def path_attribution(self) -> PathBlock | None:
         node = self._figures.node_or_none("path_attribution", optional=True)  # before it existed
         return None if node is None else PathBlock.read(node)
+
+    @cached_property
+    def weighted_sensitivity(self) -> WeightedBlock | None:
+        node = self._figures.node_or_none("weighted_sensitivity", optional=True)  # before it
+        return None if node is None else WeightedBlock.read(node)
 
     @cached_property
     def flags(self) -> tuple[FlagRecord, ...]:

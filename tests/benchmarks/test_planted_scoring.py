@@ -107,9 +107,7 @@ def test_a_gate_must_pass_every_control_also_those_without_counted_plants() -> N
     assert alone["gate_caught"] == 1.0 and everyone["gate_caught"] == 0.0
 
 
-def test_a_threshold_per_label_catches_what_one_shared_threshold_misses() -> (
-    None
-):
+def test_a_threshold_per_label_catches_what_one_shared_threshold_misses() -> None:
     quiet, loud = audit(None, 10), audit("Pale_Skin", 12)  # loud: a label whose truthful
     # model still moves Pale_Skin as much as a plant does
     found = Plant("found", "Mustache", audit("Mustache", 11), quiet, "Eyeglasses")

@@ -11,6 +11,7 @@ from sia_audit.formats import html, markdown, views
 from sia_audit.gates.flags import FLAGS, ValidityFlag
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.metrics.path import path_attribution
+from sia_audit.metrics.weighted import weighted_sensitivity
 from sia_audit.report_schema import ReportRecord
 from tests.formats.conftest import as_report
 
@@ -27,6 +28,13 @@ def with_flags_and_paths(data: dict[str, Any]) -> dict[str, Any]:
         config=BootstrapConfig(resamples=50),
     )
     out["figures"]["path_attribution"] = block.as_dict()
+    out["figures"]["weighted_sensitivity"] = weighted_sensitivity(
+        torch.rand(6, len(names), generator=g),
+        torch.rand(6, len(names), generator=g),
+        torch.ones(6),
+        names=names,
+        config=BootstrapConfig(resamples=50),
+    ).as_dict()
     raised = {"vanishing_gradients": "fail", "pgd_weaker_than_fgsm": "warn"}
     out["flags"] = [
         ValidityFlag(n, n in raised, raised.get(n, "warn"), f"{n} measured").as_dict()
@@ -63,6 +71,25 @@ def test_path_shares_get_a_column_and_a_definition(data: dict[str, Any]) -> None
     page = html.render(as_report(with_flags_and_paths(data))).decode()
     assert '<th class="num">path share</th>' in page
     assert not views.build(data).sensitivity.has_path  # old reports: no column
+
+
+def test_weighted_sensitivity_leads_with_s_beside_it(data: dict[str, Any]) -> None:
+    d = with_flags_and_paths(data)
+    view = views.build(d)
+    assert view.sensitivity.has_weighted and all(r.weighted for r in view.sensitivity.rows)
+    assert any(symbol == "w" for symbol, _ in view.sensitivity.definitions)
+    w = d["figures"]["weighted_sensitivity"]["w"]
+    order = [r.attribute for r in view.sensitivity.rows]
+    assert order == sorted(w, key=lambda a: -w[a]["value"])  # rows in w's order, not s's
+    assert [p.title for p in view.sensitivity.chart.panels] == [
+        "w = s × share of the loss rise",
+        "raw s (mean |a_T - a_0|)",
+    ]
+    page = html.render(as_report(d)).decode()
+    head = page.split('<table class="sensitivity">')[1].split("</thead>")[0]
+    assert head.index(">w</th>") < head.index(">s</th>") < head.index(">h</th>")
+    assert ReportRecord(data).weighted_sensitivity is None  # reports from before it
+    assert not views.build(data).sensitivity.has_weighted
 
 
 def test_no_raised_flag_is_said_too(data: dict[str, Any]) -> None:

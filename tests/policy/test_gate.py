@@ -181,3 +181,21 @@ def test_path_share_gate_reads_the_shares_by_name() -> None:
     r.path_attribution = None
     [skip] = evaluate(gates, r)
     assert skip.status == "skipped" and "no path attribution" in skip.message
+
+
+def test_weighted_sensitivity_gate_reads_w_by_name_and_skips_without_it() -> None:
+    gates = GatesSection.model_validate(
+        {"weighted_sensitivity": {"max": 0.05, "attributes": "all", "use_confidence": True}}
+    )
+    r = fake_result()
+    r.weighted = SimpleNamespace(
+        w=(est(0.20, 0.12, 0.3), est(0.06, 0.04, 0.08), est(0.01, 0.0, 0.02))
+    )
+    assert {v.gate: v.status for v in evaluate(gates, r)} == {
+        "weighted_sensitivity[Mustache]": "fail",
+        "weighted_sensitivity[Male]": "pass",  # its interval straddles the max
+        "weighted_sensitivity[Young]": "pass",
+    }
+    r.weighted = None
+    [skip] = evaluate(gates, r)
+    assert skip.status == "skipped" and "no weighted sensitivity" in skip.message
