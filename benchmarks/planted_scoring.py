@@ -78,9 +78,10 @@ def _effect_share(d: AuditData, idx: Tensor) -> Tensor:
     return _mean(d.effects, idx) / rise.clamp_min(1e-12)[:, None]
 
 
-def _s_effect_share(d: AuditData, idx: Tensor) -> Tensor:
-    """s weighted by the share of the attack's loss increase that undoing k's move takes back:
-    how far the attack moved k, counted only as far as the move mattered to the loss."""
+def _w(d: AuditData, idx: Tensor) -> Tensor:
+    """w, the weighted sensitivity (sia_audit/metrics/weighted.py): s times the share of the
+    attack's loss increase that undoing k's move takes back (floored at 0), i.e. how far the
+    attack moved k, counted only as far as the move mattered to the loss."""
     return _s(d, idx) * _effect_share(d, idx).clamp_min(0.0)
 
 
@@ -90,7 +91,7 @@ FIGURES: dict[str, Figure] = {
     "effect_share": _effect_share,
     "path": _path,
     "path_share": _path_share,
-    "s_effect_share": _s_effect_share,
+    "w": _w,  # s x effect share; added after the first 20 counted plants (docs/validity.md)
 }
 
 

@@ -344,12 +344,15 @@ def tables(rows: list[dict]) -> str:
                 f"| {sc['gate_caught']:.2f} ({sc['gate_threshold']:.3f}) "
                 f"| {sc['label_gate_caught']:.2f} |"
             )
-    thresholds = label_thresholds(counted, "s", label_controls)
-    lines += [
-        "",
-        "Per-label thresholds of s (the lowest confident `max` that fails none of the label's "
-        "controls): " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(thresholds.items())) + ".",
-    ]
+    for f in ("s", "w"):
+        thresholds = label_thresholds(counted, f, label_controls)
+        lines += [
+            "",
+            f"Per-label thresholds of {f} (the lowest confident `max` that fails none of the "
+            "label's controls): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in sorted(thresholds.items()))
+            + ".",
+        ]
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from sia_audit.app.run import run as run_audit
 from sia_audit.commands.options import set_threads, threads_option
 from sia_audit.errors import OutputError, UsageError
 from sia_audit.formats.registry import FORMATS, write_reports
+from sia_audit.metrics import Estimate
 from sia_audit.policy import load_policy
 from sia_audit.probes.synthfaces.contact_sheet import contact_sheet
 
@@ -94,23 +96,30 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
     for v in outcome.verdicts:
         if v.status != "pass":
             click.echo(f"{v.status.upper():7s} {v.message}", err=True)
-    sens = outcome.result.sensitivity
-    ranked = sorted(
-        (
-            (n, e)
-            for n, e in zip(sens.attributes, sens.s, strict=True)
-            if n not in sens.unmeasurable
-        ),
-        key=lambda p: -p[1].value,
-    )
-    top = ", ".join(f"{name} {e.value:.3f}" for name, e in ranked[:3])
-    click.echo(f"most sensitive measurable attributes (s): {top}")
+    sens, weighted = outcome.result.sensitivity, outcome.result.weighted
+
+    def top3(values: Sequence[Estimate]) -> str:
+        ranked = sorted(
+            (
+                (n, e)
+                for n, e in zip(sens.attributes, values, strict=True)
+                if n not in sens.unmeasurable
+            ),
+            key=lambda p: -p[1].value,
+        )
+        return ", ".join(f"{name} {e.value:.3f}" for name, e in ranked[:3])
+
+    if weighted is not None:
+        click.echo(
+            f"measurable attributes it leans on most (w = s x loss share): {top3(weighted.w)}"
+        )
+    click.echo(f"most sensitive measurable attributes (the paper's s): {top3(sens.s)}")
     click.echo(
         f"reports: {out / 'report.html'} (open it), report.pdf, report.json, summary.md; "
         f"probe domain: {out / 'synthfaces.png'}"
     )
-    caught = any(
-        v.status == "fail" and v.gate.startswith("sensitivity") and v.gate.endswith(f"[{PLANTED}]")
+    caught = any(  # a per-attribute gate on s, h or w
+        v.status == "fail" and "sensitivity" in v.gate and v.gate.endswith(f"[{PLANTED}]")
         for v in outcome.verdicts
     )
     if caught:

@@ -17,6 +17,7 @@ from benchmarks.planted_scoring import (
     rank,
     score,
 )
+from sia_audit.metrics.weighted import weighted_sensitivity
 
 NAMES = ("Eyeglasses", "Mustache", "Pale_Skin", "Young", "Male")
 N = 40
@@ -118,3 +119,18 @@ def test_a_threshold_per_label_catches_what_one_shared_threshold_misses() -> Non
     assert t["Eyeglasses"] == pytest.approx(float(lower_bounds(quiet, "s")[[1, 2, 3]].max()))
     assert t["No_Beard"] == pytest.approx(float(lower_bounds(loud, "s")[[1, 2, 3]].max()))
     assert t["No_Beard"] > t["Eyeglasses"]
+
+
+def test_the_suites_w_is_the_products_weighted_sensitivity() -> None:
+    """The suite's thresholds for w calibrate `gates.weighted_sensitivity`: same value, same
+    interval (the product's bootstrap draws the suite's resamples for the same seed)."""
+    d = audit("Mustache", 3)
+    included = [a not in ("Eyeglasses",) for a in NAMES]
+    product = weighted_sensitivity(
+        d.delta, d.effects, d.loss_adv - d.loss_start, included, names=NAMES
+    )
+    suite_point, suite_low = point(d, "w"), lower_bounds(d, "w")
+    for a in ("Mustache", "Pale_Skin", "Young"):
+        k = NAMES.index(a)
+        assert product.of(a).value == pytest.approx(float(suite_point[k]), rel=1e-9)
+        assert product.of(a).low == pytest.approx(float(suite_low[k]), rel=1e-6)

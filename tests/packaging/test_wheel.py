@@ -52,7 +52,8 @@ def test_the_wheel_installs_beside_torch_and_runs_the_demo_from_an_empty_folder(
     demo = sia_audit(bin_dir, empty, "demo", "--count", "4", "--out", "out")
     assert demo.returncode in (0, 1), demo.stderr
     assert "auditing eyeglasses_biased.pt" in demo.stdout
-    assert "most sensitive measurable attributes (s):" in demo.stdout
+    assert "most sensitive measurable attributes (the paper's s):" in demo.stdout
+    assert "measurable attributes it leans on most (w = s x loss share):" in demo.stdout
     written = {p.name for p in (empty / "out").iterdir()}
     assert {"report.json", "report.html", "report.pdf", "summary.md"} <= written
     report = (empty / "out" / "report.json").read_text()
