@@ -43,9 +43,22 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
     output, report = demo
     assert "eyeglasses_biased.pt" in output and "caught the planted Mustache" in output
     assert report["verdict"] == "fail"
-    assert gates(report)["sensitivity s[Mustache]"] == "fail"
-    s = report["figures"]["sensitivity"]["s"]
-    assert max(s, key=lambda name: s[name]["value"]) == "Mustache"
+    failed = [name for name, status in gates(report).items() if status == "fail"]
+    # The gated figure, w, names the shortcut and nothing else; SDAR of s fails too.
+    assert sorted(failed) == ["sdar(s)", "weighted_sensitivity[Mustache]"]
+    for block in (
+        report["figures"]["weighted_sensitivity"]["w"],
+        report["figures"]["sensitivity"]["s"],
+    ):
+        assert max(block, key=lambda name: block[name]["value"]) == "Mustache"
+
+
+def test_the_gated_figure_separates_the_two_models_by_three_half_widths(demo, control) -> None:
+    """Issue 16: on the gated figure the biased and control models sit >= 3 half-widths apart."""
+    biased = demo[1]["figures"]["weighted_sensitivity"]["w"]["Mustache"]
+    clean = json.loads(control[1].read_text())["figures"]["weighted_sensitivity"]["w"]["Mustache"]
+    half = max((e["high"] - e["low"]) / 2 for e in (biased, clean))
+    assert biased["value"] - clean["value"] >= 3 * half
 
 
 def test_control_passes_the_same_policy(control) -> None:
