@@ -78,6 +78,16 @@ SHORTCUTS = {
         "Eyeglasses",
     ),  # fmt: skip
 }
+# The counted plants that w (s x effect share) was chosen on, at 2026-12-01 00:17 UTC; every
+# plant counted after them is held out, and the table scores the figures on those alone too.
+W_CHOSEN_ON = frozenset(
+    [f"cnn Eyeglasses {a}" for a in ("Mustache", "Bangs", "Pale_Skin", "Young", "Bushy_Eyebrows")]
+    + [f"cnn Male {a}" for a in ("Smiling", "Bangs", "Pale_Skin", "Eyeglasses")]
+    + ["cnn No_Beard Young"]
+    + [f"cnn Bald {a}" for a in ("Mouth_Slightly_Open", "Mustache", "Pale_Skin")]
+    + [f"resnet Eyeglasses {a}" for a in ("Blond_Hair", "Bangs", "Pale_Skin", "Young")]
+    + ["resnet Male Smiling", "resnet Bald Mustache", "resnet Bald Pale_Skin"]
+)
 STEPS = 500
 EVAL_EVERY = 50  # held-out checks during training; a plant stops at its first realistic one
 CLEAN_MIN, SHORTCUT_MAX = 0.9, 0.85
@@ -324,6 +334,8 @@ def tables(rows: list[dict]) -> str:
     lines += [
         "",
         f"{len(counted)} of {len(rows)} plants realistic and counted.",
+    ]
+    header = [
         "",
         "| figure | rank 1st | top 3 | paired interval above 0 | AUC biased vs control "
         "| caught above every control's largest value (that ceiling) "
@@ -335,15 +347,20 @@ def tables(rows: list[dict]) -> str:
     label_controls: dict[str, list] = {}  # label_thresholds drops the repeats
     for row in rows:
         label_controls.setdefault(row["label"], []).append(row["control"])
-    for f in FIGURES:
-        sc = score(counted, f, controls, label_controls)
-        if sc:
-            lines.append(
-                f"| {f} | {sc['top1']:.2f} | {sc['top3']:.2f} | {sc['excludes_zero']:.2f} "
-                f"| {sc['auc']:.3f} | {sc['separated']:.2f} ({sc['control_ceiling']:.3f}) "
-                f"| {sc['gate_caught']:.2f} ({sc['gate_threshold']:.3f}) "
-                f"| {sc['label_gate_caught']:.2f} |"
-            )
+    held_out = [p for p in counted if p.name not in W_CHOSEN_ON]
+    for title, plants in (("All counted plants:", counted), ("Held out:", held_out)):
+        note = f"(w was chosen on the {len(W_CHOSEN_ON)} counted by 2026-12-01 00:17 UTC)"
+        lines += ["", f"{title} {len(plants)} {note}", *header]
+        for f in FIGURES:
+            sc = score(plants, f, controls, label_controls)
+            if sc:
+                lines.append(
+                    f"| {f} | {sc['top1']:.2f} | {sc['top3']:.2f} "
+                    f"| {sc['excludes_zero']:.2f} | {sc['auc']:.3f} "
+                    f"| {sc['separated']:.2f} ({sc['control_ceiling']:.3f}) "
+                    f"| {sc['gate_caught']:.2f} ({sc['gate_threshold']:.3f}) "
+                    f"| {sc['label_gate_caught']:.2f} |"
+                )
     for f in ("s", "w"):
         thresholds = label_thresholds(counted, f, label_controls)
         lines += [

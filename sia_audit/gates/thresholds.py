@@ -112,6 +112,17 @@ def _verdicts(
         g = gates.sdar
         figure = sens.sdar_s if g.on == "s" else sens.sdar_h
         yield check_max(f"sdar({g.on})", figure, g.max, g.use_confidence)
+    # w first: the figure the report leads with.
+    if gates.weighted_sensitivity is not None:
+        g = gates.weighted_sensitivity
+        if result.weighted is None:
+            yield skipped(
+                "weighted_sensitivity", "no weighted sensitivity: no effects, or no loss increase"
+            )
+        else:
+            yield from _per_attribute(
+                "weighted_sensitivity", g, result.weighted.w, result, protected, on_unmeasurable
+            )
     if gates.sensitivity is not None:
         g = gates.sensitivity
         symbol = "h" if g.normalised else "s"
@@ -134,16 +145,6 @@ def _verdicts(
         else:
             yield from _per_attribute(
                 "path_share", g, result.path_attribution.share, result, protected, on_unmeasurable
-            )
-    if gates.weighted_sensitivity is not None:
-        g = gates.weighted_sensitivity
-        if result.weighted is None:
-            yield skipped(
-                "weighted_sensitivity", "no weighted sensitivity: no effects, or no loss increase"
-            )
-        else:
-            yield from _per_attribute(
-                "weighted_sensitivity", g, result.weighted.w, result, protected, on_unmeasurable
             )
     if gates.clean_accuracy is not None:
         g = gates.clean_accuracy

@@ -44,8 +44,10 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
     assert "eyeglasses_biased.pt" in output and "caught the planted Mustache" in output
     assert report["verdict"] == "fail"
     failed = [name for name, status in gates(report).items() if status == "fail"]
-    # The gated figure, w, names the shortcut and nothing else; SDAR of s fails too.
-    assert sorted(failed) == ["sdar(s)", "weighted_sensitivity[Mustache]"]
+    # w, the figure the report leads with, names the shortcut and nothing else. s fails it too
+    # (and two of its mouth neighbours within 0.01 of the threshold, not pinned here).
+    assert [g for g in failed if g.startswith("weighted")] == ["weighted_sensitivity[Mustache]"]
+    assert {"sensitivity s[Mustache]", "sdar(s)"} <= set(failed)
     for block in (
         report["figures"]["weighted_sensitivity"]["w"],
         report["figures"]["sensitivity"]["s"],
