@@ -166,7 +166,7 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
     panels = (
         [
             (
-                "w = s × share of the loss rise",
+                "w = s × loss share",
                 values(weighted),
                 _threshold(gates, "weighted_sensitivity"),
             ),

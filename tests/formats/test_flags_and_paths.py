@@ -82,7 +82,7 @@ def test_weighted_sensitivity_leads_with_s_beside_it(data: dict[str, Any]) -> No
     order = [r.attribute for r in view.sensitivity.rows]
     assert order == sorted(w, key=lambda a: -w[a]["value"])  # rows in w's order, not s's
     assert [p.title for p in view.sensitivity.chart.panels] == [
-        "w = s × share of the loss rise",
+        "w = s × loss share",
         "raw s (mean |a_T - a_0|)",
     ]
     page = html.render(as_report(d)).decode()
