@@ -76,8 +76,9 @@ class PathShareGate(MaxGate):
 class WeightedSensitivityGate(MaxGate):
     """Ceiling on the weighted sensitivity w_k: s_k times attribute k's share of the attack's
     loss increase (metrics.weighted). s alone is large for every attribute a signed step can
-    move; w keeps it only as far as the loss rode on the move, and on the planted-truth suite
-    one threshold on it carries across labels (docs/validity.md)."""
+    move; w keeps it only as far as the loss rode on the move. Set the threshold on truthful
+    models of the same task: a No_Beard model leans on the moustache by right
+    (docs/validity.md)."""
 
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
