@@ -54,13 +54,18 @@ def _changed(a: Tensor, b: Tensor, tol: float = UNCHANGED) -> Tensor:
 
 
 def hidden_parameters(
-    identity: Tensor, nuisance: Tensor, a: Tensor, gen: torch.Generator, tol: float = UNCHANGED
+    identity: Tensor,
+    nuisance: Tensor,
+    a: Tensor,
+    x: Tensor,
+    gen: torch.Generator,
+    tol: float = UNCHANGED,
 ) -> Tensor:
-    """(B, P) bool: identity parameter j does not show in the face rendered from (identity, a).
+    """(B, P) bool: identity parameter j does not show in x, the face rendered from (identity,
+    a).
 
     Tested by resampling j alone to a fresh uniform value; a parameter that moves x for that
     value shows (it may still not show for others, so this errs on the side of "shows")."""
-    x = render(identity, nuisance, a).images
     hidden = torch.zeros(identity.shape, dtype=torch.bool)
     for j in range(identity.shape[1]):
         other = identity.clone()
@@ -74,18 +79,19 @@ def posterior_mean_edit(
     nuisance: Tensor,
     a: Tensor,
     b: Tensor,
+    x: Tensor,
+    truth: Tensor,
     hidden: Tensor,
     samples: int,
     gen: torch.Generator,
     tol: float = UNCHANGED,
 ) -> tuple[Tensor, int]:
     """The true edit to b averaged over the hidden parameters, and how many draws were dropped.
+    x and truth are the renders of (identity, a) and (identity, b).
 
     Each draw resamples every hidden parameter of a face at once; a draw under which x changes
     (two hidden parameters that show together) is dropped for that face and the face's true
     edit is used in its place, which only flatters the ceiling."""
-    x = render(identity, nuisance, a).images
-    truth = render(identity, nuisance, b).images
     total = torch.zeros_like(truth)
     dropped = 0
     for _ in range(samples):
@@ -109,14 +115,14 @@ def measure(
 ) -> tuple[list[dict], dict[str, float]]:
     data = held_out(faces, 64, seed)
     gen = torch.Generator().manual_seed(seed + 7)
-    hidden = hidden_parameters(data.identity, data.nuisance, data.a, gen, tol)
+    hidden = hidden_parameters(data.identity, data.nuisance, data.a, data.x, gen, tol)
     rows = []
     for k, name in enumerate(ATTRIBUTES):
         b = flipped(data.a, k, ATTRIBUTES)
         truth = render(data.identity, data.nuisance, b).images
         mask = edit_region(data.x, truth)
         mean, dropped = posterior_mean_edit(
-            data.identity, data.nuisance, data.a, b, hidden, samples, gen, tol
+            data.identity, data.nuisance, data.a, b, data.x, truth, hidden, samples, gen, tol
         )
         # Faces whose edit reveals a hidden parameter: the averaged edit is visibly not the truth.
         moved = _changed(mean, truth, REVEALED)

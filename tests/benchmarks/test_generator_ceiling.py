@@ -25,10 +25,15 @@ def _faces(glasses: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return identity, nuisance, a
 
 
+def _with_render(faces: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    identity, nuisance, a = faces
+    return identity, nuisance, a, render(identity, nuisance, a).images
+
+
 def test_the_frame_is_hidden_without_glasses_and_shows_with_them() -> None:
     gen = torch.Generator().manual_seed(1)
-    bare = hidden_parameters(*_faces(0.0), gen)
-    worn = hidden_parameters(*_faces(1.0), gen)
+    bare = hidden_parameters(*_with_render(_faces(0.0)), gen)
+    worn = hidden_parameters(*_with_render(_faces(1.0)), gen)
     assert bare[:, FRAME].all()
     assert not worn[:, FRAME].any()
     assert not bare[:, IDENTITY_PARAMS.index("eye_dx")].any()  # the eyes always show
@@ -39,13 +44,13 @@ def test_the_averaged_edit_is_the_truth_where_nothing_is_hidden_and_blurs_where_
     b = a.clone()
     b[:, INDEX["Eyeglasses"]] = 1.0
     gen = torch.Generator().manual_seed(2)
-    truth = render(identity, nuisance, b).images
+    x, truth = render(identity, nuisance, a).images, render(identity, nuisance, b).images
     nothing = torch.zeros(identity.shape, dtype=torch.bool)
-    same, dropped = posterior_mean_edit(identity, nuisance, a, b, nothing, 3, gen)
+    same, dropped = posterior_mean_edit(identity, nuisance, a, b, x, truth, nothing, 3, gen)
     assert dropped == 0 and torch.allclose(same, truth, atol=1e-6)
     frame = nothing.clone()
     frame[:, FRAME] = True
-    mean, dropped = posterior_mean_edit(identity, nuisance, a, b, frame, 8, gen)
+    mean, dropped = posterior_mean_edit(identity, nuisance, a, b, x, truth, frame, 8, gen)
     assert dropped == 0
     mask = torch.ones(2, 1, 64, 64)
     assert region_psnr(mean, truth, mask) < 60.0  # the frame's colour and shape are unknown
