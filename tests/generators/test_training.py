@@ -23,7 +23,7 @@ from sia_audit.generators.training import (
     train_paired,
     train_unpaired,
 )
-from sia_audit.generators.training.paired import sample_batch
+from sia_audit.generators.training.paired import edge_loss, sample_batch, sample_targets
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS, NUISANCE_PARAMS, sample_unit
@@ -119,6 +119,52 @@ def test_paired_with_critic_resumes_exactly(tmp_path: Path) -> None:
     assert "D" in torch.load(state, weights_only=True)
     resumed = train_paired(config, state_path=state, resume=True)
     assert same_weights(straight.generator.net, resumed.generator.net)
+
+
+def test_edit_weights_choose_which_attribute_a_single_edit_changes() -> None:
+    a = torch.full((4000, len(ATTRIBUTES)), 0.2)
+    weights = tuple(
+        3.0 if name == "Male" else 0.0 if name == "Bald" else 1.0 for name in ATTRIBUTES
+    )
+    b = sample_targets(a, torch.Generator().manual_seed(0), 0.0, weights)
+    changed = (b != a).float().sum(0)
+    male, bald = ATTRIBUTES.index("Male"), ATTRIBUTES.index("Bald")
+    others = [j for j in range(len(ATTRIBUTES)) if j not in (male, bald)]
+    assert changed[bald] == 0
+    ratio = float(changed[male] / changed[others].mean())
+    assert 2.6 < ratio < 3.4  # 3 expected; 4000 draws give about +-0.3
+    # Without weights the draw is the one every earlier run made (same seed, same targets).
+    plain = sample_targets(a, torch.Generator().manual_seed(0), 0.0)
+    assert torch.equal(plain, sample_targets(a, torch.Generator().manual_seed(0), 0.0, ()))
+    assert not torch.equal(plain, b)
+
+
+@pytest.mark.parametrize("weights", [(1.0,) * 3, (-1.0,) + (1.0,) * 14, (0.0,) * 15])
+def test_bad_edit_weights_are_refused(weights: tuple[float, ...]) -> None:
+    with pytest.raises(SiaAuditError, match="edit weights"):
+        tiny_paired(edit_weights=weights)
+
+
+def test_edge_loss_counts_a_misplaced_edge_and_not_a_copied_one() -> None:
+    x = torch.zeros(1, 3, 8, 8)
+    truth = x.clone()
+    truth[..., 2:6, 2:4] = 1.0  # a bar two pixels wide
+    shifted = x.clone()
+    shifted[..., 2:6, 3:5] = 1.0  # the same bar a pixel to the right
+    assert float(edge_loss(truth, x, truth)) == 0.0
+    assert float(edge_loss(shifted, x, truth)) > 0.0
+    # A bar drawn at half strength in the right place keeps its edges where they were.
+    blurred = truth * 0.5
+    assert float(edge_loss(blurred, x, truth)) < float(edge_loss(shifted, x, truth))
+
+
+def test_paired_runs_with_edit_weights_and_the_edge_term() -> None:
+    weights = tuple(float(j + 1) for j in range(len(ATTRIBUTES)))
+    result = train_paired(tiny_paired(edit_weights=weights, lambda_edge=0.5, lambda_region=1.0))
+    assert result.finished
+    assert result.provenance["lambda_edge"] == 0.5
+    assert result.provenance["edit_weights"] == ",".join(str(j + 1) for j in range(15))
+    assert "lambda_edge" not in train_paired(tiny_paired()).provenance
 
 
 def test_fine_tuning_starts_from_the_checkpoint_and_records_it(tmp_path: Path) -> None:

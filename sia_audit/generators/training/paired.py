@@ -62,11 +62,18 @@ class PairedConfig:
     # L1 over the pixels the true edit changes (|truth - x| > 1/255), normalised per image by
     # their count: a moustache of 60 pixels then weighs as much as a hair colour of 1,100.
     lambda_region: float = 0.0
+    # L1 of the horizontal and vertical pixel differences of the edit's error inside the same
+    # region, normalised the same way: it asks for the truth's edges where they are, which plain
+    # L1 leaves to the few pixels on each edge.
+    lambda_edge: float = 0.0
     # Fraction of sources drawn uniformly from [0, 1]^K instead of label-like vectors: the
     # attack moves attributes continuously, so G must read intermediate inputs too.
     random_source_frac: float = 0.25
     # Fraction of targets drawn uniformly; the rest change one attribute of the source.
     random_target_frac: float = 0.5
+    # Relative weights of the attributes as the one that a single edit changes, in ATTRIBUTES'
+    # order (empty = each equally often): more practice for the edits a generator draws worst.
+    edit_weights: tuple[float, ...] = ()
     thres_int: float = 0.5
     # Optional WGAN-GP critic on the edits (0 = off): L1 alone is enough when the truth is known,
     # a critic can sharpen details L1 blurs. One critic update per generator update.
@@ -89,6 +96,11 @@ class PairedConfig:
         for name in ("random_source_frac", "random_target_frac"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UsageError(f"{name} must be in [0, 1]")
+        w = self.edit_weights
+        if w and (len(w) != len(ATTRIBUTES) or min(w) < 0 or not sum(w) > 0):
+            raise UsageError(
+                f"edit weights must be {len(ATTRIBUTES)} numbers >= 0 with a positive sum"
+            )
 
 
 @dataclass(frozen=True)
@@ -113,11 +125,18 @@ def sample_sources(
     return identity, nuisance, torch.where(use_uniform, uniform, a)
 
 
-def sample_targets(a: Tensor, gen: torch.Generator, random_frac: float) -> Tensor:
-    """Targets: uniform vectors, or `a` with one attribute flipped (1 - a_k) or set at random."""
+def sample_targets(
+    a: Tensor, gen: torch.Generator, random_frac: float, edit_weights: tuple[float, ...] = ()
+) -> Tensor:
+    """Targets: uniform vectors, or `a` with one attribute flipped (1 - a_k) or set at random;
+    k is drawn uniformly, or in proportion to `edit_weights`."""
     n, k = a.shape
     uniform = torch.rand(a.shape, generator=gen)
-    col = torch.randint(0, k, (n,), generator=gen)
+    if edit_weights:
+        weights = torch.tensor(edit_weights, dtype=torch.float64)
+        col = torch.multinomial(weights, n, replacement=True, generator=gen)
+    else:  # the draw every run before edit_weights made (same seed, same batches)
+        col = torch.randint(0, k, (n,), generator=gen)
     flip = torch.rand((n,), generator=gen) < 0.5
     value = torch.where(flip, 1 - a[torch.arange(n), col], torch.rand((n,), generator=gen))
     single = a.clone()
@@ -128,7 +147,7 @@ def sample_targets(a: Tensor, gen: torch.Generator, random_frac: float) -> Tenso
 
 def sample_batch(n: int, size: int, gen: torch.Generator, config: PairedConfig) -> PairedBatch:
     identity, nuisance, a = sample_sources(n, gen, config.random_source_frac)
-    b = sample_targets(a, gen, config.random_target_frac)
+    b = sample_targets(a, gen, config.random_target_frac, config.edit_weights)
     # One render call for both halves: the renderer is batched and cheaper per face that way.
     images = render(identity.repeat(2, 1), nuisance.repeat(2, 1), torch.cat([a, b]), size).images
     return PairedBatch(images[:n], a, b, images[n:])
@@ -139,6 +158,22 @@ def region_loss(err: Tensor, x: Tensor, truth: Tensor) -> Tensor:
     mask = edit_region(x, truth)
     per_image = (err * mask).flatten(1).sum(1) / (3 * mask.flatten(1).sum(1)).clamp_min(1.0)
     return per_image.mean()
+
+
+def edge_loss(out: Tensor, x: Tensor, truth: Tensor) -> Tensor:
+    """Mean over images of the L1 error of the horizontal and vertical pixel differences of
+    `out` against `truth`, over the pairs of neighbours either of which lies in the edit region,
+    normalised per image by the region's size as `region_loss` is."""
+    mask = edit_region(x, truth)
+    diff = out - truth
+    dx = (diff[..., :, 1:] - diff[..., :, :-1]).abs() * torch.maximum(
+        mask[..., :, 1:], mask[..., :, :-1]
+    )
+    dy = (diff[..., 1:, :] - diff[..., :-1, :]).abs() * torch.maximum(
+        mask[..., 1:, :], mask[..., :-1, :]
+    )
+    total = dx.flatten(1).sum(1) + dy.flatten(1).sum(1)
+    return (total / (3 * mask.flatten(1).sum(1)).clamp_min(1.0)).mean()
 
 
 def provenance(
@@ -159,6 +194,12 @@ def provenance(
         "lr": config.lr,
         "lambda_rec": config.lambda_rec,
         "lambda_region": config.lambda_region,
+        **({"lambda_edge": config.lambda_edge} if config.lambda_edge else {}),
+        **(
+            {"edit_weights": ",".join(f"{w:g}" for w in config.edit_weights)}
+            if config.edit_weights
+            else {}
+        ),
         "lambda_adv": config.lambda_adv,
         **(
             {
@@ -297,6 +338,8 @@ def train_paired(
         region_l1 = region_loss(edit_err, batch.x, batch.truth)
         if config.lambda_region > 0:
             loss = loss + config.lambda_region * region_l1
+        if config.lambda_edge > 0:
+            loss = loss + config.lambda_edge * edge_loss(out[:n], batch.x, batch.truth)
         extra: dict[str, float] = {}
         if disc is not None and opt_d is not None:
             set_lr(opt_d, lr)
