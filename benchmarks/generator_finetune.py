@@ -125,13 +125,17 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     check_generator(CACHE)
-    log = logger(LOG)
+    write_log = logger(LOG)
     cfg = config(args.steps, args.lambda_region, args.lr, args.focus, args.lambda_edge)
     levers = ("_focus" if args.focus else "") + (
         f"_e{args.lambda_edge:g}" if args.lambda_edge else ""
     )
     out = CACHE / f"finetuned_r{args.lambda_region:g}_lr{args.lr:g}{levers}_{args.steps}.pt"
     state = state_path_for(out)
+
+    def log(line: str) -> None:  # runs may share the log: name the run on every line
+        write_log(f"[{out.stem}] {line}")
+
     val = held_out(128, cfg.arch.img_size, VALIDATION_SEED)
     clf = load_torchscript_classifier(
         shipped_classifier_path(), load_generator(shipped_generator())

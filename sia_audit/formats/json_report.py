@@ -107,6 +107,8 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             "correct_reconstruction": [bool(v) for v in main.correct_start.tolist()],
             "correct_adversary": [bool(v) for v in main.correct_adv.tolist()],
             "loss_adversary": _flat(main.loss_adv),
+            "loss_start": _flat(main.loss_start),
+            "effects": _rows(main.effects),
         },
         "gallery": [gallery_item(g) for g in r.gallery],
         "provenance": {**r.provenance, **outcome.inputs},

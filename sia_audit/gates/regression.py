@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from sia_audit.metrics import (
 )
 from sia_audit.metrics.estimate import Estimate
 from sia_audit.metrics.sensitivity import sensitivity_difference
+from sia_audit.metrics.weighted import WeightedInputs, weighted_difference
 from sia_audit.policy.gates import RegressionSection
 from sia_audit.report_schema import ReportRecord, SchemaError
 from sia_audit.results import AuditResult
@@ -56,6 +57,22 @@ class ProbeTable:
     correct_adv: Tensor  # bool (N,)
     provenance: Mapping[str, Any]
     unmeasurable: tuple[str, ...] = ()  # attributes the generator could not draw (editability)
+    # What w is computed from; None in reports written before they were saved, or without
+    # attribute effects.
+    weighted: WeightedInputs | None = None
+
+
+def _weighted_inputs(
+    delta: Tensor, effects: object, loss_start: object, loss_adv: object
+) -> WeightedInputs | None:
+    if effects is None or loss_start is None or loss_adv is None:
+        return None
+    rise = torch.as_tensor(loss_adv, dtype=torch.float64) - torch.as_tensor(
+        loss_start, dtype=torch.float64
+    )
+    return WeightedInputs(
+        delta, torch.as_tensor(effects, dtype=torch.float64).reshape(delta.shape), rise
+    )
 
 
 def load_report(path: Path) -> ReportRecord:
@@ -74,15 +91,17 @@ def table_from_report(report: ReportRecord | Mapping[str, Any], where: str) -> P
         raise DataError(_damaged(where, exc.detail)) from exc
     if p.delta is None:  # written for a pixel main attack, which a policy refuses
         raise DataError(_damaged(where, "probes.delta: null"))
+    delta = torch.tensor(p.delta, dtype=torch.float64).reshape(len(p.names), len(p.attributes))
     return ProbeTable(
         names=p.names,
         attributes=p.attributes,
         frozen=p.frozen,
-        delta=torch.tensor(p.delta, dtype=torch.float64).reshape(len(p.names), len(p.attributes)),
+        delta=delta,
         correct_clean=torch.tensor(p.correct_clean, dtype=torch.bool),
         correct_adv=torch.tensor(p.correct_adversary, dtype=torch.bool),
         provenance=provenance,
         unmeasurable=unmeasurable,
+        weighted=_weighted_inputs(delta, p.effects, p.loss_start, p.loss_adversary),
     )
 
 
@@ -105,6 +124,9 @@ def table_from_result(result: AuditResult, inputs: Mapping[str, str]) -> ProbeTa
         correct_adv=main.correct_adv,
         provenance={**result.provenance, **inputs},
         unmeasurable=result.sensitivity.unmeasurable,
+        weighted=_weighted_inputs(
+            main.delta.double(), main.effects, main.loss_start, main.loss_adv
+        ),
     )
 
 
@@ -183,6 +205,10 @@ def regression_verdicts(
                         verdict, "the generator cannot draw it in either audit", on_unmeasurable
                     )
                 out.append(verdict)
+    if section.weighted_increase is not None:
+        out += _weighted_verdicts(
+            section.weighted_increase, base, head, protected, config, check_rise, on_unmeasurable
+        )
     if section.attack_success_rate_increase is not None:
         gate = "regression attack_success_rate"
         try:
@@ -207,3 +233,55 @@ def regression_verdicts(
         )
         out.append(check_min("regression clean_accuracy", e, -section.clean_accuracy_decrease, uc))
     return tuple(out)
+
+
+def _weighted_verdicts(
+    allowed: float,
+    base: ProbeTable,
+    head: ProbeTable,
+    protected: Sequence[str],
+    config: BootstrapConfig,
+    check_rise: Callable[[str, Estimate, str, float], GateVerdict],
+    on_unmeasurable: OnUnmeasurable,
+) -> list[GateVerdict]:
+    """`regression w[k]` per gated attribute: the paired change of w, head - baseline."""
+    included = [a not in head.frozen for a in head.attributes]
+    names = list(
+        protected or [a for a, keep in zip(head.attributes, included, strict=True) if keep]
+    )
+    missing = [side for side, t in (("baseline", base), ("head", head)) if t.weighted is None]
+    diff, reason = None, ""
+    if missing:
+        which = "neither report holds" if len(missing) == 2 else f"the {missing[0]} report holds no"
+        reason = (
+            f"{which} per-probe attribute effects (written before reports saved them, or by an "
+            "attack without them); re-run it to compare w"
+        )
+    elif base.weighted is not None and head.weighted is not None:
+        try:
+            diff = weighted_difference(
+                base.weighted,
+                head.weighted,
+                included,
+                names=head.attributes,
+                config=config,
+                base_ids=base.names,
+                head_ids=head.names,
+            )
+        except EmptyMetricError as exc:
+            reason = str(exc)
+    out: list[GateVerdict] = []
+    for name in names:
+        gate = f"regression w[{name}]"
+        if diff is None:
+            out.append(skipped(gate, reason))
+        elif name not in diff.attributes:
+            out.append(skipped(gate, "frozen or not a generator attribute"))
+        else:
+            verdict = check_rise(gate, diff.of(name), "w", allowed)
+            if name in head.unmeasurable:
+                verdict = unmeasurable(
+                    verdict, "the generator cannot draw it in either audit", on_unmeasurable
+                )
+            out.append(verdict)
+    return out

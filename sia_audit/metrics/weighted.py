@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from sia_audit.metrics.bootstrap import DEFAULT, BootstrapConfig, bootstrap
+from sia_audit.metrics.bootstrap import DEFAULT, BootstrapConfig, bootstrap, paired_bootstrap
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 from sia_audit.metrics.sensitivity import resolve_attributes
 
@@ -95,5 +95,55 @@ def weighted_sensitivity(
     rep = bootstrap(values, _statistic, config)
     kept = [a for a, m in zip(names, mask.tolist(), strict=True) if m]
     w = tuple(rep.estimate(DEFINITION.format(a=a), (j,)) for j, a in enumerate(kept))
+    excl = tuple(a for a, m in zip(names, mask.tolist(), strict=True) if not m)
+    return WeightedSensitivity(tuple(kept), excl, w, rep.n)
+
+
+@dataclass(frozen=True)
+class WeightedInputs:
+    """What w is computed from, per probe: a_T - a_0 (N, K), loss drops (N, K), rises (N,)."""
+
+    delta: Tensor
+    effects: Tensor
+    rise: Tensor
+
+
+def weighted_difference(
+    base: WeightedInputs,
+    head: WeightedInputs,
+    included: Tensor | Sequence[bool] | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    config: BootstrapConfig = DEFAULT,
+    base_ids: Sequence[str] | None = None,
+    head_ids: Sequence[str] | None = None,
+) -> WeightedSensitivity:
+    """Head minus baseline of every w_k, paired by probe, with paired intervals.
+
+    Raises EmptyMetricError when either audit did not raise its mean loss (no w to compare).
+    """
+    for side, inputs in (("baseline", base), ("head", head)):
+        d = inputs.delta
+        if d.dim() != 2 or inputs.effects.shape != d.shape or inputs.rise.shape != (d.shape[0],):
+            raise ValueError(f"{side}: expected delta and effects (N, K) and rise (N,)")
+        if d.shape[0] and float(inputs.rise.mean()) <= 0:
+            raise EmptyMetricError(
+                f"the {side} attack did not raise the mean loss: it has no w to compare"
+            )
+    names, mask = resolve_attributes(base.delta.shape[1], names, included)
+
+    def values(x: WeightedInputs) -> Tensor:
+        return torch.cat(
+            [x.delta.detach().cpu()[:, mask].abs(), x.effects.detach().cpu()[:, mask],
+             x.rise.detach().cpu()[:, None]],
+            dim=1,
+        ).to(torch.float64)  # fmt: skip
+
+    rep = paired_bootstrap(
+        values(base), values(head), _statistic, config, base_ids=base_ids, head_ids=head_ids
+    )
+    kept = [a for a, m in zip(names, mask.tolist(), strict=True) if m]
+    prefix = "Change head - baseline, paired by probe, of: "
+    w = tuple(rep.estimate(prefix + DEFINITION.format(a=a), (j,)) for j, a in enumerate(kept))
     excl = tuple(a for a, m in zip(names, mask.tolist(), strict=True) if not m)
     return WeightedSensitivity(tuple(kept), excl, w, rep.n)

@@ -108,6 +108,12 @@ class RegressionSection(Strict):
     sensitivity_increase: float | None = Field(
         None, ge=0, description="Any gated attribute's s may rise by this much."
     )
+    weighted_increase: float | None = Field(
+        None,
+        ge=0,
+        description="Any gated attribute's w (weighted sensitivity) may rise by this much. "
+        "Needs per-probe attribute effects in both reports (written since they were saved).",
+    )
     attack_success_rate_increase: float | None = Field(
         None, ge=0, description="The main attack's ASR may rise by this much."
     )

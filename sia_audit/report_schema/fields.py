@@ -120,8 +120,8 @@ class Node:
             raise SchemaError(self.at(key), f"expected a list, got {_kind(value)}")
         return tuple(value)
 
-    def items_or_none(self, key: str) -> tuple[Any, ...] | None:
-        return None if self.raw(key) is None else self.items(key)
+    def items_or_none(self, key: str, optional: bool = False) -> tuple[Any, ...] | None:
+        return None if self.raw(key, optional) is None else self.items(key)
 
     def texts(self, key: str, optional: bool = False) -> tuple[str, ...]:
         return tuple(

@@ -72,9 +72,12 @@ def _flags(d: Node, key: str, n: int) -> tuple[bool, ...]:
     return tuple(flag(v, f"{d.at(key)}[{i}]") for i, v in enumerate(values))
 
 
-def _rows(d: Node, key: str, n: int, k: int) -> tuple[tuple[float, ...], ...] | None:
-    """An (n, k) array of numbers, or None (saved as null for pixel attacks)."""
-    rows = d.items_or_none(key)
+def _rows(
+    d: Node, key: str, n: int, k: int, optional: bool = False
+) -> tuple[tuple[float, ...], ...] | None:
+    """An (n, k) array of numbers, or None (saved as null for pixel attacks; a missing
+    `optional` key, which older reports lack, too)."""
+    rows = d.items_or_none(key, optional)
     if rows is None:
         return None
     out = []
@@ -102,12 +105,17 @@ class ProbesBlock(Reader):
     correct_reconstruction: tuple[bool, ...]  # on G(x0, a0)
     correct_adversary: tuple[bool, ...]
     loss_adversary: tuple[float, ...] | None
+    # Added after schema 1's first reports (absent there): the loss on the attack's start and
+    # each attribute's loss drop (N, K), what w is computed from, so w can be compared too.
+    loss_start: tuple[float, ...] | None = None
+    effects: tuple[tuple[float, ...], ...] | None = None
 
     @classmethod
     def read(cls, d: Node) -> Self:
         names, attributes = d.texts("names"), d.texts("attributes")
         n, k = len(names), len(attributes)
         loss = d.items_or_none("loss_adversary")
+        start = d.items_or_none("loss_start", optional=True)
         return cls(
             attack=d.text("attack"),
             attributes=attributes,
@@ -124,6 +132,13 @@ class ProbesBlock(Reader):
                 number(v, f"{d.at('loss_adversary')}[{i}]")
                 for i, v in enumerate(_sized(d, "loss_adversary", loss, n))
             ),
+            loss_start=None
+            if start is None
+            else tuple(
+                number(v, f"{d.at('loss_start')}[{i}]")
+                for i, v in enumerate(_sized(d, "loss_start", start, n))
+            ),
+            effects=_rows(d, "effects", n, k, optional=True),
         )
 
 

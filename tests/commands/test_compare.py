@@ -13,7 +13,8 @@ from tests.commands.test_run import BASE, TARGET, write
 
 POLICY = BASE + (
     "gates:\n  regression: {sdar_increase: 0.01, sensitivity_increase: 0.01,"
-    " attack_success_rate_increase: 0.0, clean_accuracy_decrease: 0.0, use_confidence: false}\n"
+    " weighted_increase: 0.01, attack_success_rate_increase: 0.0, clean_accuracy_decrease: 0.0,"
+    " use_confidence: false}\n"
 )
 
 
@@ -48,7 +49,11 @@ def test_same_model_against_its_baseline_passes(base_report: Path, tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     gates = json.loads((out / "report.json").read_text())["gates"]
-    assert {g["gate"] for g in gates} >= {"regression sdar(s)", "regression s[Mustache]"}
+    assert {g["gate"] for g in gates} >= {
+        "regression sdar(s)",
+        "regression s[Mustache]",
+        "regression w[Mustache]",
+    }
     assert all(g["status"] == "pass" for g in gates)
     again = invoke("compare", str(base_report), str(out / "report.json"), "--policy", str(policy))
     assert again.exit_code == 0, again.output
@@ -64,6 +69,51 @@ def test_compare_flags_a_sensitivity_regression(base_report: Path, tmp_path: Pat
     )
     assert result.exit_code == 1
     assert "regression s[Mustache]" in result.stderr and "above the max 0.01" in result.stderr
+
+
+def test_compare_flags_a_weighted_regression_that_s_does_not_see(
+    base_report: Path, tmp_path: Path
+) -> None:
+    """The head's loss rides on the moustache more (its effect column is larger) while the
+    attack moves every attribute as far as before: w rises, s does not."""
+    head = json.loads(base_report.read_text())
+    j = head["probes"]["attributes"].index("Mustache")
+    rise = [
+        adv - start
+        for adv, start in zip(
+            head["probes"]["loss_adversary"], head["probes"]["loss_start"], strict=True
+        )
+    ]
+    mean_rise = sum(rise) / len(rise)
+    assert mean_rise > 0
+    for row in head["probes"]["effects"]:
+        row[j] += mean_rise  # the whole mean rise more rides on it: w grows by s[Mustache]
+    head_path = tmp_path / "head.json"
+    head_path.write_text(json.dumps(head))
+    policy = str(write(tmp_path, POLICY))
+    result = invoke("compare", str(base_report), str(head_path), "--policy", policy)
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.stderr.splitlines() if "above the max" in line]
+    assert failed and all("regression w[Mustache]" in line for line in failed), result.stderr
+
+
+def test_a_report_without_per_probe_effects_skips_the_w_regression(
+    base_report: Path, tmp_path: Path
+) -> None:
+    old = json.loads(base_report.read_text())
+    del old["probes"]["effects"], old["probes"]["loss_start"]  # as reports before them
+    old_path = tmp_path / "old.json"
+    old_path.write_text(json.dumps(old))
+    policy = str(write(tmp_path, POLICY))
+    result = invoke("compare", str(old_path), str(base_report), "--policy", policy)
+    assert result.exit_code == 0, result.output
+    assert "regression w[Mustache]" in result.output
+    assert "the baseline report holds no per-probe attribute effects" in result.output
+    old["probes"]["effects"] = old["probes"]["delta"][:-1]  # one row short
+    old_path.write_text(json.dumps(old))
+    broken = invoke("compare", str(old_path), str(base_report), "--policy", policy)
+    last = broken.stderr.strip().splitlines()[-1]
+    assert broken.exit_code == 2 and "probes.effects" in last
 
 
 def test_incomparable_baseline_is_refused(base_report: Path, tmp_path: Path) -> None:

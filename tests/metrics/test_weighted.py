@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sia_audit.metrics import BootstrapConfig, EmptyMetricError, sensitivity
-from sia_audit.metrics.weighted import weighted_sensitivity
+from sia_audit.metrics.weighted import WeightedInputs, weighted_difference, weighted_sensitivity
 
 CONFIG = BootstrapConfig(resamples=200)
 
@@ -67,3 +67,36 @@ def test_no_loss_increase_or_no_probes_is_an_empty_metric() -> None:
         weighted_sensitivity(delta[:0], effects[:0], rise[:0], config=CONFIG)
     with pytest.raises(ValueError, match="expected delta"):
         weighted_sensitivity(delta, effects[:, :2], rise, config=CONFIG)
+
+
+def test_the_paired_difference_is_head_minus_baseline_paired_by_probe() -> None:
+    delta, effects, rise = _probes()
+    base = WeightedInputs(delta, effects, rise)
+    leaning = effects.clone()
+    leaning[:, 1] += 0.3  # the head's loss now rides on attribute 1 too
+    head = WeightedInputs(delta, leaning, rise)
+    included = [True, True, False]
+    same = weighted_difference(base, base, included, config=CONFIG)
+    assert all(e.value == 0 and e.low == 0 and e.high == 0 for e in same.w)
+    diff = weighted_difference(base, head, included, config=CONFIG)
+    w_base = weighted_sensitivity(delta, effects, rise, included, config=CONFIG)
+    w_head = weighted_sensitivity(delta, leaning, rise, included, config=CONFIG)
+    for j in range(2):
+        assert diff.w[j].value == pytest.approx(w_head.w[j].value - w_base.w[j].value)
+    assert diff.w[1].low > 0.1  # 0.6 * 0.3 / 1.0 = 0.18, the interval clear of zero
+    assert diff.w[0].value == pytest.approx(0.0, abs=1e-12)
+    # Rows paired by probe name: the head's rows in another order give the same figures.
+    ids = [f"p{i}" for i in range(len(delta))]
+    order = torch.randperm(len(delta), generator=torch.Generator().manual_seed(1))
+    shuffled = WeightedInputs(delta[order], leaning[order], rise[order])
+    again = weighted_difference(
+        base, shuffled, included, config=CONFIG, base_ids=ids, head_ids=[ids[i] for i in order]
+    )
+    assert [e.value for e in again.w] == pytest.approx([e.value for e in diff.w])
+
+
+def test_a_difference_with_an_audit_that_raised_no_loss_is_empty() -> None:
+    delta, effects, rise = _probes()
+    flat = WeightedInputs(delta, effects, torch.zeros_like(rise))
+    with pytest.raises(EmptyMetricError, match="head attack did not raise"):
+        weighted_difference(WeightedInputs(delta, effects, rise), flat, config=CONFIG)
