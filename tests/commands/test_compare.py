@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from sia_audit.cli import cli
+from sia_audit.report_schema import ProbesBlock
 from tests.commands.test_run import BASE, TARGET, write
 
 POLICY = BASE + (
@@ -30,6 +32,8 @@ def base_report(tmp_path_factory) -> Path:
     assert result.exit_code == 0, result.output  # no baseline: regression is a reasoned skip
     report = json.loads((tmp / "rep" / "report.json").read_text())
     assert report["gates"][0]["status"] == "skipped"
+    # A fresh report saves every per-probe field the schema reads (w's inputs included).
+    assert set(report["probes"]) == {f.name for f in dataclasses.fields(ProbesBlock)}
     return tmp / "rep" / "report.json"
 
 
