@@ -178,6 +178,10 @@ def regression_verdicts(
         verdict = check_max(gate, e, limit, uc)
         return dataclasses.replace(verdict, message=verdict.message + note) if note else verdict
 
+    if section.weighted_increase is not None:  # first, as w leads the threshold gates
+        out += _weighted_verdicts(
+            section.weighted_increase, base, head, protected, config, check_rise, on_unmeasurable
+        )
     included = [a not in head.frozen for a in head.attributes]
     if section.sdar_increase is not None or section.sensitivity_increase is not None:
         diff = sensitivity_difference(
@@ -205,10 +209,6 @@ def regression_verdicts(
                         verdict, "the generator cannot draw it in either audit", on_unmeasurable
                     )
                 out.append(verdict)
-    if section.weighted_increase is not None:
-        out += _weighted_verdicts(
-            section.weighted_increase, base, head, protected, config, check_rise, on_unmeasurable
-        )
     if section.attack_success_rate_increase is not None:
         gate = "regression attack_success_rate"
         try:
