@@ -9,13 +9,15 @@ weighted 4x and reports, every 500 steps on 128 validation faces, the figures th
 about: how fast they move says whether a longer run can reach the goals on this machine.
 
     PYTHONPATH=. nice .venv/bin/python benchmarks/generator_finetune.py [--steps 3000]
-        [--focus] [--lambda-edge 1] [--lr 5e-4]
+        [--focus] [--weight Young=3 ...] [--lambda-edge 1] [--lr 5e-4] [--init G.pt]
 
 `--focus` draws the attribute a single edit changes in proportion to how far the shipped
-generator misses on it (FOCUS_WEIGHTS); `--lambda-edge` adds the edge term (L1 of the error's
-pixel differences inside the region). Every monitor line also gives the expression rate of each
-attribute on the validation faces under the shipped attribute classifier (the audit's
-editability rule), so Male's (0.42 in docs/generator.md) can be followed.
+generator misses on it (FOCUS_WEIGHTS; `--weight NAME=W` overrides one); `--init` continues
+from another checkpoint of the same architecture (a cached run's) instead of the shipped file;
+`--lambda-edge` adds the edge term (L1 of the error's pixel differences inside the region).
+Every monitor line also gives the expression rate of each attribute on the validation faces
+under the shipped attribute classifier (the audit's editability rule), so Male's (0.42 in
+docs/generator.md) can be followed.
 
 Resumable (training state every 250 steps in benchmarks/.cache/generator_finetune/); log:
 docs/logs/generator_finetune.log. It writes no shipped file: the tuned weights stay in the cache.
@@ -63,7 +65,13 @@ FOCUS_WEIGHTS = tuple(FOCUS.get(name, 1.0) for name in ATTRIBUTES)
 
 
 def config(
-    steps: int, lambda_region: float, lr: float, focus: bool = False, lambda_edge: float = 0.0
+    steps: int,
+    lambda_region: float,
+    lr: float,
+    focus: bool = False,
+    lambda_edge: float = 0.0,
+    overrides: dict[str, float] | None = None,
+    init: Path | None = None,
 ) -> PairedConfig:
     """The shipped run's config (scripts/train_default_generator.py), fine-tuning from its
     checkpoint with another seed, learning rate, region weight and length (and the levers)."""
@@ -77,8 +85,8 @@ def config(
         warmup=50,
         lambda_region=lambda_region,
         lambda_edge=lambda_edge,
-        edit_weights=FOCUS_WEIGHTS if focus else (),
-        init_from=str(shipped_generator()),
+        edit_weights=focus_weights(overrides or {}) if focus else (),
+        init_from=str(init or shipped_generator()),
     )
 
 
@@ -96,6 +104,22 @@ def expression(
                             on[:, j]).double().mean())
         for j, name in enumerate(ATTRIBUTES)
     }  # fmt: skip
+
+
+def focus_weights(overrides: dict[str, float]) -> tuple[float, ...]:
+    """FOCUS_WEIGHTS with some attributes' weights replaced."""
+    unknown = set(overrides) - set(ATTRIBUTES)
+    if unknown:
+        raise SystemExit(f"--weight: unknown attributes {sorted(unknown)}")
+    return tuple(overrides.get(name, w) for name, w in zip(ATTRIBUTES, FOCUS_WEIGHTS, strict=True))
+
+
+def parse_weight(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT, got {text!r}") from None
 
 
 def summary(fig: Figures, rates: dict[str, float] | None = None) -> str:
@@ -120,15 +144,23 @@ def main() -> None:
     parser.add_argument("--lambda-region", type=float, default=4.0)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--focus", action="store_true", help="edit weights FOCUS_WEIGHTS")
+    parser.add_argument("--weight", type=parse_weight, action="append", default=[])
+    parser.add_argument("--init", type=Path, default=None, help="start here, not the shipped G")
     parser.add_argument("--lambda-edge", type=float, default=0.0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     check_generator(CACHE)
     write_log = logger(LOG)
-    cfg = config(args.steps, args.lambda_region, args.lr, args.focus, args.lambda_edge)
-    levers = ("_focus" if args.focus else "") + (
-        f"_e{args.lambda_edge:g}" if args.lambda_edge else ""
+    overrides = dict(args.weight)
+    cfg = config(
+        args.steps, args.lambda_region, args.lr, args.focus, args.lambda_edge, overrides, args.init
+    )
+    levers = (
+        ("_focus" if args.focus else "")
+        + "".join(f"+{name}{w:g}" for name, w in sorted(overrides.items()))
+        + (f"_e{args.lambda_edge:g}" if args.lambda_edge else "")
+        + (f"_from-{args.init.stem}" if args.init else "")
     )
     out = CACHE / f"finetuned_r{args.lambda_region:g}_lr{args.lr:g}{levers}_{args.steps}.pt"
     state = state_path_for(out)
@@ -149,7 +181,8 @@ def main() -> None:
         return
     if not state.exists():
         log(f"generator_finetune: start {out.name}; lambda_region {args.lambda_region}, "
-            f"lambda_edge {args.lambda_edge}, focus {args.focus}, lr {args.lr}, "
+            f"lambda_edge {args.lambda_edge}, focus {args.focus} {overrides or ''}, "
+            f"init {args.init or 'shipped'}, lr {args.lr}, "
             f"steps {args.steps}, threads {args.threads}")  # fmt: skip
         log(f"shipped: {figures(load_generator(shipped_generator()))}")
     else:
