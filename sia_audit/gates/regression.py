@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from sia_audit.metrics import (
 )
 from sia_audit.metrics.estimate import Estimate
 from sia_audit.metrics.sensitivity import sensitivity_difference
-from sia_audit.metrics.weighted import WeightedInputs, weighted_difference
+from sia_audit.metrics.weighted import WeightedInputs, WeightedSensitivity, weighted_difference
 from sia_audit.policy.gates import RegressionSection
 from sia_audit.report_schema import ReportRecord, SchemaError
 from sia_audit.results import AuditResult
@@ -178,11 +178,43 @@ def regression_verdicts(
         verdict = check_max(gate, e, limit, uc)
         return dataclasses.replace(verdict, message=verdict.message + note) if note else verdict
 
-    if section.weighted_increase is not None:  # first, as w leads the threshold gates
-        out += _weighted_verdicts(
-            section.weighted_increase, base, head, protected, config, check_rise, on_unmeasurable
-        )
+    def per_attribute(
+        figure: str,
+        names: Sequence[str],
+        attributes: Sequence[str],
+        estimates: Sequence[Estimate],
+        allowed: float,
+        cannot_draw: Sequence[str],
+    ) -> list[GateVerdict]:
+        verdicts = []
+        for name in names:
+            gate = f"regression {figure}[{name}]"
+            if name not in attributes:
+                verdicts.append(skipped(gate, "frozen or not a generator attribute"))
+                continue
+            verdict = check_rise(gate, estimates[attributes.index(name)], figure, allowed)
+            if name in cannot_draw:
+                verdict = unmeasurable(
+                    verdict, "the generator cannot draw it in either audit", on_unmeasurable
+                )
+            verdicts.append(verdict)
+        return verdicts
+
     included = [a not in head.frozen for a in head.attributes]
+    if section.weighted_increase is not None:  # first, as w leads the threshold gates
+        w_diff, reason = _weighted_change(base, head, included, config)
+        if w_diff is None:
+            kept = [a for a, keep in zip(head.attributes, included, strict=True) if keep]
+            out += [skipped(f"regression w[{name}]", reason) for name in protected or kept]
+        else:
+            out += per_attribute(
+                "w",
+                protected or w_diff.attributes,
+                w_diff.attributes,
+                w_diff.w,
+                section.weighted_increase,
+                head.unmeasurable,
+            )
     if section.sdar_increase is not None or section.sensitivity_increase is not None:
         diff = sensitivity_difference(
             base.delta,
@@ -197,18 +229,14 @@ def regression_verdicts(
             rise = section.sdar_increase
             out.append(check_rise("regression sdar(s)", diff.sdar_s, "sdar_s", rise))
         if section.sensitivity_increase is not None:
-            for name in protected or diff.attributes:
-                gate = f"regression s[{name}]"
-                if name not in diff.attributes:
-                    out.append(skipped(gate, "frozen or not a generator attribute"))
-                    continue
-                e = diff.s[diff.attributes.index(name)]
-                verdict = check_rise(gate, e, "s", section.sensitivity_increase)
-                if name in diff.unmeasurable:
-                    verdict = unmeasurable(
-                        verdict, "the generator cannot draw it in either audit", on_unmeasurable
-                    )
-                out.append(verdict)
+            out += per_attribute(
+                "s",
+                protected or diff.attributes,
+                diff.attributes,
+                diff.s,
+                section.sensitivity_increase,
+                diff.unmeasurable,
+            )
     if section.attack_success_rate_increase is not None:
         gate = "regression attack_success_rate"
         try:
@@ -235,53 +263,26 @@ def regression_verdicts(
     return tuple(out)
 
 
-def _weighted_verdicts(
-    allowed: float,
-    base: ProbeTable,
-    head: ProbeTable,
-    protected: Sequence[str],
-    config: BootstrapConfig,
-    check_rise: Callable[[str, Estimate, str, float], GateVerdict],
-    on_unmeasurable: OnUnmeasurable,
-) -> list[GateVerdict]:
-    """`regression w[k]` per gated attribute: the paired change of w, head - baseline."""
-    included = [a not in head.frozen for a in head.attributes]
-    names = list(
-        protected or [a for a, keep in zip(head.attributes, included, strict=True) if keep]
-    )
+def _weighted_change(
+    base: ProbeTable, head: ProbeTable, included: Sequence[bool], config: BootstrapConfig
+) -> tuple[WeightedSensitivity | None, str]:
+    """w's paired change head - baseline per attribute, or None and why there is none."""
     missing = [side for side, t in (("baseline", base), ("head", head)) if t.weighted is None]
-    diff, reason = None, ""
-    if missing:
+    if missing or base.weighted is None or head.weighted is None:
         which = "neither report holds" if len(missing) == 2 else f"the {missing[0]} report holds no"
-        reason = (
+        return None, (
             f"{which} per-probe attribute effects (written before reports saved them, or by an "
             "attack without them); re-run it to compare w"
         )
-    elif base.weighted is not None and head.weighted is not None:
-        try:
-            diff = weighted_difference(
-                base.weighted,
-                head.weighted,
-                included,
-                names=head.attributes,
-                config=config,
-                base_ids=base.names,
-                head_ids=head.names,
-            )
-        except EmptyMetricError as exc:
-            reason = str(exc)
-    out: list[GateVerdict] = []
-    for name in names:
-        gate = f"regression w[{name}]"
-        if diff is None:
-            out.append(skipped(gate, reason))
-        elif name not in diff.attributes:
-            out.append(skipped(gate, "frozen or not a generator attribute"))
-        else:
-            verdict = check_rise(gate, diff.of(name), "w", allowed)
-            if name in head.unmeasurable:
-                verdict = unmeasurable(
-                    verdict, "the generator cannot draw it in either audit", on_unmeasurable
-                )
-            out.append(verdict)
-    return out
+    try:
+        return weighted_difference(
+            base.weighted,
+            head.weighted,
+            included,
+            names=head.attributes,
+            config=config,
+            base_ids=base.names,
+            head_ids=head.names,
+        ), ""
+    except EmptyMetricError as exc:
+        return None, str(exc)
