@@ -20,6 +20,7 @@ from sia_audit.generators.training import (
     train_paired,
     train_unpaired,
 )
+from sia_audit.generators.training.paired import check_init_from
 from sia_audit.generators.training.unpaired import header_attributes
 from sia_audit.probes.celeba_files import ATTR_FILE
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
@@ -62,6 +63,28 @@ def _attr_names(data: Path, attrs: str | None) -> tuple[str, ...]:
             "header with --attrs A,B,..."
         )
     return wanted
+
+
+def _edit_weights(pairs: tuple[str, ...]) -> tuple[float, ...]:
+    """--edit-weight NAME=W pairs as PairedConfig.edit_weights (unnamed attributes weigh 1)."""
+    if not pairs:
+        return ()
+    named: dict[str, float] = {}
+    for text in pairs:
+        name, sep, value = text.partition("=")
+        try:
+            weight = float(value) if sep else float("nan")
+        except ValueError:
+            weight = float("nan")
+        if not weight >= 0 or weight == float("inf"):
+            raise UsageError(f"--edit-weight {text!r}: expected NAME=W with W a number >= 0")
+        if name not in ATTRIBUTES:
+            raise UsageError(
+                f"--edit-weight {text!r}: {name!r} is not a synthfaces attribute "
+                f"({', '.join(ATTRIBUTES)})"
+            )
+        named[name] = weight
+    return tuple(named.get(name, 1.0) for name in ATTRIBUTES)
 
 
 @click.command("train-generator")
@@ -135,6 +158,33 @@ def _attr_names(data: Path, attrs: str | None) -> tuple[str, ...]:
     show_default=True,
     help="Paired: weight of an optional WGAN-GP critic on the edits (0: L1 only).",
 )
+@click.option(
+    "--region-weight",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Paired: weight of the L1 inside each edit's own pixels (the shipped generator: 1).",
+)
+@click.option(
+    "--edge-weight",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Paired: weight of the L1 of the edit error's pixel differences in that region.",
+)
+@click.option(
+    "--edit-weight",
+    "edit_weights",
+    multiple=True,
+    metavar="NAME=W",
+    help="Paired, repeatable: how often NAME is the attribute a single edit changes, "
+    "relative to 1 for the others (more practice for the edits G draws worst).",
+)
+@click.option(
+    "--init-from",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Paired: fine-tune this checkpoint's generator (same architecture options).",
+)
 @click.option("--attrs", help="Unpaired: comma-separated attribute names [the 15 paper ones].")
 @click.option(
     "--center-crop",
@@ -175,6 +225,10 @@ def train_generator(
     shortcut_layers: int,
     inject_layers: int,
     adversarial: float,
+    region_weight: float,
+    edge_weight: float,
+    edit_weights: tuple[str, ...],
+    init_from: Path | None,
     attrs: str | None,
     center_crop: int,
     dis_dim: int,
@@ -187,6 +241,22 @@ def train_generator(
     CelebA-format folder (unpaired: AttGAN's WGAN-GP + classification + reconstruction).
     """
     mode = _resolve_mode(data, mode)
+    if mode == "unpaired":
+        given = [
+            flag
+            for flag, value in (
+                ("--region-weight", region_weight),
+                ("--edge-weight", edge_weight),
+                ("--edit-weight", edit_weights),
+                ("--init-from", init_from),
+            )
+            if value
+        ]
+        if given:
+            raise UsageError(f"{', '.join(given)} apply to paired mode (builtin:synthfaces) only")
+    weights = _edit_weights(edit_weights)
+    if init_from is not None and not init_from.is_file():
+        raise UsageError(f"--init-from {init_from}: no such checkpoint file")
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; give a checkpoint file path such as g.pt")
     arch = ArchConfig(
@@ -209,6 +279,27 @@ def train_generator(
             f"{state_path} holds an earlier run's state; pass --resume to continue it, or "
             "delete it to start afresh"
         )
+    config = (
+        PairedConfig(
+            steps=steps,
+            batch_size=batch_size,
+            seed=seed,
+            lr=lr if lr is not None else 1e-3,
+            lambda_adv=adversarial,
+            lambda_region=region_weight,
+            lambda_edge=edge_weight,
+            edit_weights=weights,
+            init_from=str(init_from) if init_from is not None else "",
+            dis_dim=dis_dim,
+            dis_fc_dim=dis_fc_dim,
+            dis_layers=dis_layers,
+            arch=arch,
+        )
+        if mode == "paired"
+        else None
+    )
+    if config is not None:
+        check_init_from(config)  # a bad start fails here, not under the progress bar
     bar = click.progressbar(
         length=steps, label="training", file=sys.stderr, item_show_func=lambda s: s
     )
@@ -219,18 +310,7 @@ def train_generator(
             bar.update(step - bar.pos, shown)
 
         result: TrainResult
-        if mode == "paired":
-            config = PairedConfig(
-                steps=steps,
-                batch_size=batch_size,
-                seed=seed,
-                lr=lr if lr is not None else 1e-3,
-                lambda_adv=adversarial,
-                dis_dim=dis_dim,
-                dis_fc_dim=dis_fc_dim,
-                dis_layers=dis_layers,
-                arch=arch,
-            )
+        if config is not None:
             result = train_paired(
                 config,
                 state_path=state_path,

@@ -303,3 +303,130 @@ def test_cli_unpaired_runs(celeba_dir: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert load_generator(out).provenance["mode"] == "unpaired"
+
+
+TINY_PAIRED_ARGS = [
+    "--steps", "2", "--batch-size", "2", "--size", "16", "--enc-dim", "4", "--dec-dim", "4",
+    "--layers", "2", "--seed", "5", "--checkpoint-every", "0",
+]  # fmt: skip
+
+
+def test_cli_paired_levers_reach_the_run(tmp_path: Path) -> None:
+    start = tmp_path / "start.pt"
+    first = CliRunner().invoke(
+        cli(), ["train-generator", "builtin:synthfaces", "--out", str(start), *TINY_PAIRED_ARGS]
+    )
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "tuned.pt"
+    levers = ["--region-weight", "4", "--edge-weight", "0.5", "--edit-weight", "Male=5",
+              "--edit-weight", "Mustache=2.5", "--init-from", str(start)]  # fmt: skip
+    reseeded = [*TINY_PAIRED_ARGS[:-4], "--seed", "7", *TINY_PAIRED_ARGS[-2:]]
+    result = CliRunner().invoke(
+        cli(), ["train-generator", "builtin:synthfaces", "--out", str(out), *reseeded, *levers]
+    )
+    assert result.exit_code == 0, result.output
+    prov = load_generator(out).provenance
+    assert prov["lambda_region"] == 4.0 and prov["lambda_edge"] == 0.5
+    weights = [float(w) for w in str(prov["edit_weights"]).split(",")]
+    expected = [1.0] * len(ATTRIBUTES)
+    expected[ATTRIBUTES.index("Male")], expected[ATTRIBUTES.index("Mustache")] = 5.0, 2.5
+    assert weights == expected
+    assert prov["init_from"] == "start.pt"
+    # Fine-tuning really started from the first run's weights: 2 more steps (another seed)
+    # move them a little; that seed's own initialisation lies far from them.
+    fresh = tmp_path / "fresh.pt"
+    CliRunner().invoke(
+        cli(), ["train-generator", "builtin:synthfaces", "--out", str(fresh), *reseeded]
+    )
+    a = load_generator(start).net.state_dict()
+    name = next(k for k in a if k.endswith("weight") and a[k].dim() == 4)
+
+    def distance(path: Path) -> float:
+        return float((load_generator(path).net.state_dict()[name] - a[name]).abs().max())
+
+    assert 0 < distance(out) < 0.05 < distance(fresh)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--edit-weight", "Moustache=2"], "not a synthfaces attribute"),
+        (["--edit-weight", "Male"], "expected NAME=W"),
+        (["--edit-weight", "Male=-1"], "expected NAME=W"),
+        (["--edit-weight", "Male=lots"], "expected NAME=W"),
+        (["--init-from", "missing.pt"], "no such checkpoint file"),
+    ],
+)
+def test_cli_bad_paired_levers_are_one_line_exit_2(
+    tmp_path: Path, extra: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(
+        cli(),
+        [
+            "train-generator",
+            "builtin:synthfaces",
+            "--out",
+            str(tmp_path / "g.pt"),
+            *TINY_PAIRED_ARGS,
+            *extra,
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().count("\n") == 0 and message in result.output
+    assert not (tmp_path / "g.pt").exists()
+
+
+def test_cli_init_from_a_different_architecture_is_exit_2(tmp_path: Path) -> None:
+    start = tmp_path / "start.pt"
+    CliRunner().invoke(
+        cli(), ["train-generator", "builtin:synthfaces", "--out", str(start), *TINY_PAIRED_ARGS]
+    )
+    wider = [*TINY_PAIRED_ARGS[:7], "8", *TINY_PAIRED_ARGS[8:]]  # --enc-dim 8
+    result = CliRunner().invoke(
+        cli(),
+        [
+            "train-generator",
+            "builtin:synthfaces",
+            "--out",
+            str(tmp_path / "g.pt"),
+            *wider,
+            "--init-from",
+            str(start),
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 2 and "cannot fine-tune from" in result.output
+    assert result.output.strip().count("\n") == 0
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_text("not a checkpoint")
+    result = CliRunner().invoke(
+        cli(),
+        [
+            "train-generator",
+            "builtin:synthfaces",
+            "--out",
+            str(tmp_path / "g.pt"),
+            *TINY_PAIRED_ARGS,
+            "--init-from",
+            str(garbage),
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 2 and "refused by torch.load" in result.output
+    assert result.output.strip().count("\n") == 0 and not (tmp_path / "g.pt").exists()
+
+
+def test_cli_paired_levers_refused_in_unpaired_mode(celeba_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli(),
+        [
+            "train-generator",
+            str(celeba_dir),
+            "--out",
+            str(tmp_path / "u.pt"),
+            "--region-weight",
+            "1",
+            "--edit-weight",
+            "Male=2",
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 2
+    assert "--region-weight, --edit-weight apply to paired mode" in result.output

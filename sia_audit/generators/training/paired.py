@@ -226,6 +226,14 @@ def _initialise_from(generator: AttGANGenerator, source: str) -> None:
     generator.net.load_state_dict(theirs)
 
 
+def check_init_from(config: PairedConfig) -> None:
+    """Refuse, before any training, a fine-tuning start that is not a generator checkpoint of
+    the config's architecture and attributes (UsageError)."""
+    if config.init_from:
+        with torch.random.fork_rng(devices=[]):
+            _initialise_from(config.arch.build(ATTRIBUTES, config.thres_int), config.init_from)
+
+
 def _critic_step(
     disc: Discriminators,
     opt: torch.optim.Optimizer,
