@@ -73,6 +73,7 @@ def config(
     overrides: dict[str, float] | None = None,
     init: Path | None = None,
     lambda_rec: float = 1.0,
+    lambda_adv: float = 0.0,
 ) -> PairedConfig:
     """The shipped run's config (scripts/train_default_generator.py), fine-tuning from its
     checkpoint with another seed, learning rate, region weight and length (and the levers)."""
@@ -87,6 +88,7 @@ def config(
         lambda_region=lambda_region,
         lambda_edge=lambda_edge,
         lambda_rec=lambda_rec,
+        lambda_adv=lambda_adv,
         edit_weights=focus_weights(overrides or {}) if focus else (),
         init_from=str(init or shipped_generator()),
     )
@@ -150,6 +152,7 @@ def main() -> None:
     parser.add_argument("--init", type=Path, default=None, help="start here, not the shipped G")
     parser.add_argument("--lambda-edge", type=float, default=0.0)
     parser.add_argument("--lambda-rec", type=float, default=1.0)
+    parser.add_argument("--lambda-adv", type=float, default=0.0, help="the WGAN-GP critic's weight")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -165,12 +168,14 @@ def main() -> None:
         overrides,
         args.init,
         args.lambda_rec,
+        args.lambda_adv,
     )
     levers = (
         ("_focus" if args.focus else "")
         + "".join(f"+{name}{w:g}" for name, w in sorted(overrides.items()))
         + (f"_e{args.lambda_edge:g}" if args.lambda_edge else "")
         + (f"_rec{args.lambda_rec:g}" if args.lambda_rec != 1.0 else "")
+        + (f"_adv{args.lambda_adv:g}" if args.lambda_adv else "")
         + (f"_from-{args.init.stem}" if args.init else "")
     )
     out = CACHE / f"finetuned_r{args.lambda_region:g}_lr{args.lr:g}{levers}_{args.steps}.pt"
@@ -193,7 +198,8 @@ def main() -> None:
     if not state.exists():
         log(f"generator_finetune: start {out.name}; lambda_region {args.lambda_region}, "
             f"lambda_edge {args.lambda_edge}, focus {args.focus} {overrides or ''}, "
-            f"init {args.init or 'shipped'}, lambda_rec {args.lambda_rec}, lr {args.lr}, "
+            f"init {args.init or 'shipped'}, lambda_rec {args.lambda_rec}, "
+            f"lambda_adv {args.lambda_adv}, lr {args.lr}, "
             f"steps {args.steps}, threads {args.threads}")  # fmt: skip
         log(f"shipped: {figures(load_generator(shipped_generator()))}")
     else:

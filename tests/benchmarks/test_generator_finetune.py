@@ -35,3 +35,4 @@ def test_the_config_carries_the_levers_and_the_start(tmp_path: Path) -> None:
     cfg = ft.config(100, 4.0, 5e-4, True, 1.0, {"Young": 3.0}, start, lambda_rec=2.0)
     assert cfg.edit_weights == ft.focus_weights({"Young": 3.0})
     assert cfg.lambda_edge == 1.0 and cfg.init_from == str(start) and cfg.lambda_rec == 2.0
+    assert cfg.lambda_adv == 0 and ft.config(100, 4.0, 5e-4, lambda_adv=0.01).lambda_adv == 0.01
