@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import time
 from pathlib import Path
 
@@ -118,6 +119,15 @@ def focus_weights(overrides: dict[str, float]) -> tuple[float, ...]:
     return tuple(overrides.get(name, w) for name, w in zip(ATTRIBUTES, FOCUS_WEIGHTS, strict=True))
 
 
+def start_tag(init: Path) -> str:
+    """The start's name in a run's name: its stem, or, past 128 characters (runs continued from
+    continued runs; a file name may not exceed 255), its first 40 and a hash of the rest."""
+    stem = init.stem
+    if len(stem) <= 128:
+        return stem
+    return f"{stem[:40]}~{hashlib.sha256(stem.encode()).hexdigest()[:10]}"
+
+
 def parse_weight(text: str) -> tuple[str, float]:
     name, _, value = text.partition("=")
     try:
@@ -176,7 +186,7 @@ def main() -> None:
         + (f"_e{args.lambda_edge:g}" if args.lambda_edge else "")
         + (f"_rec{args.lambda_rec:g}" if args.lambda_rec != 1.0 else "")
         + (f"_adv{args.lambda_adv:g}" if args.lambda_adv else "")
-        + (f"_from-{args.init.stem}" if args.init else "")
+        + (f"_from-{start_tag(args.init)}" if args.init else "")
     )
     out = CACHE / f"finetuned_r{args.lambda_region:g}_lr{args.lr:g}{levers}_{args.steps}.pt"
     state = state_path_for(out)

@@ -36,3 +36,11 @@ def test_the_config_carries_the_levers_and_the_start(tmp_path: Path) -> None:
     assert cfg.edit_weights == ft.focus_weights({"Young": 3.0})
     assert cfg.lambda_edge == 1.0 and cfg.init_from == str(start) and cfg.lambda_rec == 2.0
     assert cfg.lambda_adv == 0 and ft.config(100, 4.0, 5e-4, lambda_adv=0.01).lambda_adv == 0.01
+
+
+def test_a_long_start_name_is_shortened_to_fit_a_file_name() -> None:
+    short = Path("finetuned_r4_lr0.0005_focus_e1_4000.pt")
+    assert ft.start_tag(short) == short.stem
+    long_a, long_b = Path("x" * 200 + "a.pt"), Path("x" * 200 + "b.pt")
+    assert len(ft.start_tag(long_a)) == 51 and ft.start_tag(long_a).startswith("x" * 40)
+    assert ft.start_tag(long_a) != ft.start_tag(long_b)
