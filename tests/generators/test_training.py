@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from sia_audit.cli import _Cli
 from sia_audit.commands.train_generator import train_generator
@@ -307,37 +307,32 @@ def test_cli_unpaired_runs(celeba_dir: Path, tmp_path: Path) -> None:
 
 TINY_PAIRED_ARGS = [
     "--steps", "2", "--batch-size", "2", "--size", "16", "--enc-dim", "4", "--dec-dim", "4",
-    "--layers", "2", "--seed", "5", "--checkpoint-every", "0",
+    "--layers", "2", "--checkpoint-every", "0",
 ]  # fmt: skip
 
 
+def train_tiny(out: Path, *extra: str, seed: int = 5) -> Result:
+    """`train-generator builtin:synthfaces` at a toy size, writing `out`."""
+    args = ["train-generator", "builtin:synthfaces", "--out", str(out), *TINY_PAIRED_ARGS]
+    return CliRunner().invoke(cli(), [*args, "--seed", str(seed), *extra])
+
+
 def test_cli_paired_levers_reach_the_run(tmp_path: Path) -> None:
-    start = tmp_path / "start.pt"
-    first = CliRunner().invoke(
-        cli(), ["train-generator", "builtin:synthfaces", "--out", str(start), *TINY_PAIRED_ARGS]
-    )
-    assert first.exit_code == 0, first.output
-    out = tmp_path / "tuned.pt"
+    start, out, fresh = tmp_path / "start.pt", tmp_path / "tuned.pt", tmp_path / "fresh.pt"
+    assert train_tiny(start).exit_code == 0
     levers = ["--region-weight", "4", "--edge-weight", "0.5", "--edit-weight", "Male=5",
               "--edit-weight", "Mustache=2.5", "--init-from", str(start)]  # fmt: skip
-    reseeded = [*TINY_PAIRED_ARGS[:-4], "--seed", "7", *TINY_PAIRED_ARGS[-2:]]
-    result = CliRunner().invoke(
-        cli(), ["train-generator", "builtin:synthfaces", "--out", str(out), *reseeded, *levers]
-    )
+    result = train_tiny(out, *levers, seed=7)
     assert result.exit_code == 0, result.output
     prov = load_generator(out).provenance
     assert prov["lambda_region"] == 4.0 and prov["lambda_edge"] == 0.5
-    weights = [float(w) for w in str(prov["edit_weights"]).split(",")]
     expected = [1.0] * len(ATTRIBUTES)
     expected[ATTRIBUTES.index("Male")], expected[ATTRIBUTES.index("Mustache")] = 5.0, 2.5
-    assert weights == expected
+    assert [float(w) for w in str(prov["edit_weights"]).split(",")] == expected
     assert prov["init_from"] == "start.pt"
     # Fine-tuning really started from the first run's weights: 2 more steps (another seed)
     # move them a little; that seed's own initialisation lies far from them.
-    fresh = tmp_path / "fresh.pt"
-    CliRunner().invoke(
-        cli(), ["train-generator", "builtin:synthfaces", "--out", str(fresh), *reseeded]
-    )
+    assert train_tiny(fresh, seed=7).exit_code == 0
     a = load_generator(start).net.state_dict()
     name = next(k for k in a if k.endswith("weight") and a[k].dim() == 4)
 
@@ -355,78 +350,25 @@ def test_cli_paired_levers_reach_the_run(tmp_path: Path) -> None:
         (["--edit-weight", "Male=-1"], "expected NAME=W"),
         (["--edit-weight", "Male=lots"], "expected NAME=W"),
         (["--init-from", "missing.pt"], "no such checkpoint file"),
+        (["--init-from", "GARBAGE"], "refused by torch.load"),
+        (["--init-from", "START", "--enc-dim", "8"], "cannot fine-tune from"),
     ],
 )
 def test_cli_bad_paired_levers_are_one_line_exit_2(
     tmp_path: Path, extra: list[str], message: str
 ) -> None:
-    result = CliRunner().invoke(
-        cli(),
-        [
-            "train-generator",
-            "builtin:synthfaces",
-            "--out",
-            str(tmp_path / "g.pt"),
-            *TINY_PAIRED_ARGS,
-            *extra,
-        ],  # fmt: skip
-    )
+    garbage, start = tmp_path / "garbage.pt", tmp_path / "start.pt"
+    garbage.write_text("not a checkpoint")
+    assert train_tiny(start).exit_code == 0  # --enc-dim 4
+    paths = {"GARBAGE": str(garbage), "START": str(start)}
+    result = train_tiny(tmp_path / "g.pt", *[paths.get(arg, arg) for arg in extra])
     assert result.exit_code == 2, result.output
     assert result.output.strip().count("\n") == 0 and message in result.output
     assert not (tmp_path / "g.pt").exists()
 
 
-def test_cli_init_from_a_different_architecture_is_exit_2(tmp_path: Path) -> None:
-    start = tmp_path / "start.pt"
-    CliRunner().invoke(
-        cli(), ["train-generator", "builtin:synthfaces", "--out", str(start), *TINY_PAIRED_ARGS]
-    )
-    wider = [*TINY_PAIRED_ARGS[:7], "8", *TINY_PAIRED_ARGS[8:]]  # --enc-dim 8
-    result = CliRunner().invoke(
-        cli(),
-        [
-            "train-generator",
-            "builtin:synthfaces",
-            "--out",
-            str(tmp_path / "g.pt"),
-            *wider,
-            "--init-from",
-            str(start),
-        ],  # fmt: skip
-    )
-    assert result.exit_code == 2 and "cannot fine-tune from" in result.output
-    assert result.output.strip().count("\n") == 0
-    garbage = tmp_path / "garbage.pt"
-    garbage.write_text("not a checkpoint")
-    result = CliRunner().invoke(
-        cli(),
-        [
-            "train-generator",
-            "builtin:synthfaces",
-            "--out",
-            str(tmp_path / "g.pt"),
-            *TINY_PAIRED_ARGS,
-            "--init-from",
-            str(garbage),
-        ],  # fmt: skip
-    )
-    assert result.exit_code == 2 and "refused by torch.load" in result.output
-    assert result.output.strip().count("\n") == 0 and not (tmp_path / "g.pt").exists()
-
-
 def test_cli_paired_levers_refused_in_unpaired_mode(celeba_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli(),
-        [
-            "train-generator",
-            str(celeba_dir),
-            "--out",
-            str(tmp_path / "u.pt"),
-            "--region-weight",
-            "1",
-            "--edit-weight",
-            "Male=2",
-        ],  # fmt: skip
-    )
+    args = ["train-generator", str(celeba_dir), "--out", str(tmp_path / "u.pt")]
+    result = CliRunner().invoke(cli(), [*args, "--region-weight", "1", "--edit-weight", "Male=2"])
     assert result.exit_code == 2
     assert "--region-weight, --edit-weight apply to paired mode" in result.output
