@@ -31,6 +31,7 @@ TEST_SAMPLE = 64
 FIGURE_FACES = (0, 1, 2, 3)
 CELL = 96
 TRAIN_LOG = ROOT / "docs" / "logs" / "train_default_generator.log"
+FINETUNE_LOG = ROOT / "docs" / "logs" / "finetune_default_generator.log"
 OBS_MARK = "<!-- observations: add a '## Observations' section here after looking -->"
 # Goals (issue 14): every flip beats copying x by GOAL_GAIN dB and scores GOAL_REGION inside
 # its own region; reconstruction and random continuous edits above their floors.
@@ -121,11 +122,80 @@ def _arch(g: AttGANGenerator, path: Path) -> str:
     )
 
 
-def _train_time() -> str:
-    if not TRAIN_LOG.is_file():
-        return "training time not logged"
-    found = re.findall(r"elapsed ([0-9.]+)min", TRAIN_LOG.read_text(encoding="utf-8"))
-    return f"{float(found[-1]):.0f} min of training" if found else "training time not logged"
+def _minutes(log: Path, pattern: str) -> float | None:
+    if not log.is_file():
+        return None
+    found = re.findall(pattern, log.read_text(encoding="utf-8"))
+    return sum(float(m) for m in found) if found else None
+
+
+def _stage0() -> str:
+    """Stage 0, from scratch: the recipe of scripts/train_default_generator.py."""
+    from scripts.train_default_generator import CONFIG as c
+
+    found = re.findall(r"elapsed ([0-9.]+)min", TRAIN_LOG.read_text(encoding="utf-8")) if (
+        TRAIN_LOG.is_file()) else []  # fmt: skip
+    took = f"{float(found[-1]):.0f} min of training" if found else "training time not logged"
+    return f"""    PYTHONPATH=. python scripts/train_default_generator.py [--threads 1]
+
+  {c.steps:,} steps from scratch, batch {c.batch_size}, Adam lr {c.lr} with warm-up and cosine
+  decay, seed {c.seed}, lambda_region {c.lambda_region}; {took} (log
+  `docs/logs/train_default_generator.log`; the run resumed once from its step-250 state with
+  one thread, which gives the same weights). Each step renders fresh faces: sources from the
+  attribute sampler (a quarter uniform in [0, 1]^15) and targets that are either uniform random
+  vectors (40%) or the source with one attribute flipped (1 - a_k) or set at random. The loss is
+  L1(G(x, a'), R(id, nu, a')) + L1(G(x, a), x) + lambda_region * L1 inside the edit's region,
+  where R is the renderer (so R(id, nu, a') is the true edit) and the region is the pixels where
+  R(id, nu, a') differs from x by more than 1/255, normalised per face by its size: a moustache
+  of 60 pixels weighs as much as a hair colour of 1,100."""
+
+
+def _stage1(p: dict) -> str:
+    """Stage 1, when the checkpoint was fine-tuned: scripts/finetune_default_generator.sh."""
+    took = _minutes(FINETUNE_LOG, r"after ([0-9.]+) min")
+    took_text = f"{took:.0f} min of training" if took else "training time not logged"
+    return f"""
+- **Stage 1: four seeded fine-tunes of stage 0** ({took_text}, two threads; log
+  `docs/logs/finetune_default_generator.log`, each fine-tune's monitor lines in
+  `docs/logs/generator_finetune.log`):
+
+      nice bash scripts/finetune_default_generator.sh [THREADS]
+
+  Seed {p.get("seed")}, batch {p.get("batch_size")}, Adam lr {p.get("lr")} cosine in each,
+  lambda_region {p.get("lambda_region")}, the edge term (L1 of the error's pixel differences
+  inside the region, lambda_edge {p.get("lambda_edge", 0)}) and edit weights: a single-attribute
+  edit picks its attribute in proportion to how far stage 0 missed on it (the Observations'
+  focus pilot; Male 5 for its expression rate of 0.42). (a) 4,000 steps; (b) 3,000 steps with
+  Young and Brown_Hair weighted 3 and the reconstruction term doubled (lambda_rec
+  {p.get("lambda_rec")}); (c, d) twice 1,500 steps of (b) with a WGAN-GP critic on the edits
+  (lambda_adv {p.get("lambda_adv")}). Each checkpoint records its start's sha256 (the shipped
+  file's: `{p.get("init_from")}`, {str(p.get("init_sha256", ""))[:12]}). Stage 0 alone left
+  Male's expression rate at 0.42 and Wearing_Lipstick's gain over copying its input at +1.8 dB;
+  the Observations below say what each lever did ("shipped" there is stage 0)."""
+
+
+def _made(g: AttGANGenerator, path: Path) -> str:
+    p = g.provenance
+    stages = "Two stages" if p.get("init_from") else "One stage"
+    created = f", created {p['created']}" if p.get("created") else ""
+    return f"""{stages}, each seeded, each with its log.
+
+- Architecture: {_arch(g, path)}. Skip connections at every resolution (shortcut_layers 3)
+  keep the eyes and the mouth sharp; the attributes enter every decoder layer (inject_layers 3),
+  so the 32 px layer can draw a moustache. It costs no more per attack step than the first
+  generator's (shortcut 1, inject 1): the extra channels sit at small resolutions.
+- **Stage 0**, from scratch:
+
+{_stage0()}{_stage1(p) if p.get("init_from") else ""}
+- Renderer version {p.get("renderer_version")} draws the five small features bolder than
+  version 1 did (a 64 px generator scored below copying its input on them): the moustache is
+  1.9x taller and 14% wider; lipstick thickens the lips 1.7-1.9x in a deeper red, and the
+  natural lips are paler; a smile shows the upper teeth, lifts the corners a little more and
+  deepens longer creases; parted lips open 40% wider; bushy brows are 3.2x thicker instead of
+  2.2x and darker. The true edits of those five now change 58-104 pixels per face (copy
+  baselines 29.0-32.5 dB, were 32.0-39.1). `docs/synthfaces.png` shows every attribute still
+  reads as itself.
+- The shipped checkpoint: tool version {p.get("tool_version")}{created}."""
 
 
 def _losers(fig: Figures) -> str:
@@ -208,32 +278,7 @@ AttGAN (elvisyjlin/AttGAN-PyTorch layout) at 64 px over the paper's 15 attribute
 
 ## How it was made
 
-    PYTHONPATH=. python scripts/train_default_generator.py [--threads 1]
-
-- Architecture: {_arch(g, path)}. Skip connections at every resolution (shortcut_layers 3)
-  keep the eyes and the mouth sharp; the attributes enter every decoder layer (inject_layers 3),
-  so the 32 px layer can draw a moustache. It costs no more per attack step than the first
-  generator's (shortcut 1, inject 1): the extra channels sit at small resolutions.
-- Training: {p.get("steps")} steps (planned {p.get("steps_planned")}), batch {p.get("batch_size")},
-  Adam lr {p.get("lr")} with warm-up and cosine decay, seed {p.get("seed")}, tool version
-  {p.get("tool_version")}, created {p.get("created")}; {_train_time()}. Each step renders
-  fresh faces: sources from the attribute sampler (a quarter uniform in [0, 1]^15) and
-  targets that are either uniform random vectors (40%) or the source with one attribute flipped
-  (1 - a_k) or set at random. The loss is L1(G(x, a'), R(id, nu, a')) + L1(G(x, a), x)
-  + lambda_region * L1 inside the edit's region, where R is the renderer (so R(id, nu, a') is
-  the true edit) and the region is the pixels where R(id, nu, a') differs from x by more than
-  1/255, normalised per face by its size (lambda_region {p.get("lambda_region")}): a moustache of
-  60 pixels weighs as much as a hair colour of 1,100.
-- Renderer version 2 draws the five small features bolder than version 1 did (a 64 px
-  generator scored below copying its input on them): the moustache is 1.9x taller and 14%
-  wider; lipstick thickens the lips 1.7-1.9x in a deeper red, and the natural lips are paler;
-  a smile shows the upper teeth, lifts the corners a little more and deepens longer creases;
-  parted lips open 40% wider; bushy brows are 3.2x thicker instead of 2.2x and darker. The true
-  edits of those five now change 58-104 pixels per face (copy baselines 29.0-32.5 dB, were
-  32.0-39.1). `docs/synthfaces.png` shows every attribute still reads as itself.
-- The training log: `docs/logs/train_default_generator.log`. The learning rate (2e-3) comes
-  from the first generator's pilot; the run resumed once from its step-250 state with one
-  thread (two OpenMP threads crawled on the shared machine), which gives the same weights.
+{_made(g, path)}
 {_early_note(g)}
 ## What it achieves
 
@@ -282,7 +327,23 @@ attribute flipped (a_k -> 1 - a_k), as in the paper's Fig. 13.
         --enc-dim 64 --dec-dim 64 --layers 5 --inject-layers 0
 
 Paired mode (synthfaces) is supervised by the renderer; `--adversarial W` adds an optional
-WGAN-GP critic on the edits. Unpaired mode (a CelebA-format folder) is the reference AttGAN
+WGAN-GP critic on the edits. The levers of the pilots above are options of paired mode:
+`--region-weight W` (the L1 inside each edit's own pixels; stage 0 used 1, stage 1 4),
+`--edge-weight W` (the L1 of the error's pixel differences there), `--edit-weight NAME=W`
+(repeatable: NAME is the attribute a single edit changes W times as often as an unnamed one;
+stage 1's weights are `FOCUS` in `benchmarks/generator_finetune.py`) and `--init-from G.pt`
+(fine-tune a checkpoint of the same architecture). The shipped generator's architecture is
+`--shortcut-layers 3 --inject-layers 3` (the command's defaults, 1 and 1, are the first
+generator's); its full recipe is the two scripts above. A focused fine-tune of the shipped
+weights, close to stage 1's first (which also sets 50 warm-up steps and 40% random targets,
+not options of the command):
+
+    sia-audit train-generator builtin:synthfaces --out tuned.pt --init-from \\
+        sia_audit/assets/synthfaces_attgan64.pt --shortcut-layers 3 --inject-layers 3 \\
+        --steps 4000 --lr 5e-4 --seed 2 --region-weight 4 --edge-weight 1 \\
+        --edit-weight Male=5 --edit-weight Mouth_Slightly_Open=4
+
+Unpaired mode (a CelebA-format folder) is the reference AttGAN
 objective: WGAN-GP, attribute classification (lambda_2 = 10 for G, lambda_3 = 1 for D), L1
 reconstruction (lambda_1 = 100), Adam 2e-4 (0.5, 0.999), 5 critic updates per generator update.
 `--checkpoint-every N` keeps a resumable state next to the output (`OUT.state.pt`); `--resume`
