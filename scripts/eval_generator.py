@@ -168,10 +168,10 @@ def _stage1(p: dict) -> str:
   focus pilot; Male 5 for its expression rate of 0.42). (a) 4,000 steps; (b) 3,000 steps with
   Young and Brown_Hair weighted 3 and the reconstruction term doubled (lambda_rec
   {p.get("lambda_rec")}); (c, d) twice 1,500 steps of (b) with a WGAN-GP critic on the edits
-  (lambda_adv {p.get("lambda_adv")}). Each checkpoint records its start's sha256 (the shipped
-  file's: `{p.get("init_from")}`, {str(p.get("init_sha256", ""))[:12]}). Stage 0 alone left
-  Male's expression rate at 0.42 and Wearing_Lipstick's gain over copying its input at +1.8 dB;
-  the Observations below say what each lever did ("shipped" there is stage 0)."""
+  (lambda_adv {p.get("lambda_adv")}). Each checkpoint records its start and the start's sha256
+  (the shipped file's: `{p.get("init_from")}`, {str(p.get("init_sha256", ""))[:12]}). Stage 0
+  alone left Male's expression rate at 0.42 and Wearing_Lipstick's gain over copying its input
+  at +1.8 dB; the Observations below say what each lever did ("shipped" there is stage 0)."""
 
 
 def _made(g: AttGANGenerator, path: Path) -> str:
