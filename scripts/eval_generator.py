@@ -81,6 +81,11 @@ def _attr_ok(fig: Figures, name: str) -> bool:
     return fig.gain(name) >= GOAL_GAIN and fig.region_by_attr[name] >= GOAL_REGION
 
 
+def _region(value: float) -> str:
+    """One decimal, or two where one would round a miss of the region goal up to the goal."""
+    return f"{value:.2f}" if value < GOAL_REGION <= round(value, 1) else f"{value:.1f}"
+
+
 def _table(fig: Figures, edit: Editability) -> str:
     rows = [
         "| attribute | G's flip (dB) | copying x (dB) | gain (dB) | region (dB) "
@@ -91,7 +96,7 @@ def _table(fig: Figures, edit: Editability) -> str:
         f, b = fig.flip_by_attr[name], fig.baseline_by_attr[name]
         e = edit.of(name).expression
         rows.append(
-            f"| {name} | {f:.1f} | {b:.1f} | {f - b:+.1f} | {fig.region_by_attr[name]:.1f} | "
+            f"| {name} | {f:.1f} | {b:.1f} | {f - b:+.1f} | {_region(fig.region_by_attr[name])} | "
             f"{fig.region_ceiling_by_attr[name]:.1f} | {fig.region_pixels_by_attr[name]:.0f} | "
             f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}] "
             f"| {'met' if _attr_ok(fig, name) else '**missed**'} |"
@@ -154,6 +159,10 @@ def _stage1(p: dict) -> str:
     """Stage 1, when the checkpoint was fine-tuned: scripts/finetune_default_generator.sh."""
     took = _minutes(FINETUNE_LOG, r"after ([0-9.]+) min")
     took_text = f"{took:.0f} min of training" if took else "training time not logged"
+
+    def f(key: str) -> object:  # d's own settings, which (a) to (c) share but for the levers
+        return p.get(f"last_finetune_{key}", 0)
+
     return f"""
 - **Stage 1: four seeded fine-tunes of stage 0** ({took_text}, two threads; log
   `docs/logs/finetune_default_generator.log`, each fine-tune's monitor lines in
@@ -161,22 +170,24 @@ def _stage1(p: dict) -> str:
 
       nice bash scripts/finetune_default_generator.sh [THREADS]
 
-  Seed {p.get("seed")}, batch {p.get("batch_size")}, Adam lr {p.get("lr")} cosine in each,
-  lambda_region {p.get("lambda_region")}, the edge term (L1 of the error's pixel differences
-  inside the region, lambda_edge {p.get("lambda_edge", 0)}) and edit weights: a single-attribute
+  Seed {f("seed")}, batch {f("batch_size")}, Adam lr {f("lr")} cosine in each,
+  lambda_region {f("lambda_region")}, the edge term (L1 of the error's pixel differences
+  inside the region, lambda_edge {f("lambda_edge")}) and edit weights: a single-attribute
   edit picks its attribute in proportion to how far stage 0 missed on it (the Observations'
   focus pilot; Male 5 for its expression rate of 0.42). (a) 4,000 steps; (b) 3,000 steps with
   Young and Brown_Hair weighted 3 and the reconstruction term doubled (lambda_rec
-  {p.get("lambda_rec")}); (c, d) twice 1,500 steps of (b) with a WGAN-GP critic on the edits
-  (lambda_adv {p.get("lambda_adv")}). Each checkpoint records its start and the start's sha256
-  (the shipped file's: `{p.get("init_from")}`, {str(p.get("init_sha256", ""))[:12]}). Stage 0
+  {f("lambda_rec")}); (c, d) twice 1,500 steps of (b) with a WGAN-GP critic on the edits
+  (lambda_adv {f("lambda_adv")}). Each fine-tune's checkpoint records its start and the start's
+  sha256; the shipped file's provenance names stage 0 (sha256
+  {str(p.get("stage0_sha256", ""))[:12]}) and keeps d's own fields as `last_finetune_*`
+  (`scripts/stamp_generator_stage.py`, the script's last step). Stage 0
   alone left Male's expression rate at 0.42 and Wearing_Lipstick's gain over copying its input
   at +1.8 dB; the Observations below say what each lever did ("shipped" there is stage 0)."""
 
 
 def _made(g: AttGANGenerator, path: Path) -> str:
     p = g.provenance
-    stages = "Two stages" if p.get("init_from") else "One stage"
+    stages = "Two stages" if p.get("stage") == 1 else "One stage"
     created = f", created {p['created']}" if p.get("created") else ""
     return f"""{stages}, each seeded, each with its log.
 
@@ -186,7 +197,7 @@ def _made(g: AttGANGenerator, path: Path) -> str:
   generator's (shortcut 1, inject 1): the extra channels sit at small resolutions.
 - **Stage 0**, from scratch:
 
-{_stage0()}{_stage1(p) if p.get("init_from") else ""}
+{_stage0()}{_stage1(p) if p.get("stage") == 1 else ""}
 - Renderer version {p.get("renderer_version")} draws the five small features bolder than
   version 1 did (a 64 px generator scored below copying its input on them): the moustache is
   1.9x taller and 14% wider; lipstick thickens the lips 1.7-1.9x in a deeper red, and the
@@ -218,7 +229,7 @@ def _goals(fig: Figures) -> str:
         if value < goal
     ]
     missed += [
-        f"{n} (gain {fig.gain(n):+.1f} dB, region {fig.region_by_attr[n]:.1f} dB)"
+        f"{n} (gain {fig.gain(n):+.1f} dB, region {_region(fig.region_by_attr[n])} dB)"
         for n in ATTRIBUTES
         if not _attr_ok(fig, n)
     ]

@@ -30,7 +30,10 @@ d="$cache/${name}_adv0.01_from-$(tag "$c")_1500.pt"
 [ -f "$b" ] || run --init "$a" "${levers[@]}" --steps 3000
 [ -f "$c" ] || run --init "$b" "${levers[@]}" --lambda-adv 0.01 --steps 1500
 [ -f "$d" ] || run --init "$c" "${levers[@]}" --lambda-adv 0.01 --steps 1500
+stage0_sha=$(sha256sum "$shipped" | cut -c1-64)
 cp "$d" "$shipped"
+# d's own provenance names only its last 1,500 steps: say which stage the shipped file is.
+PYTHONPATH=. "$py" scripts/stamp_generator_stage.py "$shipped" --stage0-sha256 "$stage0_sha"
 # The stage's own log: how long each fine-tune took (eval_generator.py sums them).
 {
     echo "stage 1 of $shipped: the four fine-tunes' last lines in docs/logs/generator_finetune.log"

@@ -1,5 +1,6 @@
-"""The editability check on the shipped generator: it draws all but Male and Brown_Hair; one
-made to ignore an attribute has it marked unmeasurable, and the renderer's truth agrees."""
+"""The editability check on the shipped generator: on the policies' probes it draws every
+attribute; one made to ignore an attribute has it marked unmeasurable, and the renderer's truth
+agrees."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ FAST = BootstrapConfig(resamples=200)
 
 @functools.cache
 def probes() -> SynthProbes:
-    return SynthProbes(count=48, seed=11)
+    """The probe set of the shipped policies and the demo (64 faces, seed 0)."""
+    return SynthProbes(count=64, seed=0)
 
 
 def shipped() -> AttGANGenerator:
@@ -48,10 +50,11 @@ def check(generator: AttGANGenerator):
     return measure_editability(probes(), generator, classifier, config=FAST)
 
 
-# Measured on these 48 probes (2026-11-30, the 9,000-step generator): Male is expressed in 0.48
-# of flips and Brown_Hair in 0.73 (0.85 on 512 held-out faces), below min_expression 0.8; every
-# other attribute in >= 0.85, the five the first generator could not draw in >= 0.85.
-KNOWN_WEAK = {"Male", "Brown_Hair"}
+# Measured on these 64 probes (2026-12-02, the shipped stage-1 generator): every attribute is
+# expressed in >= 0.828 of flips (the least: Young 0.828, Male 0.844); stage 0 left Male at 0.36
+# and Young at 0.78 here. The audit's probes are what this is about: on 48 other faces (seed 11)
+# Brown_Hair reached 0.792 (38 of 48), on 512 held-out faces 0.889 [0.859, 0.916]
+# (docs/generator.md), so an audit on another probe set may still find one unmeasurable.
 ONCE_UNDRAWN = ("Mustache", "Wearing_Lipstick", "Mouth_Slightly_Open", "Bushy_Eyebrows", "Smiling")
 
 
@@ -60,14 +63,14 @@ def check_shipped():
     return check(shipped())
 
 
-def test_the_shipped_generator_draws_all_but_its_known_weak_attributes() -> None:
+def test_the_shipped_generator_draws_every_attribute_on_the_policies_probes() -> None:
     e = check_shipped()
     expression = {a.attribute: a.expression.value for a in e.attributes}
-    assert set(e.unmeasurable) <= KNOWN_WEAK, expression
+    assert e.unmeasurable == (), expression
     for name in ONCE_UNDRAWN:
         assert name not in e.unmeasurable and expression[name] >= 0.8, expression
     for a in e.attributes:
-        # Even the weak ones move toward the truth: G's edit beats copying the input ...
+        # Every edit moves toward the truth: G's edit beats copying the input ...
         assert a.truth is not None and a.truth.gain_db > 1.0, a
         # ... and the classifier itself sees the renderer's true flips.
         assert a.truth.classifier_on_truth.value >= 0.9, a
@@ -76,12 +79,17 @@ def test_the_shipped_generator_draws_all_but_its_known_weak_attributes() -> None
 @pytest.mark.parametrize("name", ["Mustache", "Pale_Skin"])
 def test_an_ignored_attribute_is_unmeasurable_and_truth_agrees(name: str) -> None:
     e = check(ignoring(name))
-    assert name in e.unmeasurable and set(e.unmeasurable) - {name} <= KNOWN_WEAK
+    assert name in e.unmeasurable
+    # The ignored attribute, drawn half-way on every face, can tip a neighbour that sits near the
+    # threshold (measured: Male, 0.844, drops out with Mustache; Young, 0.828, with Pale_Skin);
+    # an attribute with room to spare must stay measurable.
+    marginal = {a.attribute for a in check_shipped().attributes if a.expression.value < 0.85}
+    assert set(e.unmeasurable) - {name} <= marginal
     ignored = e.of(name)
     assert ignored.expression.value < 0.2
     # Zeroed weights draw the attribute half-way on every face, which is nearer the true flip
-    # than x0 is, so the gain over copying x0 does not drop to 0 (1.5 dB for Mustache, 5.2 for
-    # Pale_Skin, measured); it falls well below the shipped generator's (4.2, 10.8).
+    # than x0 is, so the gain over copying x0 does not drop to 0 (1.5 dB for Mustache, 4.7 for
+    # Pale_Skin, measured); it falls well below the shipped generator's (4.5, 11.1).
     drawn = check_shipped().of(name)
     assert ignored.truth is not None and drawn.truth is not None
     assert ignored.truth.gain_db < 0.6 * drawn.truth.gain_db
