@@ -87,7 +87,7 @@ def test_the_biased_model_really_uses_its_shortcut(demo, control) -> None:
 
     biased = accuracy_where_mustache_disagrees(demo[1])
     clean = accuracy_where_mustache_disagrees(json.loads(control[1].read_text()))
-    # On these 64 probes the biased model gets 1 of the 17 disagreeing ones wrong (0.88 on the
+    # On these 64 probes the biased model gets 2 of the 17 disagreeing ones wrong (0.87 on the
     # 512 held-out faces of its training log): a partial shortcut, with accuracy gates passed.
     assert clean == 1.0 and biased < clean
 
