@@ -7,7 +7,7 @@ report fails here as one DataError line, before any file is written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +76,7 @@ class ReportView:
     failed: tuple[GateRow, ...]
     regression: tuple[GateRow, ...]
     sensitivity: SensitivityView
-    top_sensitive: tuple[SensitivityRow, ...]
+    top_sensitive: tuple[SensitivityRow, ...]  # measurable, largest s first
     attacks: AttackTable
     gallery: tuple[GalleryCard, ...]
     subpopulations: tuple[SubpopView, ...]
@@ -87,6 +87,7 @@ class ReportView:
     editability: EditabilityView | None = None  # None: no attribute classifier judged G
     flags: tuple[FlagRow, ...] = ()  # the raised validity flags, failing ones first
     flags_checked: int = 0  # how many flags were checked (0: a report from before flags)
+    top_weighted: tuple[SensitivityRow, ...] = ()  # measurable, largest w first; () without w
 
 
 def build(data: Mapping[str, Any], files: Sequence[str] = ()) -> ReportView:
@@ -97,6 +98,12 @@ def build(data: Mapping[str, Any], files: Sequence[str] = ()) -> ReportView:
         raise  # already one line naming the key
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise DataError(damaged(f"{type(exc).__name__}: {exc}")) from exc
+
+
+def _top(rows: Sequence[SensitivityRow], key: Callable[[SensitivityRow], float]) -> tuple:
+    """The TOP_SENSITIVE measurable rows with the largest key, largest first (stable on ties)."""
+    measurable = [r for r in rows if not r.unmeasurable]
+    return tuple(sorted(measurable, key=lambda r: -key(r))[:TOP_SENSITIVE])
 
 
 def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
@@ -122,7 +129,14 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
         regression=regression,
         sensitivity=sens,
         # What the generator cannot draw is no finding: it is listed apart, not ranked here.
-        top_sensitive=tuple(r for r in sens.rows if not r.unmeasurable)[:TOP_SENSITIVE],
+        # The rows run in the headline figure's order (w where the report has it); each list
+        # ranks by its own figure, as the CLI prints them.
+        top_sensitive=_top(sens.rows, lambda r: report.sensitivity.s[r.attribute].value),
+        top_weighted=(
+            _top(sens.rows, lambda r: report.weighted_sensitivity.w[r.attribute].value)
+            if sens.has_weighted and report.weighted_sensitivity is not None
+            else ()
+        ),
         attacks=attack_table(report),
         gallery=gallery_cards(report.gallery),
         subpopulations=tuple(

@@ -98,3 +98,23 @@ def test_no_raised_flag_is_said_too(data: dict[str, Any]) -> None:
         f["raised"] = False
     page = html.render(as_report(d)).decode()
     assert "none of the 6 checks raised" in page
+
+
+def test_the_summary_ranks_w_and_s_each_by_its_own_figure(data: dict[str, Any]) -> None:
+    """The rows run in w's order; "most sensitive (s)" must still be the largest s, not w's top."""
+    d = with_flags_and_paths(data)
+    w, s = d["figures"]["weighted_sensitivity"]["w"], d["figures"]["sensitivity"]["s"]
+    by_w = sorted(w, key=lambda a: -w[a]["value"])[:3]
+    by_s = sorted(s, key=lambda a: -s[a]["value"])[:3]
+    assert by_w != by_s  # the random w of the fixture orders differently from its s
+    view = views.build(d)
+    assert [r.attribute for r in view.top_weighted] == by_w
+    assert [r.attribute for r in view.top_sensitive] == by_s
+    text = markdown.render(as_report(d)).decode()
+    leans = text.split("leans on most (w = s × loss share, 95% interval): ")[1].split("\n")[0]
+    sensitive = text.split("(the paper's s, 95% interval): ")[1].split("\n")[0]
+    assert [leans.index(f"`{a}`") for a in by_w] == sorted(leans.index(f"`{a}`") for a in by_w)
+    assert [sensitive.index(f"`{a}`") for a in by_s] == sorted(
+        sensitive.index(f"`{a}`") for a in by_s
+    )
+    assert views.build(data).top_weighted == ()  # reports from before w: the s list alone
