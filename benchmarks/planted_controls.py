@@ -10,7 +10,13 @@ generator, audits each with `sia-audit run --policy policies/fairness.yaml` (the
 and prints per control its verdict, the gates it fails, and the largest low end of w and of s
 over the measurable attributes: the figures the thresholds' comments quote.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/planted_controls.py [--label Eyeglasses ...]
+With `--plants` it then does the other half: the suite's realistic plants of the same labels and
+architectures (from the suite's own cache, benchmarks/.cache/planted/, trained there by
+planted_suite.py or here when missing), each audited under the policy, and prints whether the w
+or the s gate on the planted attribute fails: what the thresholds still catch.
+
+    PYTHONPATH=. nice .venv/bin/python benchmarks/planted_controls.py [--label Eyeglasses ...] \
+        [--arch cnn] [--plants]
 
 Cached in benchmarks/.cache/planted_controls/ (stamped with the generator); log:
 docs/logs/planted_controls.log.
@@ -32,6 +38,7 @@ from sia_audit.targets.training import logger
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "planted_controls"
+SUITE_CACHE = planted_suite.CACHE  # the suite's own models (read before main() redirects it)
 LOG = ROOT / "docs" / "logs" / "planted_controls.log"
 POLICY = ROOT / "policies" / "fairness.yaml"
 
@@ -62,6 +69,7 @@ def main() -> None:
     parser.add_argument("--label", choices=sorted(planted_suite.SHORTCUTS), action="append")
     parser.add_argument("--arch", choices=planted_suite.ARCHS, action="append")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--plants", action="store_true", help="also the suite's plants")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     check_generator(CACHE)
@@ -79,6 +87,37 @@ def main() -> None:
             log(f"{rec.name}: clean acc {figures['clean_acc']:.3f}, verdict {data['verdict']}, "
                 f"failed {failed or '-'}; largest low end: w {w_attr} {w_low:.3f}, "
                 f"s {s_attr} {s_low:.3f}")  # fmt: skip
+    if args.plants:
+        caught_plants(args.label or ["Eyeglasses"], args.arch or list(planted_suite.ARCHS),
+                      args.threads, log)  # fmt: skip
+
+
+def caught_by(gates: list[dict], attr: str) -> tuple[dict, dict, bool]:
+    """The w and s gates on `attr` ({} where the policy has none) and whether either failed."""
+    by_name = {g["gate"]: g for g in gates}
+    w = by_name.get(f"weighted_sensitivity[{attr}]", {})
+    s = by_name.get(f"sensitivity s[{attr}]", {})
+    return w, s, "fail" in (w.get("status"), s.get("status"))
+
+
+def caught_plants(labels: list[str], archs: list[str], threads: int, log) -> None:  # noqa: ANN001
+    """Per realistic plant of the suite: does the policy's w or s gate on its attribute fail?"""
+    planted_suite.CACHE = SUITE_CACHE
+    check_generator(SUITE_CACHE)
+    caught = total = 0
+    for label in labels:
+        for arch in archs:
+            for attr in planted_suite.SHORTCUTS[label]:
+                path, figures, _ = planted_suite.tune(arch, label, attr, log)
+                if not planted_suite.realistic(figures, attr):
+                    log(f"{path.stem}: not realistic, not counted")
+                    continue
+                w, s, hit = caught_by(audit(path, threads)["gates"], attr)
+                caught, total = caught + hit, total + 1
+                log(f"{path.stem}: planted {attr}: w {w.get('status')} (low {w.get('low', 0):.3f}),"
+                    f" s {s.get('status')} (low {s.get('low', 0):.3f}): "
+                    f"{'caught' if hit else 'MISSED'}")  # fmt: skip
+    log(f"plants caught by the policy's w or s gate on the planted attribute: {caught} of {total}")
 
 
 if __name__ == "__main__":

@@ -33,3 +33,16 @@ def test_a_run_that_cannot_audit_stops_with_its_reason(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="broken.pt: sia-audit run exited 2"):
         pc.audit(model, threads=1)
     assert not (tmp_path / "broken.report" / "report.json").exists()
+
+
+def test_a_plant_is_caught_by_a_failed_gate_on_its_own_attribute_only() -> None:
+    gates = [
+        {"gate": "weighted_sensitivity[Mustache]", "low": 0.04, "status": "pass"},
+        {"gate": "sensitivity s[Mustache]", "low": 0.25, "status": "fail"},
+        {"gate": "weighted_sensitivity[Bangs]", "low": 0.3, "status": "fail"},
+    ]
+    w, s, hit = pc.caught_by(gates, "Mustache")
+    assert (w["status"], s["status"], hit) == ("pass", "fail", True)
+    # Another attribute's failure is not a catch of this plant; an ungated one is no catch.
+    assert pc.caught_by(gates[:1] + gates[2:], "Mustache")[2] is False
+    assert pc.caught_by(gates, "Young") == ({}, {}, False)
