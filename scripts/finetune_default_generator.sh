@@ -20,6 +20,15 @@ shipped="sia_audit/assets/synthfaces_attgan64.pt"
 run() { PYTHONPATH=. "$py" benchmarks/generator_finetune.py --threads "$threads" "$@"; }
 tag() { PYTHONPATH=. "$py" -c 'import sys; from pathlib import Path
 from benchmarks.generator_finetune import start_tag; print(start_tag(Path(sys.argv[1])))' "$1"; }
+# The start must be stage 0: refuse a shipped file that is stage 1 already (it would fine-tune
+# stage 1 for 93 minutes and ship that as stage 1).
+if [ ! -f "$cache/finetuned_r4_lr0.0005_focus_e1_4000.pt" ] && "$py" -c 'import sys, torch
+p = torch.load(sys.argv[1], map_location="cpu", weights_only=True).get("provenance") or {}
+sys.exit(0 if p.get("stage") == 1 else 1)' "$shipped"; then
+    echo "finetune_default_generator: $shipped is stage 1 already; run" \
+        "scripts/train_default_generator.py first to make stage 0" >&2
+    exit 2
+fi
 levers=(--focus --weight Young=3 --weight Brown_Hair=3 --lambda-edge 1 --lambda-rec 2)
 name="finetuned_r4_lr0.0005_focus+Brown_Hair3+Young3_e1_rec2"
 a="$cache/finetuned_r4_lr0.0005_focus_e1_4000.pt"
