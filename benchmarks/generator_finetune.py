@@ -75,6 +75,7 @@ def config(
     init: Path | None = None,
     lambda_rec: float = 1.0,
     lambda_adv: float = 0.0,
+    region_metric: str = "l1",
 ) -> PairedConfig:
     """The shipped run's config (scripts/train_default_generator.py), fine-tuning from its
     checkpoint with another seed, learning rate, region weight and length (and the levers)."""
@@ -90,6 +91,7 @@ def config(
         lambda_edge=lambda_edge,
         lambda_rec=lambda_rec,
         lambda_adv=lambda_adv,
+        region_metric=region_metric,
         edit_weights=focus_weights(overrides or {}) if focus else (),
         init_from=str(init or shipped_generator()),
     )
@@ -163,6 +165,9 @@ def main() -> None:
     parser.add_argument("--lambda-edge", type=float, default=0.0)
     parser.add_argument("--lambda-rec", type=float, default=1.0)
     parser.add_argument("--lambda-adv", type=float, default=0.0, help="the WGAN-GP critic's weight")
+    parser.add_argument(
+        "--region-metric", choices=("l1", "rms"), default="l1", help="the region term's error"
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -179,6 +184,7 @@ def main() -> None:
         args.init,
         args.lambda_rec,
         args.lambda_adv,
+        args.region_metric,
     )
     levers = (
         ("_focus" if args.focus else "")
@@ -186,6 +192,7 @@ def main() -> None:
         + (f"_e{args.lambda_edge:g}" if args.lambda_edge else "")
         + (f"_rec{args.lambda_rec:g}" if args.lambda_rec != 1.0 else "")
         + (f"_adv{args.lambda_adv:g}" if args.lambda_adv else "")
+        + (f"_{args.region_metric}" if args.region_metric != "l1" else "")
         + (f"_from-{start_tag(args.init)}" if args.init else "")
     )
     out = CACHE / f"finetuned_r{args.lambda_region:g}_lr{args.lr:g}{levers}_{args.steps}.pt"
@@ -209,7 +216,7 @@ def main() -> None:
         log(f"generator_finetune: start {out.name}; lambda_region {args.lambda_region}, "
             f"lambda_edge {args.lambda_edge}, focus {args.focus} {overrides or ''}, "
             f"init {args.init or 'shipped'}, lambda_rec {args.lambda_rec}, "
-            f"lambda_adv {args.lambda_adv}, lr {args.lr}, "
+            f"lambda_adv {args.lambda_adv}, region {args.region_metric}, lr {args.lr}, "
             f"steps {args.steps}, threads {args.threads}")  # fmt: skip
         log(f"shipped: {figures(load_generator(shipped_generator()))}")
     else:

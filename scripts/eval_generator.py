@@ -340,14 +340,15 @@ attribute flipped (a_k -> 1 - a_k), as in the paper's Fig. 13.
 Paired mode (synthfaces) is supervised by the renderer; `--adversarial W` adds an optional
 WGAN-GP critic on the edits. The levers of the pilots above are options of paired mode:
 `--region-weight W` (the L1 inside each edit's own pixels; stage 0 used 1, stage 1 4),
-`--edge-weight W` (the L1 of the error's pixel differences there), `--edit-weight NAME=W`
-(repeatable: NAME is the attribute a single edit changes W times as often as an unnamed one;
-stage 1's weights are `FOCUS` in `benchmarks/generator_finetune.py`) and `--init-from G.pt`
-(fine-tune a checkpoint of the same architecture). The shipped generator's architecture is
-`--shortcut-layers 3 --inject-layers 3` (the command's defaults, 1 and 1, are the first
-generator's); its full recipe is the two scripts above. A focused fine-tune of the shipped
-weights, close to stage 1's first (which also sets 50 warm-up steps and 40% random targets,
-not options of the command):
+`--region-metric rms` (that term as the squared error a region PSNR scores; not used by the
+shipped stages, see its pilot), `--edge-weight W` (the L1 of the error's pixel differences
+there), `--edit-weight NAME=W` (repeatable: NAME is the attribute a single edit changes W times
+as often as an unnamed one; stage 1's weights are `FOCUS` in `benchmarks/generator_finetune.py`)
+and `--init-from G.pt` (fine-tune a checkpoint of the same architecture). The shipped
+generator's architecture is `--shortcut-layers 3 --inject-layers 3` (the command's defaults, 1
+and 1, are the first generator's); its full recipe is the two scripts above. A focused fine-tune
+of the shipped weights, close to stage 1's first (which also sets 50 warm-up steps and 40%
+random targets, not options of the command):
 
     sia-audit train-generator builtin:synthfaces --out tuned.pt --init-from \\
         sia_audit/assets/synthfaces_attgan64.pt --shortcut-layers 3 --inject-layers 3 \\

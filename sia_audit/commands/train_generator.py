@@ -20,7 +20,7 @@ from sia_audit.generators.training import (
     train_paired,
     train_unpaired,
 )
-from sia_audit.generators.training.paired import check_init_from
+from sia_audit.generators.training.paired import REGION_METRICS, check_init_from
 from sia_audit.generators.training.unpaired import header_attributes
 from sia_audit.probes.celeba_files import ATTR_FILE
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
@@ -166,6 +166,13 @@ def _edit_weights(pairs: tuple[str, ...]) -> tuple[float, ...]:
     help="Paired: weight of the L1 inside each edit's own pixels (shipped: 1, its fine-tune 4).",
 )
 @click.option(
+    "--region-metric",
+    type=click.Choice(REGION_METRICS),
+    default="l1",
+    show_default=True,
+    help="Paired: the region term's error; rms is the squared error a region PSNR scores.",
+)
+@click.option(
     "--edge-weight",
     type=click.FloatRange(min=0),
     default=0.0,
@@ -226,6 +233,7 @@ def train_generator(
     inject_layers: int,
     adversarial: float,
     region_weight: float,
+    region_metric: str,
     edge_weight: float,
     edit_weights: tuple[str, ...],
     init_from: Path | None,
@@ -246,6 +254,7 @@ def train_generator(
             flag
             for flag, value in (
                 ("--region-weight", region_weight),
+                ("--region-metric", region_metric != "l1"),
                 ("--edge-weight", edge_weight),
                 ("--edit-weight", edit_weights),
                 ("--init-from", init_from),
@@ -254,6 +263,8 @@ def train_generator(
         ]
         if given:
             raise UsageError(f"{', '.join(given)} apply to paired mode (builtin:synthfaces) only")
+    if region_metric != "l1" and not region_weight:
+        raise UsageError(f"--region-metric {region_metric} has no effect without --region-weight")
     weights = _edit_weights(edit_weights)
     if init_from is not None and not init_from.is_file():
         raise UsageError(f"--init-from {init_from}: no such checkpoint file")
@@ -287,6 +298,7 @@ def train_generator(
             lr=lr if lr is not None else 1e-3,
             lambda_adv=adversarial,
             lambda_region=region_weight,
+            region_metric=region_metric,
             lambda_edge=edge_weight,
             edit_weights=weights,
             init_from=str(init_from) if init_from is not None else "",

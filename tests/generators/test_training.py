@@ -23,7 +23,12 @@ from sia_audit.generators.training import (
     train_paired,
     train_unpaired,
 )
-from sia_audit.generators.training.paired import edge_loss, sample_batch, sample_targets
+from sia_audit.generators.training.paired import (
+    edge_loss,
+    region_loss,
+    sample_batch,
+    sample_targets,
+)
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS, NUISANCE_PARAMS, sample_unit
@@ -158,13 +163,40 @@ def test_edge_loss_counts_a_misplaced_edge_and_not_a_copied_one() -> None:
     assert float(edge_loss(blurred, x, truth)) < float(edge_loss(shifted, x, truth))
 
 
+def test_region_rms_prefers_the_average_of_two_places_where_l1_does_not() -> None:
+    x = torch.zeros(2, 3, 8, 8)
+    truth = x.clone()
+    truth[0, :, 2:6, 2:4] = 1.0  # the same bar, a pixel apart in the two faces
+    truth[1, :, 2:6, 3:5] = 1.0
+    guess_one = truth[[0, 0]]  # both drawn at the first place
+    guess_mean = truth.mean(0, keepdim=True).expand(2, -1, -1, -1)  # both at the average
+    for metric in ("l1", "rms"):
+        assert float(region_loss((truth - truth).abs(), x, truth, metric)) < 1e-3
+    err_one, err_mean = (guess_one - truth).abs(), (guess_mean - truth).abs()
+    # L1 cannot tell the two guesses apart; the squared error, which PSNR scores, prefers the mean.
+    assert float(region_loss(err_one, x, truth, "l1")) == pytest.approx(
+        float(region_loss(err_mean, x, truth, "l1"))
+    )
+    assert float(region_loss(err_mean, x, truth, "rms")) < float(
+        region_loss(err_one, x, truth, "rms")
+    )
+
+
+def test_a_bad_region_metric_is_refused() -> None:
+    with pytest.raises(SiaAuditError, match="region metric"):
+        tiny_paired(region_metric="l2")
+
+
 def test_paired_runs_with_edit_weights_and_the_edge_term() -> None:
     weights = tuple(float(j + 1) for j in range(len(ATTRIBUTES)))
     result = train_paired(tiny_paired(edit_weights=weights, lambda_edge=0.5, lambda_region=1.0))
     assert result.finished
     assert result.provenance["lambda_edge"] == 0.5
     assert result.provenance["edit_weights"] == ",".join(str(j + 1) for j in range(15))
-    assert "lambda_edge" not in train_paired(tiny_paired()).provenance
+    plain = train_paired(tiny_paired()).provenance
+    assert "lambda_edge" not in plain and "region_metric" not in plain
+    rms = train_paired(tiny_paired(lambda_region=1.0, region_metric="rms"))
+    assert rms.finished and rms.provenance["region_metric"] == "rms"
 
 
 def test_fine_tuning_starts_from_the_checkpoint_and_records_it(tmp_path: Path) -> None:
@@ -320,12 +352,14 @@ def train_tiny(out: Path, *extra: str, seed: int = 5) -> Result:
 def test_cli_paired_levers_reach_the_run(tmp_path: Path) -> None:
     start, out, fresh = tmp_path / "start.pt", tmp_path / "tuned.pt", tmp_path / "fresh.pt"
     assert train_tiny(start).exit_code == 0
-    levers = ["--region-weight", "4", "--edge-weight", "0.5", "--edit-weight", "Male=5",
-              "--edit-weight", "Mustache=2.5", "--init-from", str(start)]  # fmt: skip
+    levers = ["--region-weight", "4", "--region-metric", "rms", "--edge-weight", "0.5",
+              "--edit-weight", "Male=5", "--edit-weight", "Mustache=2.5",
+              "--init-from", str(start)]  # fmt: skip
     result = train_tiny(out, *levers, seed=7)
     assert result.exit_code == 0, result.output
     prov = load_generator(out).provenance
     assert prov["lambda_region"] == 4.0 and prov["lambda_edge"] == 0.5
+    assert prov["region_metric"] == "rms"
     expected = [1.0] * len(ATTRIBUTES)
     expected[ATTRIBUTES.index("Male")], expected[ATTRIBUTES.index("Mustache")] = 5.0, 2.5
     assert [float(w) for w in str(prov["edit_weights"]).split(",")] == expected
@@ -352,6 +386,7 @@ def test_cli_paired_levers_reach_the_run(tmp_path: Path) -> None:
         (["--init-from", "missing.pt"], "no such checkpoint file"),
         (["--init-from", "GARBAGE"], "refused by torch.load"),
         (["--init-from", "START", "--enc-dim", "8"], "cannot fine-tune from"),
+        (["--region-metric", "rms"], "no effect without --region-weight"),
     ],
 )
 def test_cli_bad_paired_levers_are_one_line_exit_2(
@@ -369,6 +404,7 @@ def test_cli_bad_paired_levers_are_one_line_exit_2(
 
 def test_cli_paired_levers_refused_in_unpaired_mode(celeba_dir: Path, tmp_path: Path) -> None:
     args = ["train-generator", str(celeba_dir), "--out", str(tmp_path / "u.pt")]
-    result = CliRunner().invoke(cli(), [*args, "--region-weight", "1", "--edit-weight", "Male=2"])
+    extra = ["--region-weight", "1", "--region-metric", "rms", "--edit-weight", "Male=2"]
+    result = CliRunner().invoke(cli(), [*args, *extra])
     assert result.exit_code == 2
-    assert "--region-weight, --edit-weight apply to paired mode" in result.output
+    assert "--region-weight, --region-metric, --edit-weight apply to paired mode" in result.output

@@ -41,6 +41,7 @@ from sia_audit.probes.synthfaces.sampler import AttributeSampler
 
 MODE = "paired"
 DATA = "builtin:synthfaces"
+REGION_METRICS = ("l1", "rms")
 
 # Called every `monitor_every` steps with (step, generator in eval mode); returns named figures.
 Monitor = Callable[[int, AttGANGenerator], Mapping[str, float]]
@@ -62,6 +63,10 @@ class PairedConfig:
     # L1 over the pixels the true edit changes (|truth - x| > 1/255), normalised per image by
     # their count: a moustache of 60 pixels then weighs as much as a hair colour of 1,100.
     lambda_region: float = 0.0
+    # How the region term measures the error: "l1" (mean absolute) or "rms" (root mean square,
+    # per image). The region goal is a PSNR; where an edge's place is in doubt, the squared error
+    # is least for the average of its places, the absolute error for one of them.
+    region_metric: str = "l1"
     # L1 of the horizontal and vertical pixel differences of the edit's error inside the same
     # region, normalised the same way: it asks for the truth's edges where they are, which plain
     # L1 leaves to the few pixels on each edge.
@@ -96,6 +101,10 @@ class PairedConfig:
         for name in ("random_source_frac", "random_target_frac"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UsageError(f"{name} must be in [0, 1]")
+        if self.region_metric not in REGION_METRICS:
+            raise UsageError(
+                f"region metric {self.region_metric!r}; use one of {', '.join(REGION_METRICS)}"
+            )
         w = self.edit_weights
         if w and (len(w) != len(ATTRIBUTES) or min(w) < 0 or not sum(w) > 0):
             raise UsageError(
@@ -153,11 +162,15 @@ def sample_batch(n: int, size: int, gen: torch.Generator, config: PairedConfig) 
     return PairedBatch(images[:n], a, b, images[n:])
 
 
-def region_loss(err: Tensor, x: Tensor, truth: Tensor) -> Tensor:
-    """Mean over images of the L1 error `err` (B, 3, H, W) inside each image's edit region."""
+def region_loss(err: Tensor, x: Tensor, truth: Tensor, metric: str = "l1") -> Tensor:
+    """The absolute error `err` (B, 3, H, W) inside each image's edit region: the mean over
+    images of its mean ("l1"), or the root of the mean over images of its mean square ("rms",
+    the error a region PSNR scores, each image's region weighted alike as in "l1")."""
     mask = edit_region(x, truth)
-    per_image = (err * mask).flatten(1).sum(1) / (3 * mask.flatten(1).sum(1)).clamp_min(1.0)
-    return per_image.mean()
+    count = (3 * mask.flatten(1).sum(1)).clamp_min(1.0)
+    if metric == "rms":  # the small constant keeps the root's gradient finite at zero error
+        return ((err.square() * mask).flatten(1).sum(1) / count).mean().add(1e-8).sqrt()
+    return ((err * mask).flatten(1).sum(1) / count).mean()
 
 
 def edge_loss(out: Tensor, x: Tensor, truth: Tensor) -> Tensor:
@@ -195,6 +208,7 @@ def provenance(
         "lambda_rec": config.lambda_rec,
         "lambda_region": config.lambda_region,
         **({"lambda_edge": config.lambda_edge} if config.lambda_edge else {}),
+        **({"region_metric": config.region_metric} if config.region_metric != "l1" else {}),
         **(
             {"edit_weights": ",".join(f"{w:g}" for w in config.edit_weights)}
             if config.edit_weights
@@ -345,7 +359,12 @@ def train_paired(
         loss = edit_l1 + config.lambda_rec * rec_l1
         region_l1 = region_loss(edit_err, batch.x, batch.truth)
         if config.lambda_region > 0:
-            loss = loss + config.lambda_region * region_l1
+            region = (
+                region_l1
+                if config.region_metric == "l1"
+                else region_loss(edit_err, batch.x, batch.truth, config.region_metric)
+            )
+            loss = loss + config.lambda_region * region
         if config.lambda_edge > 0:
             loss = loss + config.lambda_edge * edge_loss(out[:n], batch.x, batch.truth)
         extra: dict[str, float] = {}
