@@ -63,9 +63,10 @@ class PairedConfig:
     # L1 over the pixels the true edit changes (|truth - x| > 1/255), normalised per image by
     # their count: a moustache of 60 pixels then weighs as much as a hair colour of 1,100.
     lambda_region: float = 0.0
-    # How the region term measures the error: "l1" (mean absolute) or "rms" (root mean square,
-    # per image). The region goal is a PSNR; where an edge's place is in doubt, the squared error
-    # is least for the average of its places, the absolute error for one of them.
+    # How the region term measures the error: "l1" (mean absolute) or "rms" (root of the mean
+    # square, each image's region weighted alike). The region goal is a PSNR; where an edge's
+    # place is in doubt, the squared error is least for the average of its places, the absolute
+    # error for one of them.
     region_metric: str = "l1"
     # L1 of the horizontal and vertical pixel differences of the edit's error inside the same
     # region, normalised the same way: it asks for the truth's edges where they are, which plain
@@ -280,7 +281,8 @@ def train_paired(
     """Train an AttGAN generator on freshly rendered synthfaces pairs.
 
     loss = L1(G(x, b), R(id, nu, b)) + lambda_rec * L1(G(x, a), x)
-    + lambda_region * (the first L1 inside the pixels the edit changes), plus
+    + lambda_region * (the first error inside the pixels the edit changes, as `region_metric`)
+    + lambda_edge * (its pixel differences there), plus
     lambda_adv * -D(G(x, b)) when the optional critic is on. With `state_path`, the
     training state is saved every `checkpoint_every` steps and when the run stops; `resume`
     continues from it. `stop_at` ends the run early after that many steps (state saved), as an
