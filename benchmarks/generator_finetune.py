@@ -45,6 +45,7 @@ from sia_audit.generators.classifiers import (
 from sia_audit.generators.flips import flipped
 from sia_audit.generators.training import PairedConfig, state_path_for, train_paired
 from sia_audit.generators.training.evaluate import HELD_OUT_SEED, Figures, evaluate, held_out
+from sia_audit.generators.training.paired import REGION_METRICS
 from sia_audit.metrics.editability import crossed
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.targets.training import logger, shipped_generator
@@ -166,7 +167,7 @@ def main() -> None:
     parser.add_argument("--lambda-rec", type=float, default=1.0)
     parser.add_argument("--lambda-adv", type=float, default=0.0, help="the WGAN-GP critic's weight")
     parser.add_argument(
-        "--region-metric", choices=("l1", "rms"), default="l1", help="the region term's error"
+        "--region-metric", choices=REGION_METRICS, default="l1", help="the region term's error"
     )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
