@@ -20,7 +20,7 @@ from sia_audit.probes.synthfaces.attributes import INDEX
 from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlations
 from sia_audit.targets.training.archive import write_target
 from sia_audit.targets.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
-from sia_audit.targets.training.fit import LR, Batch, fit
+from sia_audit.targets.training.fit import Batch, fit
 from sia_audit.targets.training.log import Log
 from sia_audit.targets.training.nets import ARCHITECTURES
 
@@ -140,17 +140,21 @@ def train_classifier(
     *,
     eval_every: int = EVAL_EVERY,
     stop: Callable[[int, dict[str, float]], bool] | None = None,
+    net: Callable[[], nn.Module] | None = None,
+    loop: Callable[..., nn.Module] = fit,
 ) -> nn.Module:
     """The recipe's architecture trained `steps` steps from its seed; returned in eval mode.
 
     Held-out figures are logged every `eval_every` steps and at the end; when `stop(step,
     figures)` says so, training ends there (the learning-rate schedule still spans `steps`).
     `generator` is the checkpoint the reconstructions come from (default: the shipped one).
+    `net` makes another network than the recipe's architecture (one logit per image, (B,));
+    `loop` is another optimisation loop with `fit`'s signature: the data stay the recipe's.
     """
     torch.manual_seed(recipe.seed)  # the network's initial weights
     gen_model = load_generator(generator or shipped_generator())
     sampler = recipe.sampler()
-    model = ARCHITECTURES[recipe.arch]()
+    model = (net or ARCHITECTURES[recipe.arch])()
     held_out = HeldOut.draw(gen_model, recipe.seed)  # after the weights: their seed stays
     rng = torch.Generator().manual_seed(recipe.seed)
     label = INDEX[recipe.label]
@@ -161,13 +165,12 @@ def train_classifier(
             x[BATCH // 2 :] = gen_model(x[BATCH // 2 :], attrs[BATCH // 2 :])
         return Batch(normalise(x), on[:, label].float())
 
-    return fit(
+    return loop(
         model,
         next_batch,
         steps,
         log,
         name=recipe.name,
-        lr=LR,
         eval_every=eval_every,
         evaluate=lambda m: evaluate_classifier(m, gen_model, recipe, held_out=held_out),
         stop=stop,

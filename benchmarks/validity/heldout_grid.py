@@ -1,0 +1,119 @@
+"""The held-out suite's grid, and its split into a half to choose on and a half to test on.
+
+Eight labels, four architectures, two training loops. Every figure, rule and threshold the
+tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
+is committed, and only measured. The split is by label *and* by architecture: a test model
+has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
+not trained). Each half holds one of the project's own architectures and one torchvision
+model, so a rule cannot learn one family.
+
+| half   | labels                                              | architectures (loop)                       |
+|--------|-----------------------------------------------------|--------------------------------------------|
+| choose | Eyeglasses, Male, No_Beard, Bald                    | SmallCNN (fit), MobileNetV3-small (sgd-aug)|
+| test   | Smiling, Wearing_Lipstick, Bushy_Eyebrows, Pale_Skin| ResNet-18 (sgd-aug), ShuffleNetV2 (sgd-aug)|
+
+Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
+planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
+an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
+where the shortcut disagrees with the label lies in [0.70, 0.85]; weak band (0.80, 0.85],
+strong band [0.70, 0.80].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HALVES = ("choose", "test")
+
+
+@dataclass(frozen=True)
+class Arch:
+    """One architecture of the grid and the loop it is trained with."""
+
+    key: str  # cache names
+    net: str  # a key of heldout_nets.NETS
+    loop: str  # "fit" (the project's Adam + cosine) or "sgd-aug" (heldout_loop.fit_sgd_aug)
+    half: str
+
+
+ARCHS = (
+    Arch("cnn", "cnn", "fit", "choose"),
+    Arch("mnv3", "mobilenet_v3_small", "sgd-aug", "choose"),
+    Arch("r18", "resnet18", "sgd-aug", "test"),
+    Arch("shuf", "shufflenet_v2", "sgd-aug", "test"),
+)
+
+# Per label, the half and two shortcuts from other regions of the face (none hidden by the
+# label, none in its exclusive hair-colour group).
+LABELS: dict[str, tuple[str, tuple[str, str]]] = {
+    "Eyeglasses": ("choose", ("Mustache", "Bangs")),
+    "Male": ("choose", ("Smiling", "Pale_Skin")),
+    "No_Beard": ("choose", ("Wearing_Lipstick", "Young")),
+    "Bald": ("choose", ("Mustache", "Pale_Skin")),
+    "Smiling": ("test", ("Eyeglasses", "Bangs")),
+    "Wearing_Lipstick": ("test", ("Bushy_Eyebrows", "Blond_Hair")),
+    "Bushy_Eyebrows": ("test", ("Mustache", "Young")),
+    "Pale_Skin": ("test", ("Smiling", "Black_Hair")),
+}
+CONTROL_SEEDS = (1, 2)
+PLANT_SEED = 1
+
+CLEAN_MIN = 0.90
+WEAK = (0.80, 0.85)  # accuracy where the shortcut disagrees: (low, high]
+STRONG = (0.70, 0.80)  # [low, high]
+
+
+def band(clean_acc: float, disagree_acc: float) -> str | None:
+    """'weak', 'strong' or None (not a realistic shortcut model)."""
+    if clean_acc < CLEAN_MIN:
+        return None
+    if WEAK[0] < disagree_acc <= WEAK[1]:
+        return "weak"
+    if STRONG[0] <= disagree_acc <= STRONG[1]:
+        return "strong"
+    return None
+
+
+def cells(half: str) -> list[tuple[Arch, str]]:
+    """The (architecture, label) cells of one half."""
+    return [
+        (arch, label)
+        for arch in ARCHS
+        if arch.half == half
+        for label, (h, _) in LABELS.items()
+        if h == half
+    ]
+
+STEPS = 500
+EVAL_EVERY = 25  # held-out checks; a plant keeps the first check in each band from step 100
+FIRST_CHECK = 100
+AFTER_WEAK = 150  # steps a plant trains on after its weak snapshot, looking for a strong one
+MAX_TRIES = 3
+# The shortcut's pull, weakest first: (label reliability r, P(shortcut | label) p). With r < 1
+# and p = 1 the shortcut predicts the training labels better than the label's own attribute;
+# with r = 1 and p < 1 the label is the better cue and a salient shortcut learned first fades.
+LEVELS = (
+    (1.0, 0.8),
+    (1.0, 0.9),
+    (1.0, 0.95),
+    (1.0, 1.0),
+    (0.998, 1.0),
+    (0.995, 1.0),
+    (0.99, 1.0),
+    (0.97, 1.0),
+    (0.91, 1.0),
+)
+FIRST = LEVELS.index((1.0, 1.0))
+
+
+def next_level(weak: int, strong: int, tried: int, used: bool) -> tuple[int, int, int | None]:
+    """Bisect LEVELS after a try at index `tried` that found no band.
+
+    A try that never used the shortcut (accuracy where it disagrees stayed above 0.85) bounds
+    the pull from below; one that used it, but never realistically, from above. Returns the
+    new bounds and the next index (None: no level left between them).
+    """
+    weak, strong = (tried, strong) if not used else (weak, tried)
+    if strong - weak <= 1:
+        return weak, strong, None
+    return weak, strong, (weak + strong + 1) // 2 if weak >= 0 else (weak + strong) // 2

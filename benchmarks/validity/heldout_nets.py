@@ -1,0 +1,56 @@
+"""The held-out suite's networks: the project's SmallCNN and three torchvision models at 64 px.
+
+torchvision's ImageNet models downsample by 32 before pooling; at 64 px that leaves a 2x2 map
+and loses the small features (a moustache is a few pixels). Each is adapted as a user would:
+one logit, and the first downsampling made gentler. Random initialisation (nothing is
+downloaded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torchvision
+from torch import Tensor, nn
+
+from sia_audit.targets.training import SmallCNN
+
+
+class OneLogit(nn.Module):
+    """A (B, 1) classifier returning (B,) logits, as the training loops expect."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)[:, 0]
+
+
+def resnet18() -> nn.Module:
+    """ResNet-18, 11.2M parameters; the 7x7 stem conv as a 3x3 (stride 2 kept)."""
+    net = torchvision.models.resnet18(num_classes=1)
+    net.conv1 = nn.Conv2d(3, 64, 3, stride=2, padding=1, bias=False)
+    return OneLogit(net)
+
+
+def mobilenet_v3_small() -> nn.Module:
+    """MobileNetV3-small, 1.5M parameters; its stem conv at stride 1 (4x4 before pooling)."""
+    net = torchvision.models.mobilenet_v3_small(num_classes=1)
+    net.features[0][0].stride = (1, 1)
+    return OneLogit(net)
+
+
+def shufflenet_v2() -> nn.Module:
+    """ShuffleNetV2 x0.5, 0.34M parameters; without the stem's max pool (4x4 before pooling)."""
+    net = torchvision.models.shufflenet_v2_x0_5(num_classes=1)
+    net.maxpool = nn.Identity()
+    return OneLogit(net)
+
+
+NETS: dict[str, Callable[[], nn.Module]] = {
+    "cnn": SmallCNN,
+    "mobilenet_v3_small": mobilenet_v3_small,
+    "resnet18": resnet18,
+    "shufflenet_v2": shufflenet_v2,
+}

@@ -1,0 +1,184 @@
+"""The held-out suite: train its models (this file's first phase), audit them, score the gate.
+
+The grid and its split are declared in heldout_grid.py. Training a model caches it with its
+held-out figures; a rerun resumes. A plant keeps a snapshot at its first held-out check in
+each band (weak, strong) from step 100 on, and moves along LEVELS until some band is found
+(at most MAX_TRIES models).
+
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.validity.heldout_suite train --half choose
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.validity.heldout_suite train --half test
+
+Cache: benchmarks/.cache/heldout/ (stamped with the generator); log: docs/logs/heldout_suite.log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from benchmarks.cache_stamp import check_generator
+from benchmarks.validity import heldout_grid as grid
+from benchmarks.validity.heldout_loop import fit_sgd_aug
+from benchmarks.validity.heldout_nets import NETS
+from sia_audit.fsutil import atomic_write_text
+from sia_audit.targets.training import (
+    ClassifierRecipe,
+    Log,
+    fit,
+    logger,
+    save_classifier,
+    train_classifier,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "benchmarks" / ".cache" / "heldout"
+LOG = ROOT / "docs" / "logs" / "heldout_suite.log"
+LOOPS = {"fit": fit, "sgd-aug": fit_sgd_aug}
+
+
+def recipe(
+    arch: grid.Arch, label: str, attr: str | None, level: tuple[float, float], seed: int
+) -> ClassifierRecipe:
+    """A control (attr None, level ignored) or a plant of attr at a LEVELS entry."""
+    if attr is None:
+        name = f"{arch.key}_{label}_control_s{seed}"
+        return ClassifierRecipe(name, label, (), (), seed=seed, steps=grid.STEPS, arch=arch.key)
+    r, p = level
+    return ClassifierRecipe(
+        f"{arch.key}_{label}_{attr}_r{r:g}_p{p:g}",
+        label,
+        (f"{label}->{attr}@{p:g}",),
+        ((attr, 0.0),),
+        seed=seed,
+        steps=grid.STEPS,
+        label_reliability=r,
+        shortcut=attr,
+        arch=arch.key,
+    )
+
+
+def disagree_key(attr: str) -> str:
+    return f"acc_where_{attr}_disagrees"
+
+
+def train(rec: ClassifierRecipe, arch: grid.Arch, log: Log) -> dict:
+    """Train (or reuse) one model; returns its record (also cached as NAME.train.json).
+
+    A control trains all STEPS and is saved as NAME.pt. A plant records every held-out check
+    (`trajectory`: step, clean accuracy, accuracy where the shortcut disagrees) and saves a
+    snapshot per band it reached, as NAME.weak.pt / NAME.strong.pt.
+    """
+    record_path = CACHE / "models" / f"{rec.name}.train.json"
+    if record_path.exists():
+        return json.loads(record_path.read_text())
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"{rec.name}: training up to {rec.steps} steps ({arch.net}, loop {arch.loop})")
+    t0 = time.time()
+    made: list[nn.Module] = []
+    trajectory: list[list[float]] = []
+    snaps: dict[str, tuple[int, dict, dict]] = {}
+
+    def net() -> nn.Module:
+        made.append(NETS[arch.net]())
+        return made[-1]
+
+    def stop(step: int, figures: dict[str, float]) -> bool:
+        if rec.shortcut is None:
+            return False
+        clean, dis = figures["clean_acc"], figures[disagree_key(rec.shortcut)]
+        trajectory.append([step, clean, dis])
+        found = grid.band(clean, dis) if step >= grid.FIRST_CHECK else None
+        if found and found not in snaps:
+            snaps[found] = (step, copy.deepcopy(made[-1].state_dict()), dict(figures))
+        if "strong" in snaps:
+            return True
+        return "weak" in snaps and step - snaps["weak"][0] >= grid.AFTER_WEAK
+
+    model = train_classifier(
+        rec, rec.steps, log, eval_every=grid.EVAL_EVERY, stop=stop, net=net, loop=LOOPS[arch.loop]
+    )
+    by = f"benchmarks/validity/heldout_suite.py ({arch.net}, loop {arch.loop})"
+    record: dict = {"name": rec.name, "arch": arch.key, "label": rec.label,
+                    "shortcut": rec.shortcut, "seed": rec.seed,
+                    "label_reliability": rec.label_reliability,
+                    "correlation": rec.correlations[0] if rec.correlations else None,
+                    "trajectory": trajectory, "models": {}}  # fmt: skip
+    if rec.shortcut is None:
+        from sia_audit.generators.checkpoint import load_generator
+        from sia_audit.targets.training import evaluate_classifier, shipped_generator
+
+        figures = evaluate_classifier(model, load_generator(shipped_generator()), rec)
+        save_classifier(model, rec, rec.steps, CACHE / "models" / f"{rec.name}.pt", trained_by=by)
+        record["models"]["control"] = {"file": f"{rec.name}.pt", "steps": rec.steps, **figures}
+    for name, (step, state, figures) in snaps.items():
+        model.load_state_dict(state)
+        model.eval()
+        path = CACHE / "models" / f"{rec.name}.{name}.pt"
+        save_classifier(model, rec, step, path, trained_by=by)
+        record["models"][name] = {"file": path.name, "steps": step, **figures}
+    record["train_seconds"] = time.time() - t0
+    atomic_write_text(record_path, json.dumps(record, indent=1))
+    summary = {k: {f: v for f, v in m.items() if f != "file"} for k, m in record["models"].items()}
+    log(f"{rec.name}: done in {record['train_seconds']:.0f}s; {summary or 'no realistic check'}")
+    return record
+
+
+def tune(arch: grid.Arch, label: str, attr: str, log: Log) -> list[dict]:
+    """Plant attr along LEVELS until some band is found (at most MAX_TRIES models)."""
+    records = []
+    weak, strong, i = -1, len(grid.LEVELS), grid.FIRST
+    for _ in range(grid.MAX_TRIES):
+        rec = recipe(arch, label, attr, grid.LEVELS[i], grid.PLANT_SEED)
+        record = train(rec, arch, log)
+        records.append(record)
+        if record["models"]:
+            break
+        used = any(step >= grid.FIRST_CHECK and dis <= grid.WEAK[1]
+                   for step, _, dis in record["trajectory"])  # fmt: skip
+        weak, strong, nxt = grid.next_level(weak, strong, i, used)
+        if nxt is None:
+            break
+        i = nxt
+    return records
+
+
+def train_half(half: str, log: Log) -> None:
+    """Every control of the half first (both seeds), then every plant, cell by cell (label by
+    label, so that each architecture's first models come early)."""
+    cells = sorted(grid.cells(half), key=lambda cell: list(grid.LABELS).index(cell[1]))
+    for arch, label in cells:
+        for seed in grid.CONTROL_SEEDS:
+            train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
+    for arch, label in cells:
+        for attr in grid.LABELS[label][1]:
+            tune(arch, label, attr, log)
+
+
+def main() -> None:
+    global CACHE  # noqa: PLW0603 (one run, one setting)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="phase", required=True)
+    p_train = sub.add_parser("train", help="train (or resume) one half's models")
+    p_train.add_argument("--half", choices=grid.HALVES, required=True)
+    p_train.add_argument("--threads", type=int, default=1)
+    p_train.add_argument("--cache", type=Path, default=CACHE)
+    args = parser.parse_args()
+    CACHE = args.cache
+    torch.set_num_threads(args.threads)
+    check_generator(CACHE)
+    log = logger(LOG)
+    if args.phase == "train":
+        log(f"heldout_suite: training the {args.half} half, {args.threads} thread(s)")
+        t0 = time.time()
+        train_half(args.half, log)
+        log(f"heldout_suite: {args.half} half trained in {time.time() - t0:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
