@@ -8,6 +8,7 @@ from typing import Any, Literal
 from torch import Tensor
 
 from sia_audit.metrics import AttributeEffects, Estimate, Sensitivity, SubpopulationSensitivity
+from sia_audit.metrics.counterfactual import CounterfactualFlips
 from sia_audit.metrics.editability import Editability
 from sia_audit.metrics.path import PathAttribution
 from sia_audit.metrics.weighted import WeightedSensitivity
@@ -42,6 +43,9 @@ class ProbeData:
     psnr_recon: Tensor | None
     ssim_recon: Tensor | None
     effects: Tensor | None  # (N, K) loss drop when attribute k alone is reset to a0
+    # (N, K) flipping k in G's input: the loss change, and whether right/wrong changed (0/1)
+    flip_loss: Tensor | None = None
+    flip_changed: Tensor | None = None
     path_a: Tensor | None = None  # (N, K) path attribution of each attribute (SPEC 6c)
     path_x: Tensor | None = None  # (N,) the image's path term
     first_grad: Tensor | None = None  # (N,) L2 norm of the first step's gradient
@@ -105,6 +109,8 @@ class AuditResult:
     path_attribution: PathAttribution | None = None  # None for runs saved before it existed
     # s times the effect share (metrics.weighted); None without effects or a loss increase.
     weighted: WeightedSensitivity | None = None
+    # Flip rate and flip loss per attribute (metrics.counterfactual); None when not measured.
+    flips: CounterfactualFlips | None = None
 
     @property
     def main(self) -> AttackSummary:

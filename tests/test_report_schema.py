@@ -227,11 +227,13 @@ def test_run_blocks_hold_every_key_the_writer_writes(data: dict[str, Any]) -> No
     config = dataclasses.asdict(AttackConfig(variant="full", steps=3))
     assert rs.AttackConfigRecord.from_dict(config).steps == 3
     assert fields(rs.AttackConfigRecord) <= set(config)
-    # The fixed report predates the per-probe effects and start losses (read as None there);
-    # tests/commands/test_compare.py checks a fresh report's probes block holds them all.
-    assert set(data["probes"]) | {"loss_start", "effects"} == fields(rs.ProbesBlock)
+    # The fixed report predates the per-probe effects, start losses and counterfactual flips
+    # (read as None there); tests/commands/test_compare.py checks a fresh report's probes block
+    # holds them all.
+    later = {"loss_start", "effects", "flip_loss", "flip_changed"}
+    assert set(data["probes"]) | later == fields(rs.ProbesBlock)
     probes = rs.load(DATA).probes
-    assert probes.loss_start is None and probes.effects is None
+    assert probes.loss_start is None and probes.effects is None and probes.flip_loss is None
     assert set(data["figures"]["attacks"]["full"]) == fields(rs.AttackRecord)
     assert set(data["gallery"][0]) - {"images"} <= fields(rs.GalleryRecord)
     assert set(data["gallery"][0]["images"]) <= fields(rs.GalleryRecord)

@@ -4,13 +4,14 @@ Eight labels, four architectures, two training loops. Every figure, rule and thr
 tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
-not trained). Each half holds one of the project's own architectures and one torchvision
-model, so a rule cannot learn one family.
+not trained). The choose half holds one of the project's own architectures, trained with its
+own loop, and a torchvision model trained with the other; the test half holds two other
+torchvision models, trained with the other loop: nothing of the project's own recipe.
 
-| half   | labels                                              | architectures (loop)                       |
-|--------|-----------------------------------------------------|--------------------------------------------|
-| choose | Eyeglasses, Male, No_Beard, Bald                    | SmallCNN (fit), MobileNetV3-small (sgd-aug)|
-| test   | Smiling, Wearing_Lipstick, Bushy_Eyebrows, Pale_Skin| ResNet-18 (sgd-aug), ShuffleNetV2 (sgd-aug)|
+- choose: labels Eyeglasses, Male, No_Beard, Bald; SmallCNN (fit) and MobileNetV3-small
+  (sgd-aug);
+- test: labels Smiling, Wearing_Lipstick, Bushy_Eyebrows, Pale_Skin; ResNet-18 (sgd-aug) and
+  ShuffleNetV2 (sgd-aug).
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
@@ -83,6 +84,7 @@ def cells(half: str) -> list[tuple[Arch, str]]:
         for label, (h, _) in LABELS.items()
         if h == half
     ]
+
 
 STEPS = 500
 EVAL_EVERY = 25  # held-out checks; a plant keeps the first check in each band from step 100

@@ -1,12 +1,14 @@
-"""The held-out suite: train its models (this file's first phase), audit them, score the gate.
+"""The held-out suite: train its models, audit them with `sia-audit run`, keep the reports.
 
 The grid and its split are declared in heldout_grid.py. Training a model caches it with its
 held-out figures; a rerun resumes. A plant keeps a snapshot at its first held-out check in
 each band (weak, strong) from step 100 on, and moves along LEVELS until some band is found
-(at most MAX_TRIES models).
+(at most MAX_TRIES models). Auditing runs `sia-audit run` on every trained model under the
+suite's policy (AUDIT_POLICY: the demo's attack on 256 probes, no pixel baselines) and keeps
+its report.json; heldout_scoring.py reads the reports.
 
     PYTHONPATH=. nice .venv/bin/python -m benchmarks.validity.heldout_suite train --half choose
-    PYTHONPATH=. nice .venv/bin/python -m benchmarks.validity.heldout_suite train --half test
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.validity.heldout_suite audit --half choose
 
 Cache: benchmarks/.cache/heldout/ (stamped with the generator); log: docs/logs/heldout_suite.log.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +44,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "benchmarks" / ".cache" / "heldout"
 LOG = ROOT / "docs" / "logs" / "heldout_suite.log"
 LOOPS = {"fit": fit, "sgd-aug": fit_sgd_aug}
+AUDIT_POLICY = """version: 1
+probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}
+generator: builtin:synthfaces
+attack: {variant: full, steps: 50, eta_x: 1/255, eta_a: 4/255, eps_x: 1.5/255, baselines: [],
+         batch_size: 32}
+bootstrap: {resamples: 1000, seed: 0, level: 0.95}
+editability: {min_expression: 0.8, on_unmeasurable: skip}
+"""
 
 
 def recipe(
@@ -160,6 +172,54 @@ def train_half(half: str, log: Log) -> None:
             tune(arch, label, attr, log)
 
 
+def trained(half: str) -> list[dict]:
+    """Every model of the half that training saved: its record entry, with its kind."""
+    out = []
+    for arch, label in grid.cells(half):
+        for seed in grid.CONTROL_SEEDS:
+            rec = recipe(arch, label, None, grid.LEVELS[0], seed)
+            out += _saved(rec.name, "control")
+        for attr in grid.LABELS[label][1]:
+            for path in sorted((CACHE / "models").glob(f"{arch.key}_{label}_{attr}_r*.train.json")):
+                out += _saved(path.name.removesuffix(".train.json"), "plant")
+    return out
+
+
+def _saved(name: str, kind: str) -> list[dict]:
+    path = CACHE / "models" / f"{name}.train.json"
+    if not path.exists():
+        return []
+    record = json.loads(path.read_text())
+    return [{**record, "kind": kind, "band": band, **model}
+            for band, model in record["models"].items()]  # fmt: skip
+
+
+def audit(model: dict, log: Log, threads: int) -> Path:
+    """report.json of `sia-audit run` on one saved model under AUDIT_POLICY (cached)."""
+    out = CACHE / "reports" / Path(model["file"]).stem
+    report = out / "report.json"
+    if report.exists():
+        return report
+    cmd = [sys.executable, "-m", "sia_audit", "run", str(CACHE / "models" / model["file"]),
+           "--policy", str(CACHE / "audit-policy.yaml"), "--out", str(out), "--format", "json",
+           "--device", "cpu", "--quiet", "--threads", str(threads)]  # fmt: skip
+    t0 = time.time()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{model['file']}: sia-audit run exited {done.returncode}: "
+                         f"{done.stderr.strip().splitlines()[-1:]}")  # fmt: skip
+    log(f"{model['file']}: audited in {time.time() - t0:.0f}s")
+    return report
+
+
+def audit_half(half: str, log: Log, threads: int) -> None:
+    """Audit every saved model of the half: controls first, then plants."""
+    atomic_write_text(CACHE / "audit-policy.yaml", AUDIT_POLICY)
+    models = trained(half)
+    for model in sorted(models, key=lambda m: m["kind"] != "control"):
+        audit(model, log, threads)
+
+
 def main() -> None:
     global CACHE  # noqa: PLW0603 (one run, one setting)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -168,6 +228,10 @@ def main() -> None:
     p_train.add_argument("--half", choices=grid.HALVES, required=True)
     p_train.add_argument("--threads", type=int, default=1)
     p_train.add_argument("--cache", type=Path, default=CACHE)
+    p_audit = sub.add_parser("audit", help="audit (or resume) one half's trained models")
+    p_audit.add_argument("--half", choices=grid.HALVES, required=True)
+    p_audit.add_argument("--threads", type=int, default=1)
+    p_audit.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args()
     CACHE = args.cache
     torch.set_num_threads(args.threads)
@@ -178,6 +242,11 @@ def main() -> None:
         t0 = time.time()
         train_half(args.half, log)
         log(f"heldout_suite: {args.half} half trained in {time.time() - t0:.0f}s")
+    if args.phase == "audit":
+        log(f"heldout_suite: auditing the {args.half} half, {args.threads} thread(s)")
+        t0 = time.time()
+        audit_half(args.half, log, args.threads)
+        log(f"heldout_suite: {args.half} half audited in {time.time() - t0:.0f}s")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""Attacks: SIA and its ablations through a generator, FGSM/PGD on pixels, attribute effects."""
+"""Attacks: SIA and its ablations through a generator, FGSM/PGD on pixels, attribute effects
+and counterfactual flips."""
 
 from __future__ import annotations
 
 from sia_audit.attacks.config import AttackConfig
-from sia_audit.attacks.effects import per_probe_effects
+from sia_audit.attacks.effects import per_probe_effects, per_probe_flips
 from sia_audit.attacks.engine import AttackBatch, StepHook, attack
 from sia_audit.attacks.pixel import fgsm, pgd
 from sia_audit.attacks.variants import (
@@ -25,6 +26,7 @@ __all__ = [
     "Variant",
     "attack",
     "per_probe_effects",
+    "per_probe_flips",
     "fgsm",
     "get_variant",
     "pgd",

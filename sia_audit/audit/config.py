@@ -33,6 +33,8 @@ class AuditConfig:
     radii: Mapping[str, float] = field(default_factory=dict)
     subpopulations: tuple[str, ...] = ("Male",)
     effects: bool = True
+    # Counterfactual flips of every attribute on the probes themselves (the main attack's batch).
+    flips: bool = True
     single_attribute: bool = False
     gallery: int = 8
     # Execution options that leave the maths alone (figures equal up to float rounding):

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from sia_audit.attacks.acceleration import accelerate
-from sia_audit.attacks.effects import per_probe_effects
+from sia_audit.attacks.effects import per_probe_effects, per_probe_flips
 from sia_audit.attacks.engine import AttackBatch, attack
 from sia_audit.attacks.variants import get_variant
 from sia_audit.audit.config import (
@@ -198,11 +198,16 @@ def _numbers(probes: ProbeSet, env: Setup, config: AuditConfig, b: BatchAttacks)
     gallery: list[GalleryItem] = []
     for name, r in b.results.items():
         uses_g = get_variant(name).uses_generator
-        effects = None
+        effects = flip_loss = flip_changed = None
         if uses_g and config.effects:
             effects = per_probe_effects(
                 r.x_T, b.a0, r.a_T, b.y, generator=generator, target=target, task=target.task
             )
+        if uses_g and config.flips and name == config.attack.variant:
+            flip_loss, flip_changed = per_probe_flips(
+                b.x0, b.a0, b.y, generator=generator, target=target, task=target.task,
+                names=generator.attr_names,
+            )  # fmt: skip
         attacks[name] = cpu(
             **b.clean,
             a0=r.a0,
@@ -218,6 +223,8 @@ def _numbers(probes: ProbeSet, env: Setup, config: AuditConfig, b: BatchAttacks)
             psnr_recon=psnr(r.adversary, b.recon) if uses_g and b.recon is not None else None,
             ssim_recon=ssim(r.adversary, b.recon) if uses_g and b.recon is not None else None,
             effects=effects,
+            flip_loss=flip_loss,
+            flip_changed=flip_changed,
             path_a=r.path_a,
             path_x=r.path_x,
             first_grad=r.first_grad,

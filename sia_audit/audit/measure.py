@@ -17,6 +17,7 @@ from sia_audit.audit.config import AuditConfig, plan_batches
 from sia_audit.audit.gallery import merge_gallery
 from sia_audit.audit.loop import BatchNumbers, setup
 from sia_audit.gates.numerics import FLOORS as ROUNDING_FLOORS
+from sia_audit.generators.flips import label_partners
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import (
     BootstrapConfig,
@@ -32,6 +33,7 @@ from sia_audit.metrics import (
     subpopulation_sensitivity,
 )
 from sia_audit.metrics import attribute_effect as effect_estimates
+from sia_audit.metrics.counterfactual import counterfactual_flips
 from sia_audit.metrics.editability import Editability
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 from sia_audit.metrics.path import path_attribution
@@ -126,6 +128,17 @@ def measure(
             path = path_attribution(main.path_a, main.path_x, included, names=attr_names, config=b)
         except EmptyMetricError:  # the attack did not raise the loss: no shares of nothing
             path = None
+    flips = None
+    if main.flip_loss is not None and main.flip_changed is not None:
+        partners = label_partners(attr_names, frozen)
+        kept = [k and a not in partners for a, k in zip(attr_names, included.tolist(), strict=True)]
+        flips = counterfactual_flips(
+            main.flip_loss,
+            main.flip_changed,
+            kept,
+            names=attr_names,
+            config=b,
+        )
     single = None
     if config.single_attribute:
         deltas = [
@@ -187,6 +200,7 @@ def measure(
         editability=None if editability is None else editability.editability,
         path_attribution=path,
         weighted=weighted,
+        flips=flips,
     )
 
 
@@ -214,6 +228,8 @@ def probe_data(names: Sequence[str], c: Mapping[str, Tensor]) -> ProbeData:
         psnr_recon=c.get("psnr_recon"),
         ssim_recon=c.get("ssim_recon"),
         effects=c.get("effects"),
+        flip_loss=c.get("flip_loss"),
+        flip_changed=c.get("flip_changed"),
         path_a=c.get("path_a"),
         path_x=c.get("path_x"),
         first_grad=c.get("first_grad"),

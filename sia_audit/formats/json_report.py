@@ -94,6 +94,7 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             if r.path_attribution is None
             else r.path_attribution.as_dict(),
             "weighted_sensitivity": None if r.weighted is None else r.weighted.as_dict(),
+            "counterfactual_flips": None if r.flips is None else r.flips.as_dict(),
         },
         "flags": [f.as_dict() for f in outcome.flags],
         "probes": {
@@ -109,6 +110,10 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             "loss_adversary": _flat(main.loss_adv),
             "loss_start": _flat(main.loss_start),
             "effects": _rows(main.effects),
+            "flip_loss": _rows(main.flip_loss),
+            "flip_changed": None
+            if main.flip_changed is None
+            else [[bool(v) for v in row] for row in main.flip_changed.tolist()],
         },
         "gallery": [gallery_item(g) for g in r.gallery],
         "provenance": {**r.provenance, **outcome.inputs},

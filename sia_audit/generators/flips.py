@@ -39,3 +39,15 @@ def intended(names: Sequence[str]) -> Tensor:
         for i in members:
             mask[i, members] = True
     return mask
+
+
+def label_partners(names: Sequence[str], frozen: Sequence[str]) -> tuple[str, ...]:
+    """The attributes (not frozen) whose flip moves a frozen one: its exclusive partners. A
+    counterfactual flip of one of them changes the target's label, not only a feature."""
+    mask = intended(names)
+    return tuple(
+        name
+        for k, name in enumerate(names)
+        if name not in frozen
+        and any(bool(mask[k, names.index(f)]) for f in frozen if f in names and f != name)
+    )

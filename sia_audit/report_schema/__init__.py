@@ -6,7 +6,8 @@ so `sia-audit render`, and the regression gate of `compare` and `run --baseline`
 years later without it. A missing key or a wrong type is one `SchemaError` (a DataError) naming
 its path, e.g. `figures.sensitivity.sdar_s: missing`. What older reports of schema 1 lack
 (`gallery`, `protected`, `timings`, `sensitivity.unmeasurable`, `figures.editability`,
-`figures.path_attribution`, `figures.weighted_sensitivity`, `flags`, `onnx`) reads as empty or None.
+`figures.path_attribution`, `figures.weighted_sensitivity`, `figures.counterfactual_flips`, the
+per-probe `effects`, `flip_loss` and `flip_changed`, `flags`, `onnx`) reads as empty or None.
 """
 
 from sia_audit.report_schema.fields import SchemaError, damaged
@@ -18,6 +19,7 @@ from sia_audit.report_schema.figures import (
     EffectsBlock,
     EstimateRecord,
     FlagRecord,
+    FlipsBlock,
     GroupRecord,
     OnnxBlock,
     OnnxParityRecord,
@@ -49,6 +51,7 @@ __all__ = [
     "EffectsBlock",
     "EstimateRecord",
     "FlagRecord",
+    "FlipsBlock",
     "GalleryRecord",
     "GateRecord",
     "GroupRecord",

@@ -168,6 +168,29 @@ class WeightedBlock(Reader):
 
 
 @dataclass(frozen=True)
+class FlipsBlock(Reader):
+    """Per attribute, the flip rate and flip loss of counterfactual flips (metrics)."""
+
+    PATH = "figures.counterfactual_flips"
+
+    n: int
+    attributes: tuple[str, ...]
+    excluded: tuple[str, ...]
+    rate: Mapping[str, EstimateRecord]
+    loss: Mapping[str, EstimateRecord]
+
+    @classmethod
+    def read(cls, d: Node) -> Self:
+        return cls(
+            n=d.count("n"),
+            attributes=d.texts("attributes"),
+            excluded=d.texts("excluded"),
+            rate=estimates(d, "rate"),
+            loss=estimates(d, "loss"),
+        )
+
+
+@dataclass(frozen=True)
 class FlagRecord(Reader):
     """One validity flag (gates.flags.ValidityFlag, saved): raised or not, and why."""
 

@@ -19,6 +19,7 @@ from sia_audit.report_schema.figures import (
     EffectsBlock,
     EstimateRecord,
     FlagRecord,
+    FlipsBlock,
     OnnxBlock,
     PathBlock,
     Reader,
@@ -89,6 +90,20 @@ def _rows(
     return tuple(out)
 
 
+def _flag_rows(d: Node, key: str, n: int, k: int) -> tuple[tuple[bool, ...], ...] | None:
+    """An optional (n, k) array of booleans, or None."""
+    rows = d.items_or_none(key, optional=True)
+    if rows is None:
+        return None
+    out = []
+    for i, row in enumerate(_sized(d, key, rows, n)):
+        where = f"{d.at(key)}[{i}]"
+        if not isinstance(row, list) or len(row) != k:
+            raise SchemaError(where, f"expected a list of {k} booleans")
+        out.append(tuple(flag(v, f"{where}[{j}]") for j, v in enumerate(row)))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class ProbesBlock(Reader):
     """The main attack's per-probe data, in probe order, so a later audit can be paired with it."""
@@ -109,6 +124,10 @@ class ProbesBlock(Reader):
     # each attribute's loss drop (N, K), what w is computed from, so w can be compared too.
     loss_start: tuple[float, ...] | None = None
     effects: tuple[tuple[float, ...], ...] | None = None
+    # Counterfactual flips (N, K): the loss change when k is flipped in G's input, and whether
+    # the target's right/wrong changed (absent in reports written before they were measured).
+    flip_loss: tuple[tuple[float, ...], ...] | None = None
+    flip_changed: tuple[tuple[bool, ...], ...] | None = None
 
     @classmethod
     def read(cls, d: Node) -> Self:
@@ -139,6 +158,8 @@ class ProbesBlock(Reader):
                 for i, v in enumerate(_sized(d, "loss_start", start, n))
             ),
             effects=_rows(d, "effects", n, k, optional=True),
+            flip_loss=_rows(d, "flip_loss", n, k, optional=True),
+            flip_changed=_flag_rows(d, "flip_changed", n, k),
         )
 
 
@@ -315,6 +336,11 @@ class ReportRecord:
     def weighted_sensitivity(self) -> WeightedBlock | None:
         node = self._figures.node_or_none("weighted_sensitivity", optional=True)  # before it
         return None if node is None else WeightedBlock.read(node)
+
+    @cached_property
+    def counterfactual_flips(self) -> FlipsBlock | None:
+        node = self._figures.node_or_none("counterfactual_flips", optional=True)  # before them
+        return None if node is None else FlipsBlock.read(node)
 
     @cached_property
     def flags(self) -> tuple[FlagRecord, ...]:

@@ -1,0 +1,130 @@
+"""Counterfactual flips: ask the target directly what one attribute does to its answers.
+
+Per attribute k, every probe's attribute k is flipped in the generator's input (a_k -> 1 - a_k,
+the flips the editability check draws) and the target is read on G(x0, a') against G(x0, a0):
+
+- the flip rate: the fraction of probes where the flip changes whether the target is right;
+- the flip loss: the mean absolute change of the target's loss.
+
+No attack is involved: it measures what the target does when only k changes, so a model that
+leans on a shortcut changes its answer where a truthful one does not. The label's own attribute
+is frozen and left out, and so is any attribute whose flip changes the label (a hair colour
+turned on turns the others off): its flip changes the truth, not a shortcut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sia_audit.metrics.bootstrap import DEFAULT, BootstrapConfig, bootstrap, paired_bootstrap
+from sia_audit.metrics.estimate import EmptyMetricError, Estimate
+from sia_audit.metrics.sensitivity import resolve_attributes
+
+RATE = (
+    "Flip rate of {a}: fraction of the probes where flipping {a} in the generator's input "
+    "(a -> 1 - a) changes whether the target is right, on G(x0, a') against G(x0, a0)"
+)
+LOSS = (
+    "Flip loss of {a}: mean over the probes of |L(G(x0, a')) - L(G(x0, a0))|, the target's loss "
+    "change when {a} alone is flipped in the generator's input"
+)
+
+
+@dataclass(frozen=True)
+class CounterfactualFlips:
+    """Flip rate and flip loss per attribute (those not excluded), with their intervals."""
+
+    attributes: tuple[str, ...]
+    excluded: tuple[str, ...]
+    rate: tuple[Estimate, ...]
+    loss: tuple[Estimate, ...]
+    n: int
+
+    def of(self, name: str) -> Estimate:
+        """The flip rate of `name`."""
+        return self.rate[self.attributes.index(name)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "attributes": list(self.attributes),
+            "excluded": list(self.excluded),
+            "rate": {a: e.as_dict() for a, e in zip(self.attributes, self.rate, strict=True)},
+            "loss": {a: e.as_dict() for a, e in zip(self.attributes, self.loss, strict=True)},
+        }
+
+
+def _values(flip_loss: Tensor, flip_changed: Tensor, mask: Tensor) -> Tensor:
+    """Per probe: the 0/1 changes, then the absolute loss changes, of the kept attributes."""
+    changed = flip_changed.detach().cpu()[:, mask].to(torch.float64)
+    loss = flip_loss.detach().cpu()[:, mask].abs().to(torch.float64)
+    return torch.cat([changed, loss], dim=1)
+
+
+def _check(flip_loss: Tensor, flip_changed: Tensor) -> None:
+    if flip_loss.dim() != 2 or flip_changed.shape != flip_loss.shape:
+        raise ValueError(
+            f"expected flip_loss and flip_changed (N, K), got {tuple(flip_loss.shape)} and "
+            f"{tuple(flip_changed.shape)}"
+        )
+    if not torch.isfinite(flip_loss).all():
+        raise ValueError("flip_loss holds non-finite values")
+
+
+def _assemble(
+    rep: Any, names: Sequence[str], mask: Tensor, prefix: str = ""
+) -> CounterfactualFlips:
+    kept = [a for a, m in zip(names, mask.tolist(), strict=True) if m]
+    n_k = len(kept)
+    rate = tuple(rep.estimate(prefix + RATE.format(a=a), (j,)) for j, a in enumerate(kept))
+    loss = tuple(rep.estimate(prefix + LOSS.format(a=a), (n_k + j,)) for j, a in enumerate(kept))
+    excl = tuple(a for a, m in zip(names, mask.tolist(), strict=True) if not m)
+    return CounterfactualFlips(tuple(kept), excl, rate, loss, rep.n)
+
+
+def counterfactual_flips(
+    flip_loss: Tensor,
+    flip_changed: Tensor,
+    included: Tensor | Sequence[bool] | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    config: BootstrapConfig = DEFAULT,
+) -> CounterfactualFlips:
+    """Flip rate and flip loss from per-probe loss changes (N, K) and right/wrong changes (N, K).
+
+    Uses the same resamples as `sensitivity` for the same probes.
+    """
+    _check(flip_loss, flip_changed)
+    names, mask = resolve_attributes(flip_loss.shape[1], names, included)
+    if flip_loss.shape[0] == 0:
+        raise EmptyMetricError("no probes: counterfactual flips need at least one probe")
+    return _assemble(bootstrap(_values(flip_loss, flip_changed, mask), None, config), names, mask)
+
+
+def flips_difference(
+    base: tuple[Tensor, Tensor],
+    head: tuple[Tensor, Tensor],
+    included: Tensor | Sequence[bool] | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    config: BootstrapConfig = DEFAULT,
+    base_ids: Sequence[str] | None = None,
+    head_ids: Sequence[str] | None = None,
+) -> CounterfactualFlips:
+    """Head minus baseline of every flip rate and flip loss, paired by probe.
+
+    `base` and `head` are (flip_loss, flip_changed) of each audit, (N, K) each.
+    """
+    for loss, changed in (base, head):
+        _check(loss, changed)
+    names, mask = resolve_attributes(base[0].shape[1], names, included)
+    rep = paired_bootstrap(
+        _values(*base, mask), _values(*head, mask), None, config, base_ids=base_ids,
+        head_ids=head_ids,
+    )  # fmt: skip
+    return _assemble(rep, names, mask, "Change head - baseline, paired by probe, of: ")

@@ -1,0 +1,58 @@
+"""Flip rate and flip loss: their values, exclusions, and the paired change head - baseline."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sia_audit.metrics import BootstrapConfig
+from sia_audit.metrics.counterfactual import counterfactual_flips, flips_difference
+
+CONFIG = BootstrapConfig(resamples=200, seed=0)
+NAMES = ("a", "b", "c")
+
+
+def _data() -> tuple[torch.Tensor, torch.Tensor]:
+    loss = torch.tensor([[0.5, -0.1, 0.0], [-0.5, 0.1, 0.2], [1.0, 0.0, 0.0], [0.0, 0.3, 0.0]])
+    changed = torch.tensor([[1, 0, 0], [1, 0, 0], [0, 0, 1], [0, 0, 0]], dtype=torch.bool)
+    return loss, changed
+
+
+def test_flip_rate_and_loss_are_the_means_of_changes_and_absolute_losses() -> None:
+    loss, changed = _data()
+    flips = counterfactual_flips(loss, changed, [True, False, True], names=NAMES, config=CONFIG)
+    assert flips.attributes == ("a", "c") and flips.excluded == ("b",) and flips.n == 4
+    assert flips.of("a").value == pytest.approx(0.5)
+    assert flips.rate[1].value == pytest.approx(0.25)
+    assert flips.loss[0].value == pytest.approx(0.5)  # |0.5| + |-0.5| + |1.0| + 0, over 4
+    assert flips.loss[1].value == pytest.approx(0.05)
+    assert flips.rate[0].low <= 0.5 <= flips.rate[0].high
+    assert "Flip rate of a" in flips.rate[0].definition
+    written = flips.as_dict()
+    assert set(written) == {"n", "attributes", "excluded", "rate", "loss"}
+    assert written["rate"]["c"]["value"] == pytest.approx(0.25)
+
+
+def test_flips_refuse_bad_shapes_and_non_finite_losses() -> None:
+    loss, changed = _data()
+    with pytest.raises(ValueError, match="expected flip_loss"):
+        counterfactual_flips(loss, changed[:, :2], names=NAMES)
+    bad = loss.clone()
+    bad[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="non-finite"):
+        counterfactual_flips(bad, changed, names=NAMES)
+
+
+def test_the_change_is_paired_by_probe_id() -> None:
+    loss, changed = _data()
+    more = changed.clone()
+    more[3, 0] = True  # one more probe changes its answer when a is flipped
+    ids = ("p0", "p1", "p2", "p3")
+    order = [3, 0, 2, 1]  # the head lists its probes in another order
+    diff = flips_difference(
+        (loss, changed), (loss[order], more[order]), names=NAMES, config=CONFIG,
+        base_ids=ids, head_ids=tuple(ids[i] for i in order),
+    )  # fmt: skip
+    assert diff.of("a").value == pytest.approx(0.25)
+    assert diff.of("b").value == 0 and diff.loss[0].value == pytest.approx(0.0)
+    assert diff.of("a").definition.startswith("Change head - baseline")
