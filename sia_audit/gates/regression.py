@@ -7,9 +7,8 @@ comparison is refused with the differing fields named.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,25 @@ from torch import Tensor
 from sia_audit import report_schema
 from sia_audit.errors import DataError
 from sia_audit.gates.numerics import allowance, arithmetic_differences
-from sia_audit.gates.thresholds import (
-    GateVerdict,
-    OnUnmeasurable,
-    check_max,
-    check_min,
-    skipped,
-    unmeasurable,
-)
+from sia_audit.gates.rise import Rise, check_fall, check_rise
+from sia_audit.gates.thresholds import GateVerdict, OnUnmeasurable, skipped, unmeasurable
+from sia_audit.generators.flips import label_partners
 from sia_audit.metrics import (
     BootstrapConfig,
     EmptyMetricError,
     attack_success_rate_difference,
     paired_mean_difference,
 )
+from sia_audit.metrics.bootstrap import (
+    Replicates,
+    Statistic,
+    paired_bootstrap,
+    simultaneous_margin,
+)
 from sia_audit.metrics.estimate import Estimate
 from sia_audit.metrics.sensitivity import sensitivity_difference
-from sia_audit.metrics.weighted import WeightedInputs, WeightedSensitivity, weighted_difference
+from sia_audit.metrics.weighted import WeightedInputs
+from sia_audit.metrics.weighted import statistic as weighted_statistic
 from sia_audit.policy.gates import RegressionSection
 from sia_audit.report_schema import ReportRecord, SchemaError
 from sia_audit.results import AuditResult
@@ -60,6 +61,10 @@ class ProbeTable:
     # What w is computed from; None in reports written before they were saved, or without
     # attribute effects.
     weighted: WeightedInputs | None = None
+    # Counterfactual flips: the loss change (N, K) and right/wrong changes (N, K) when each
+    # attribute is flipped in G's input; None in reports written before they were measured.
+    flip_loss: Tensor | None = None
+    flip_changed: Tensor | None = None
 
 
 def _weighted_inputs(
@@ -102,6 +107,10 @@ def table_from_report(report: ReportRecord | Mapping[str, Any], where: str) -> P
         provenance=provenance,
         unmeasurable=unmeasurable,
         weighted=_weighted_inputs(delta, p.effects, p.loss_start, p.loss_adversary),
+        flip_loss=None if p.flip_loss is None else torch.tensor(p.flip_loss, dtype=torch.float64),
+        flip_changed=None
+        if p.flip_changed is None
+        else torch.tensor(p.flip_changed, dtype=torch.bool),
     )
 
 
@@ -127,6 +136,8 @@ def table_from_result(result: AuditResult, inputs: Mapping[str, str]) -> ProbeTa
         weighted=_weighted_inputs(
             main.delta.double(), main.effects, main.loss_start, main.loss_adv
         ),
+        flip_loss=None if main.flip_loss is None else main.flip_loss.double(),
+        flip_changed=None if main.flip_changed is None else main.flip_changed.bool(),
     )
 
 
@@ -159,6 +170,68 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class AttributeFigure:
+    """A per-attribute figure a regression can gate: where its per-probe values come from.
+
+    `values(table)` is (N, C) per probe (None when the report lacks them: `missing` says what
+    is missing); `statistic` maps resampled means (R, C) to the figure per attribute (R, K)
+    (None: the means themselves, C = K). `flips` figures leave out the label's partners.
+    """
+
+    name: str  # in gate names: regression NAME[attribute]
+    allowance: str  # the RegressionSection field holding its allowance
+    values: Callable[[ProbeTable], Tensor | None]
+    missing: str
+    statistic: Statistic | None = None
+    flips: bool = False
+    needs_rise: bool = False  # a share of the attack's loss increase: none without one
+
+
+def _w_values(t: ProbeTable) -> Tensor | None:
+    x = t.weighted
+    if x is None:
+        return None
+    return torch.cat([x.delta.abs(), x.effects, x.rise[:, None]], dim=1).double()
+
+
+FIGURES = (  # w first: the figure the report leads with
+    AttributeFigure(
+        "w",
+        "weighted_increase",
+        _w_values,
+        "per-probe attribute effects",
+        weighted_statistic,
+        needs_rise=True,
+    ),
+    AttributeFigure("s", "sensitivity_increase", lambda t: t.delta.abs().double(), ""),
+    AttributeFigure(
+        "flip_rate",
+        "flip_rate_increase",
+        lambda t: None if t.flip_changed is None else t.flip_changed.double(),
+        "per-probe counterfactual flips",
+        flips=True,
+    ),
+    AttributeFigure(
+        "flip_loss",
+        "flip_loss_increase",
+        lambda t: None if t.flip_loss is None else t.flip_loss.abs().double(),
+        "per-probe counterfactual flips",
+        flips=True,
+    ),
+)
+
+
+def gated_attributes(
+    section: RegressionSection, table: ProbeTable, protected: Sequence[str]
+) -> tuple[str, ...]:
+    """The attributes a regression section names: all of the head's, the protected, or a list."""
+    which = section.attributes
+    if which == "all":
+        return tuple(a for a in table.attributes if a not in table.frozen)
+    return tuple(protected) if which == "protected" else tuple(which)
+
+
 def regression_verdicts(
     section: RegressionSection,
     base: ProbeTable,
@@ -167,76 +240,23 @@ def regression_verdicts(
     config: BootstrapConfig,
     on_unmeasurable: OnUnmeasurable = "fail",
 ) -> tuple[GateVerdict, ...]:
-    """Every configured allowance checked on the paired change head - baseline."""
+    """Every configured allowance checked on the paired change head - baseline (gates.rise)."""
     out: list[GateVerdict] = []
     ids = {"base_ids": base.names, "head_ids": head.names}
     uc = section.use_confidence
     arithmetic = arithmetic_differences(base.provenance, head.provenance)
-
-    def check_rise(gate: str, e: Estimate, figure: str, allowed: float) -> GateVerdict:
-        limit, note = allowance(figure, allowed, arithmetic)
-        verdict = check_max(gate, e, limit, uc)
-        return dataclasses.replace(verdict, message=verdict.message + note) if note else verdict
-
-    def per_attribute(
-        figure: str,
-        names: Sequence[str],
-        attributes: Sequence[str],
-        estimates: Sequence[Estimate],
-        allowed: float,
-        cannot_draw: Sequence[str],
-    ) -> list[GateVerdict]:
-        verdicts = []
-        for name in names:
-            gate = f"regression {figure}[{name}]"
-            if name not in attributes:
-                verdicts.append(skipped(gate, "frozen or not a generator attribute"))
-                continue
-            verdict = check_rise(gate, estimates[attributes.index(name)], figure, allowed)
-            if name in cannot_draw:
-                verdict = unmeasurable(
-                    verdict, "the generator cannot draw it in either audit", on_unmeasurable
-                )
-            verdicts.append(verdict)
-        return verdicts
-
-    included = [a not in head.frozen for a in head.attributes]
-    if section.weighted_increase is not None:  # first, as w leads the threshold gates
-        w_diff, reason = _weighted_change(base, head, included, config)
-        if w_diff is None:
-            kept = [a for a, keep in zip(head.attributes, included, strict=True) if keep]
-            out += [skipped(f"regression w[{name}]", reason) for name in protected or kept]
-        else:
-            out += per_attribute(
-                "w",
-                protected or w_diff.attributes,
-                w_diff.attributes,
-                w_diff.w,
-                section.weighted_increase,
-                head.unmeasurable,
-            )
-    if section.sdar_increase is not None or section.sensitivity_increase is not None:
+    out += _per_attribute_verdicts(
+        section, base, head, gated_attributes(section, head, protected), config, arithmetic,
+        on_unmeasurable,
+    )  # fmt: skip
+    if section.sdar_increase is not None:
+        included = [a not in head.frozen for a in head.attributes]
         diff = sensitivity_difference(
-            base.delta,
-            head.delta,
-            included,
-            names=head.attributes,
-            config=config,
-            unmeasurable=head.unmeasurable,
-            **ids,
-        )
-        if section.sdar_increase is not None:
-            rise = section.sdar_increase
-            out.append(check_rise("regression sdar(s)", diff.sdar_s, "sdar_s", rise))
-        if section.sensitivity_increase is not None:
-            out += per_attribute(
-                "s",
-                protected or diff.attributes,
-                diff.attributes,
-                diff.s,
-                section.sensitivity_increase,
-                diff.unmeasurable,
-            )
+            base.delta, head.delta, included, names=head.attributes, config=config,
+            unmeasurable=head.unmeasurable, **ids,
+        )  # fmt: skip
+        limit, note = allowance("sdar_s", section.sdar_increase, arithmetic)
+        out.append(check_rise("regression sdar(s)", _one(diff.sdar_s), limit, uc, note))
     if section.attack_success_rate_increase is not None:
         gate = "regression attack_success_rate"
         try:
@@ -248,7 +268,7 @@ def regression_verdicts(
                 config=config,
                 **ids,
             )
-            out.append(check_max(gate, e, section.attack_success_rate_increase, uc))
+            out.append(check_rise(gate, _one(e), section.attack_success_rate_increase, uc))
         except EmptyMetricError:
             out.append(skipped(gate, "a run has no probe right on x0"))
     if section.clean_accuracy_decrease is not None:
@@ -259,30 +279,95 @@ def regression_verdicts(
             config,
             **ids,
         )
-        out.append(check_min("regression clean_accuracy", e, -section.clean_accuracy_decrease, uc))
+        gate = "regression clean_accuracy"
+        out.append(check_fall(gate, _one(e), section.clean_accuracy_decrease, uc))
     return tuple(out)
 
 
-def _weighted_change(
-    base: ProbeTable, head: ProbeTable, included: Sequence[bool], config: BootstrapConfig
-) -> tuple[WeightedSensitivity | None, str]:
-    """w's paired change head - baseline per attribute, or None and why there is none."""
-    missing = [side for side, t in (("baseline", base), ("head", head)) if t.weighted is None]
-    if missing or base.weighted is None or head.weighted is None:
-        which = "neither report holds" if len(missing) == 2 else f"the {missing[0]} report holds no"
-        return None, (
-            f"{which} per-probe attribute effects (written before reports saved them, or by an "
-            "attack without them); re-run it to compare w"
+def _one(e: Estimate) -> Rise:
+    return Rise(e.value, e.low, e.high)
+
+
+def _per_attribute_verdicts(
+    section: RegressionSection,
+    base: ProbeTable,
+    head: ProbeTable,
+    names: Sequence[str],
+    config: BootstrapConfig,
+    arithmetic: list[str],
+    on_unmeasurable: OnUnmeasurable,
+) -> list[GateVerdict]:
+    """The per-attribute figures' rises, tested together: one simultaneous family."""
+    partners = set(label_partners(head.attributes, head.frozen))
+    points: list[Tensor] = []
+    reps: list[Tensor] = []
+    out: list[GateVerdict] = []
+    tested: list[tuple[AttributeFigure, str]] = []
+    for fig in FIGURES:
+        allowed = getattr(section, fig.allowance)
+        if allowed is None:
+            continue
+        usable = []
+        for name in names:
+            gate = f"regression {fig.name}[{name}]"
+            if name not in head.attributes or name in head.frozen:
+                out.append(skipped(gate, "frozen or not a generator attribute"))
+            elif fig.flips and name in partners:
+                out.append(skipped(gate, "its flip changes the label too"))
+            elif name in head.unmeasurable:
+                # `all` means every measurable attribute; a named one must be measured.
+                verdict = skipped(gate, "")
+                out.append(
+                    skipped(gate, "the generator cannot draw it: not compared")
+                    if section.attributes == "all"
+                    else unmeasurable(verdict, "the generator cannot draw it", on_unmeasurable)
+                )
+            else:
+                usable.append(name)
+        rep, why = _paired(fig, base, head, config)
+        if rep is None:
+            out += [skipped(f"regression {fig.name}[{name}]", why) for name in usable]
+            continue
+        cols = [head.attributes.index(name) for name in usable]
+        points.append(rep.value[cols])
+        reps.append(rep.reps[:, cols] if rep.reps is not None else rep.value[cols][None])
+        tested += [(fig, name) for name in usable]
+    if not tested:
+        return out
+    point, rep_all = torch.cat(points), torch.cat(reps, dim=1)
+    margin, _ = simultaneous_margin(point, rep_all, (1 + config.level) / 2)
+    for j, (fig, name) in enumerate(tested):
+        limit, note = allowance(fig.name, getattr(section, fig.allowance), arithmetic)
+        value, m = float(point[j]), float(margin[j])
+        rise = Rise(value, value - m, value + m, len(tested))
+        out.append(check_rise(f"regression {fig.name}[{name}]", rise, limit,
+                              section.use_confidence, note))  # fmt: skip
+    return out
+
+
+def _paired(
+    fig: AttributeFigure, base: ProbeTable, head: ProbeTable, config: BootstrapConfig
+) -> tuple[Replicates | None, str]:
+    """The paired replicates of one figure over every attribute, or None and why."""
+    b, h = fig.values(base), fig.values(head)
+    if b is None or h is None:
+        which = (
+            "neither report holds"
+            if b is None and h is None
+            else (f"the {'baseline' if b is None else 'head'} report holds no")
         )
+        return None, (
+            f"{which} {fig.missing} (written before reports saved them, or by an attack "
+            f"without them); re-run it to compare {fig.name}"
+        )
+    for side, table in (("baseline", base), ("head", head)):
+        x = table.weighted
+        if fig.needs_rise and x is not None and x.rise.numel() and float(x.rise.mean()) <= 0:
+            return None, f"the {side} attack did not raise the mean loss: it has no w to compare"
     try:
-        return weighted_difference(
-            base.weighted,
-            head.weighted,
-            included,
-            names=head.attributes,
-            config=config,
-            base_ids=base.names,
-            head_ids=head.names,
-        ), ""
+        rep = paired_bootstrap(
+            b, h, fig.statistic, config, base_ids=base.names, head_ids=head.names
+        )
     except EmptyMetricError as exc:
         return None, str(exc)
+    return rep, ""

@@ -16,6 +16,7 @@ from sia_audit.metrics import Estimate
 from sia_audit.onnx.results import OnnxResult
 from sia_audit.policy.gates import (
     AttributeEffectGate,
+    FlipRateGate,
     GatesSection,
     PathShareGate,
     SensitivityGate,
@@ -123,6 +124,15 @@ def _verdicts(
             yield from _per_attribute(
                 "weighted_sensitivity", g, result.weighted.w, result, protected, on_unmeasurable
             )
+    if gates.flip_rate is not None:
+        g = gates.flip_rate
+        if result.flips is None:
+            yield skipped("flip_rate", "counterfactual flips were not measured in this audit")
+        else:
+            flips = result.flips
+            yield from _per_attribute(
+                "flip_rate", g, flips.rate, result, protected, on_unmeasurable, flips.attributes
+            )
     if gates.sensitivity is not None:
         g = gates.sensitivity
         symbol = "h" if g.normalised else "s"
@@ -181,35 +191,44 @@ def _verdicts(
 
 def _per_attribute(
     label: str,
-    g: SensitivityGate | AttributeEffectGate | PathShareGate | WeightedSensitivityGate,
+    g: SensitivityGate
+    | AttributeEffectGate
+    | PathShareGate
+    | WeightedSensitivityGate
+    | FlipRateGate,
     values: Sequence[Estimate],
     result: AuditResult,
     protected: Sequence[str],
     on_unmeasurable: OnUnmeasurable,
+    attributes: Sequence[str] | None = None,
 ) -> Iterable[GateVerdict]:
-    """One ceiling per named attribute; values are aligned with the histogram's attributes.
+    """One ceiling per named attribute; values are aligned with `attributes` (default: the
+    histogram's attributes).
 
     An attribute the generator cannot draw gets an `unmeasurable` verdict (or a skip), never a
     pass: h is not defined for it, and its s or effect says nothing about the target.
     """
     sens = result.sensitivity
+    aligned = tuple(sens.attributes if attributes is None else attributes)
     which = g.attributes
-    names = sens.attributes if which == "all" else protected if which == "protected" else which
+    names = aligned if which == "all" else protected if which == "protected" else which
     normalised = isinstance(g, SensitivityGate) and g.normalised
     for name in names:
         gate = f"{label}[{name}]"
-        if name in sens.unmeasurable:
+        if name in sens.unmeasurable and name in aligned:
             why = why_unmeasurable(result, name)
             verdict = (
                 skipped(gate, "")
                 if normalised
-                else check_max(gate, values[sens.attributes.index(name)], g.max, g.use_confidence)
+                else check_max(gate, values[aligned.index(name)], g.max, g.use_confidence)
             )
             yield unmeasurable(verdict, why, on_unmeasurable)
-        elif name in sens.attributes:
-            yield check_max(gate, values[sens.attributes.index(name)], g.max, g.use_confidence)
+        elif name in aligned:
+            yield check_max(gate, values[aligned.index(name)], g.max, g.use_confidence)
         elif name in sens.excluded:
             yield skipped(gate, "frozen in this audit (radius 0), so it never moves")
+        elif name in sens.attributes:
+            yield skipped(gate, "its flip changes the label too, so it is not a shortcut")
         else:  # a typo in the policy must not turn into a silent pass
             raise ConfigError(
                 f"policy gates {label} of {name!r}, which the generator does not have; "

@@ -91,6 +91,7 @@ class Replicates:
     n: int
     dropped: int  # resamples left out because the statistic was undefined (NaN) there
     config: BootstrapConfig
+    reps: Tensor | None = None  # the statistic on every resample, (R, *shape); None for n = 1
 
     def estimate(self, meaning: str, index: tuple[int, ...] = (), n: int | None = None) -> Estimate:
         """One element as an Estimate whose definition is `meaning` plus the interval method."""
@@ -117,13 +118,13 @@ def _summarise(point: Tensor, reps: Tensor, n: int, config: BootstrapConfig) -> 
     if torch.isnan(point).any():
         raise EmptyMetricError("the statistic is undefined on the full sample")
     if n == 1:
-        return Replicates(point, point.clone(), point.clone(), n, 0, config)
+        return Replicates(point, point.clone(), point.clone(), n, 0, config, None)
     undefined = torch.isnan(reps).reshape(reps.shape[0], -1).any(dim=1)
     q = torch.tensor([(1.0 - config.level) / 2.0, (1.0 + config.level) / 2.0], dtype=reps.dtype)
     bounds = torch.nanquantile(reps, q, dim=0)  # linear interpolation, as numpy.percentile
     # An element undefined in every resample keeps its point value rather than a NaN bound.
     bounds = torch.where(torch.isnan(bounds), point.expand_as(bounds), bounds)
-    return Replicates(point, bounds[0], bounds[1], n, int(undefined.sum()), config)
+    return Replicates(point, bounds[0], bounds[1], n, int(undefined.sum()), config, reps)
 
 
 def bootstrap(
@@ -217,3 +218,28 @@ def paired_mean_difference(
 def excludes_zero(estimate: Estimate) -> bool:
     """True when the interval of a difference lies wholly above or below zero (significant)."""
     return estimate.excludes(0.0)
+
+
+def simultaneous_margin(point: Tensor, reps: Tensor, level: float) -> tuple[Tensor, float]:
+    """One-sided bounds that hold for every element at once: the max-T bootstrap.
+
+    `point` (C,) and `reps` (R, C) are C figures (of any scales) and their paired replicates.
+    Each is standardised by its bootstrap standard error; c is the `level` quantile over the
+    resamples of the largest standardised excess, max_k (rep_k - point_k) / se_k. Then
+    point_k - c * se_k lies below every true value at once with probability `level`: testing
+    C figures raises no more false alarms than testing one, and correlated figures (the same
+    probes) cost less than a Bonferroni correction would. Returns (c * se (C,), c). A figure
+    that never varies (se 0) gets a margin of 0; NaN resamples are left out.
+    """
+    if reps.dim() != 2 or point.shape != reps.shape[1:]:
+        raise ValueError(f"expected point (C,) and reps (R, C), got {point.shape}, {reps.shape}")
+    reps = reps[~torch.isnan(reps).any(dim=1)]
+    if reps.shape[0] < 2 or point.numel() == 0:
+        return torch.zeros_like(point), 0.0
+    se = reps.std(dim=0)
+    varies = se > 0
+    if not bool(varies.any()):
+        return torch.zeros_like(point), 0.0
+    excess = (reps[:, varies] - point[varies]) / se[varies]
+    c = float(torch.quantile(excess.amax(dim=1), level))
+    return torch.where(varies, c * se, torch.zeros_like(se)), c

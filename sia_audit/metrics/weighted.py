@@ -51,7 +51,8 @@ class WeightedSensitivity:
         }
 
 
-def _statistic(means: Tensor) -> Tensor:
+def statistic(means: Tensor) -> Tensor:
+    """w per attribute from resampled means of [|delta| (L), effects (L), rise (1)]."""
     # means: (R, 2L + 1) = mean |delta| per attribute, mean effect per attribute, mean rise.
     # A resample whose mean rise is not positive has no shares: NaN, left out.
     n_l = (means.shape[-1] - 1) // 2
@@ -92,7 +93,7 @@ def weighted_sensitivity(
         ],
         dim=1,
     ).to(torch.float64)
-    rep = bootstrap(values, _statistic, config)
+    rep = bootstrap(values, statistic, config)
     kept = [a for a, m in zip(names, mask.tolist(), strict=True) if m]
     w = tuple(rep.estimate(DEFINITION.format(a=a), (j,)) for j, a in enumerate(kept))
     excl = tuple(a for a, m in zip(names, mask.tolist(), strict=True) if not m)
@@ -140,7 +141,7 @@ def weighted_difference(
         ).to(torch.float64)  # fmt: skip
 
     rep = paired_bootstrap(
-        values(base), values(head), _statistic, config, base_ids=base_ids, head_ids=head_ids
+        values(base), values(head), statistic, config, base_ids=base_ids, head_ids=head_ids
     )
     kept = [a for a, m in zip(names, mask.tolist(), strict=True) if m]
     prefix = "Change head - baseline, paired by probe, of: "

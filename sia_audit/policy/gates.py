@@ -86,6 +86,18 @@ class WeightedSensitivityGate(MaxGate):
     _unique_attributes = field_validator("attributes")(unique)
 
 
+class FlipRateGate(MaxGate):
+    """Ceiling on an attribute's flip rate (metrics.counterfactual): the fraction of probes
+    whose right/wrong changes when that attribute alone is flipped in the generator's input.
+    A rate of answers, not a loss, so one threshold reads the same for every model and label.
+    The label and its exclusive partners are never gated (their flip changes the truth)."""
+
+    attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
+        "protected", description="Which attributes the ceiling applies to."
+    )
+    _unique_attributes = field_validator("attributes")(unique)
+
+
 class PerAttackMaxGate(_Gate):
     """A ceiling per attack name (e.g. full: 0.5, pgd: 0.9)."""
 
@@ -99,11 +111,26 @@ class PerAttackMinGate(_Gate):
 
 
 class RegressionSection(Strict):
-    """Largest allowed change against `--baseline` (same probes, generator and attack)."""
+    """Largest allowed change against `--baseline` (same probes, generator and attack).
+
+    A change fails when it is both material (its estimate exceeds the allowance) and, with
+    `use_confidence`, significant (its paired interval lies beyond 0). The per-attribute
+    figures are tested on every gated attribute at once, with intervals simultaneous over all
+    of those tests, so gating many attributes does not multiply false alarms.
+    """
 
     use_confidence: bool = Field(
-        True, description="Fail only when the paired interval of the change excludes zero."
+        True,
+        description="Fail only when the change is also significant: its paired interval "
+        "(simultaneous over the per-attribute tests) lies beyond 0. Off: the estimate alone.",
     )
+    attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
+        "all",
+        description="The attributes whose per-attribute figures are compared: all (every "
+        "measurable attribute; those the generator cannot draw are skipped), protected, or a "
+        "list (an unmeasurable one there follows editability.on_unmeasurable).",
+    )
+    _unique_attributes = field_validator("attributes")(unique)
     sdar_increase: float | None = Field(None, ge=0, description="SDAR may rise by this much.")
     sensitivity_increase: float | None = Field(
         None, ge=0, description="Any gated attribute's s may rise by this much."
@@ -113,6 +140,19 @@ class RegressionSection(Strict):
         ge=0,
         description="Any gated attribute's w (weighted sensitivity) may rise by this much. "
         "Needs per-probe attribute effects in both reports (written since they were saved).",
+    )
+    flip_rate_increase: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Any gated attribute's flip rate (the fraction of probes whose right/wrong "
+        "changes when the attribute alone is flipped) may rise by this much.",
+    )
+    flip_loss_increase: float | None = Field(
+        None,
+        ge=0,
+        description="Any gated attribute's flip loss (the mean |loss change| when it alone is "
+        "flipped) may rise by this much.",
     )
     attack_success_rate_increase: float | None = Field(
         None, ge=0, description="The main attack's ASR may rise by this much."
@@ -159,6 +199,11 @@ class GatesSection(Strict):
     weighted_sensitivity: WeightedSensitivityGate | None = Field(
         None, description="Ceiling on each attribute's s times its share of the loss increase."
     )
+    flip_rate: FlipRateGate | None = Field(
+        None,
+        description="Ceiling on each attribute's counterfactual flip rate: how often flipping it "
+        "alone changes whether the target is right.",
+    )
     clean_accuracy: FractionMinGate | None = None
     reconstruction_accuracy: FractionMinGate | None = None
     attack_success_rate: PerAttackMaxGate | None = None
@@ -174,4 +219,11 @@ class GatesSection(Strict):
 
 
 # The gates with an `attributes` list, checked against the generator's names before any attack.
-PER_ATTRIBUTE_GATES = ("sensitivity", "attribute_effect", "path_share", "weighted_sensitivity")
+PER_ATTRIBUTE_GATES = (
+    "sensitivity",
+    "attribute_effect",
+    "path_share",
+    "weighted_sensitivity",
+    "flip_rate",
+    "regression",
+)

@@ -12,7 +12,7 @@ from tests.commands.test_run import BASE, LENIENT, TARGET, write
 
 REGRESSION = BASE + (
     "editability: {on_unmeasurable: skip}\n"  # what is printed, whatever G can draw
-    "gates:\n  regression: {sdar_increase: 0.5, sensitivity_increase: 0.5}\n"
+    "gates:\n  regression: {sdar_increase: 0.5, sensitivity_increase: 0.5, attributes: [Mustache]}\n"
 )
 
 
@@ -35,7 +35,7 @@ def test_compare_prints_every_gate_with_its_interval(report: Path, tmp_path: Pat
     result = invoke("compare", str(report), str(report), "--policy", str(policy))
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    assert any(line.startswith("PASS    regression sdar(s) = 0 [0, 0]") for line in lines), lines
+    assert any(line.startswith("PASS    regression sdar(s) = +0 [0, 0]") for line in lines), lines
     # One line per gate, passed ones included: the Mustache gate is printed whatever its status.
     assert sum("regression" in line for line in lines) == 2
     assert any("regression s[Mustache]" in line for line in lines)

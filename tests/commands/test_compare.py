@@ -58,7 +58,10 @@ def test_same_model_against_its_baseline_passes(base_report: Path, tmp_path: Pat
         "regression s[Mustache]",
         "regression w[Mustache]",
     }
-    assert all(g["status"] == "pass" for g in gates)
+    # `all` compares every measurable attribute; those the generator cannot draw are skipped.
+    skipped = {g["gate"] for g in gates if g["status"] == "skipped"}
+    assert skipped == {"regression w[Young]", "regression s[Young]"}
+    assert all(g["status"] == "pass" for g in gates if g["gate"] not in skipped)
     again = invoke("compare", str(base_report), str(out / "report.json"), "--policy", str(policy))
     assert again.exit_code == 0, again.output
 
@@ -72,7 +75,9 @@ def test_compare_flags_a_sensitivity_regression(base_report: Path, tmp_path: Pat
         "compare", str(calm_path), str(base_report), "--policy", str(write(tmp_path, POLICY))
     )
     assert result.exit_code == 1
-    assert "regression s[Mustache]" in result.stderr and "above the max 0.01" in result.stderr
+    failed = [line for line in result.stderr.splitlines() if line.startswith("FAIL")]
+    assert failed and all("more than the allowance 0.01" in line for line in failed)
+    assert any("regression s[Mustache]" in line for line in failed), result.stderr
 
 
 def test_compare_flags_a_weighted_regression_that_s_does_not_see(
@@ -97,7 +102,7 @@ def test_compare_flags_a_weighted_regression_that_s_does_not_see(
     policy = str(write(tmp_path, POLICY))
     result = invoke("compare", str(base_report), str(head_path), "--policy", policy)
     assert result.exit_code == 1, result.output
-    failed = [line for line in result.stderr.splitlines() if "above the max" in line]
+    failed = [line for line in result.stderr.splitlines() if line.startswith("FAIL")]
     assert failed and all("regression w[Mustache]" in line for line in failed), result.stderr
 
 
@@ -201,7 +206,7 @@ def test_a_rise_within_rounding_noise_fails_only_with_the_same_arithmetic(
     result = invoke("compare", str(paths[0]), str(paths[1]), "--policy", str(policy))
     assert result.exit_code == code, result.output
     if code:  # bit-identical arithmetic: a rise of 0.015 is a real change
-        assert "regression s[Mustache] = 0.015" in result.stderr
+        assert "regression s[Mustache] = +0.015" in result.stderr
     else:  # other kernels move s by up to 0.0154 (docs/figures-travel.md)
         assert "rounding floor 0.02" in result.output
         assert "cpu_capability AVX512 -> DEFAULT" in result.output

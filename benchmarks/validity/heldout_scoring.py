@@ -1,0 +1,244 @@
+"""Score the held-out suite's audits: which figure names the shortcut, which rules gate it.
+
+Reads the report.json files heldout_suite.py wrote (nothing is attacked here) and measures:
+
+- ranking: per candidate figure, how often the planted attribute ranks first and in the top 3
+  among the attributes the figure covers, per band (weak, strong);
+- the pull-request gate: `regression_verdicts` (the tool's own code) on control -> plant
+  (power) and control -> control2 (false alarms), for candidate regression sections, on
+  disjoint probe subsets of 64, 128 and 256;
+- threshold gates: per figure, the largest interval low end over every truthful control (the
+  lowest confident `max` that fails none) and how many plants a gate there catches.
+
+    PYTHONPATH=. .venv/bin/python -m benchmarks.validity.heldout_scoring --half choose
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from benchmarks.validity import heldout_grid as grid
+from sia_audit.gates.regression import ProbeTable, regression_verdicts, table_from_report
+from sia_audit.generators.flips import label_partners
+from sia_audit.metrics import BootstrapConfig
+from sia_audit.metrics.weighted import WeightedInputs
+from sia_audit.metrics.weighted import statistic as w_statistic
+from sia_audit.policy.gates import RegressionSection
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "benchmarks" / ".cache" / "heldout"
+BOOT = BootstrapConfig(resamples=1000, seed=0, level=0.95)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """One audited model: its report's per-probe table and what it is."""
+
+    name: str
+    arch: str
+    label: str
+    kind: str  # control / plant
+    seed: int
+    shortcut: str | None
+    band: str  # control, weak, strong
+    clean_acc: float  # held-out, from training
+    disagree_acc: float | None
+    table: ProbeTable
+
+    @property
+    def ranked(self) -> tuple[str, ...]:
+        """The attributes a figure may rank: measurable, not the label or its partners."""
+        t = self.table
+        partners = label_partners(t.attributes, t.frozen)
+        skip = {*t.frozen, *partners, *t.unmeasurable}
+        return tuple(a for a in t.attributes if a not in skip)
+
+
+def load_half(half: str, cache: Path = CACHE) -> list[Audit]:
+    """Every audited model of the half (reports that exist)."""
+    from benchmarks.validity.heldout_suite import trained
+
+    out = []
+    for model in trained(half):
+        report = cache / "reports" / Path(model["file"]).stem / "report.json"
+        if not report.exists():
+            continue
+        shortcut = model["shortcut"]
+        out.append(
+            Audit(
+                name=Path(model["file"]).stem,
+                arch=model["arch"],
+                label=model["label"],
+                kind=model["kind"],
+                seed=model["seed"],
+                shortcut=shortcut,
+                band=model["band"],
+                clean_acc=model["clean_acc"],
+                disagree_acc=model.get(f"acc_where_{shortcut}_disagrees") if shortcut else None,
+                table=table_from_report(json.loads(report.read_text()), str(report)),
+            )
+        )
+    return out
+
+
+# A figure maps a table and probe indices to one value per attribute (K,).
+Figure = Callable[[ProbeTable, Tensor], Tensor]
+
+
+def _s(t: ProbeTable, idx: Tensor) -> Tensor:
+    return t.delta[idx].abs().mean(dim=0)
+
+
+def _w(t: ProbeTable, idx: Tensor) -> Tensor:
+    x = t.weighted
+    assert x is not None
+    means = torch.cat([x.delta[idx].abs(), x.effects[idx], x.rise[idx, None]], dim=1).mean(0)
+    return torch.nan_to_num(w_statistic(means[None])[0])
+
+
+def _effect(t: ProbeTable, idx: Tensor) -> Tensor:
+    assert t.weighted is not None
+    return t.weighted.effects[idx].mean(dim=0)
+
+
+def _flip_rate(t: ProbeTable, idx: Tensor) -> Tensor:
+    assert t.flip_changed is not None
+    return t.flip_changed[idx].double().mean(dim=0)
+
+
+def _flip_loss(t: ProbeTable, idx: Tensor) -> Tensor:
+    assert t.flip_loss is not None
+    return t.flip_loss[idx].abs().mean(dim=0)
+
+
+def _w_and_flip(t: ProbeTable, idx: Tensor) -> Tensor:
+    """Both views at once: the geometric mean of w and the flip loss."""
+    return (_w(t, idx).clamp_min(0) * _flip_loss(t, idx)).sqrt()
+
+
+FIGURES: dict[str, Figure] = {
+    "s": _s,
+    "effect": _effect,
+    "w": _w,
+    "flip_rate": _flip_rate,
+    "flip_loss": _flip_loss,
+    "w_x_flip_loss": _w_and_flip,
+}
+
+
+def rank(a: Audit, figure: str, attr: str) -> int:
+    """Rank of attr by the figure among the audit's ranked attributes (1 = largest; ties
+    count against it)."""
+    t = a.table
+    values = FIGURES[figure](t, torch.arange(len(t.names)))
+    v = values[t.attributes.index(attr)]
+    return 1 + sum(int(values[t.attributes.index(b)] >= v) for b in a.ranked if b != attr)
+
+
+def lows(a: Audit, figure: str) -> dict[str, float]:
+    """The low end of each ranked attribute's 95% bootstrap interval (what a confident gate
+    compares with its max)."""
+    t = a.table
+    n = len(t.names)
+    from sia_audit.metrics.bootstrap import resample_indices
+
+    idx = resample_indices(n, BOOT)
+    fig = FIGURES[figure]
+    reps = torch.stack([fig(t, row) for row in idx])
+    q = torch.nanquantile(reps, (1 - BOOT.level) / 2, dim=0)
+    return {b: float(q[t.attributes.index(b)]) for b in a.ranked}
+
+
+def subset(t: ProbeTable, idx: Sequence[int]) -> ProbeTable:
+    """The table restricted to the probes `idx` (in that order)."""
+    i = torch.as_tensor(list(idx), dtype=torch.long)
+    w = t.weighted
+    return dataclasses.replace(
+        t,
+        names=tuple(t.names[j] for j in idx),
+        delta=t.delta[i],
+        correct_clean=t.correct_clean[i],
+        correct_adv=t.correct_adv[i],
+        weighted=None if w is None else WeightedInputs(w.delta[i], w.effects[i], w.rise[i]),
+        flip_loss=None if t.flip_loss is None else t.flip_loss[i],
+        flip_changed=None if t.flip_changed is None else t.flip_changed[i],
+    )
+
+
+def fails(section: RegressionSection, base: ProbeTable, head: ProbeTable) -> bool:
+    """Would `sia-audit compare base head` exit 1 under this regression section?"""
+    verdicts = regression_verdicts(section, base, head, (), BOOT, "skip")
+    return any(v.status == "fail" for v in verdicts)
+
+
+def chunks(n_all: int, n: int) -> list[list[int]]:
+    """Disjoint consecutive probe subsets of size n."""
+    return [list(range(i, i + n)) for i in range(0, n_all - n + 1, n)]
+
+
+def gate_rates(
+    section: RegressionSection, pairs: Sequence[tuple[Audit, Audit]], n: int
+) -> tuple[int, int]:
+    """(failed, tried) over every pair and every disjoint subset of n probes."""
+    failed = tried = 0
+    for base, head in pairs:
+        for idx in chunks(len(base.table.names), n):
+            failed += fails(section, subset(base.table, idx), subset(head.table, idx))
+            tried += 1
+    return failed, tried
+
+
+def pairs_of(audits: Sequence[Audit]) -> tuple[list[tuple[Audit, Audit]], list[tuple[Audit, Audit]]]:
+    """(control -> plant pairs, control -> control2 null pairs), cell by cell."""
+    by_cell: dict[tuple[str, str], dict[str, list[Audit]]] = {}
+    for a in audits:
+        by_cell.setdefault((a.arch, a.label), {}).setdefault(a.kind, []).append(a)
+    plants, nulls = [], []
+    for cell in by_cell.values():
+        controls = {c.seed: c for c in cell.get("control", [])}
+        base = controls.get(grid.PLANT_SEED)
+        if base is None:
+            continue
+        plants += [(base, p) for p in cell.get("plant", [])]
+        nulls += [(base, c) for s, c in controls.items() if s != grid.PLANT_SEED]
+    return plants, nulls
+
+
+def ranking_table(plants: Sequence[Audit]) -> list[str]:
+    lines = ["| figure | rank 1st (all) | top 3 (all) | 1st weak | 1st strong |", "|---|---|---|---|---|"]
+    for f in FIGURES:
+        r = [(p, rank(p, f, p.shortcut)) for p in plants if p.shortcut]
+        weak = [x for p, x in r if p.band == "weak"]
+        strong = [x for p, x in r if p.band == "strong"]
+
+        def frac(xs: list[int], top: int = 1) -> str:
+            return f"{sum(x <= top for x in xs)}/{len(xs)}" if xs else "-"
+
+        lines.append(f"| {f} | {frac([x for _, x in r])} | {frac([x for _, x in r], 3)} "
+                     f"| {frac(weak)} | {frac(strong)} |")  # fmt: skip
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=grid.HALVES, required=True)
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    audits = load_half(args.half, args.cache)
+    plants = [a for a in audits if a.kind == "plant"]
+    print(f"{len(audits)} audits: {len(plants)} plants, {len(audits) - len(plants)} controls")
+    print("\n".join(ranking_table(plants)))
+
+
+if __name__ == "__main__":
+    main()
