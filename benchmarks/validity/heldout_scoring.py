@@ -196,7 +196,10 @@ def gate_rates(
     return failed, tried
 
 
-def pairs_of(audits: Sequence[Audit]) -> tuple[list[tuple[Audit, Audit]], list[tuple[Audit, Audit]]]:
+Pair = tuple["Audit", "Audit"]
+
+
+def pairs_of(audits: Sequence[Audit]) -> tuple[list[Pair], list[Pair]]:
     """(control -> plant pairs, control -> control2 null pairs), cell by cell."""
     by_cell: dict[tuple[str, str], dict[str, list[Audit]]] = {}
     for a in audits:
@@ -213,7 +216,10 @@ def pairs_of(audits: Sequence[Audit]) -> tuple[list[tuple[Audit, Audit]], list[t
 
 
 def ranking_table(plants: Sequence[Audit]) -> list[str]:
-    lines = ["| figure | rank 1st (all) | top 3 (all) | 1st weak | 1st strong |", "|---|---|---|---|---|"]
+    lines = [
+        "| figure | rank 1st (all) | top 3 (all) | 1st weak | 1st strong |",
+        "|---|---|---|---|---|",
+    ]
     for f in FIGURES:
         r = [(p, rank(p, f, p.shortcut)) for p in plants if p.shortcut]
         weak = [x for p, x in r if p.band == "weak"]

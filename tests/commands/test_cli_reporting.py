@@ -12,7 +12,8 @@ from tests.commands.test_run import BASE, LENIENT, TARGET, write
 
 REGRESSION = BASE + (
     "editability: {on_unmeasurable: skip}\n"  # what is printed, whatever G can draw
-    "gates:\n  regression: {sdar_increase: 0.5, sensitivity_increase: 0.5, attributes: [Mustache]}\n"
+    "gates:\n  regression: {sdar_increase: 0.5, sensitivity_increase: 0.5,"
+    " attributes: [Mustache]}\n"
 )
 
 
