@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sia_audit.fsutil import atomic_write_text, sha256_of
-from sia_audit.targets.training import shipped_generator
+from scripts.training import shipped_generator
 
 STAMP = "generator.sha256"
 

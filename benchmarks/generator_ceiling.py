@@ -38,7 +38,7 @@ from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS
 from sia_audit.probes.synthfaces.renderer import render
-from sia_audit.targets.training import logger
+from scripts.training import logger
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = ROOT / "docs" / "logs" / "generator_ceiling.log"

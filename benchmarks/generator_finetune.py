@@ -48,7 +48,7 @@ from sia_audit.generators.training.evaluate import HELD_OUT_SEED, Figures, evalu
 from sia_audit.generators.training.paired import REGION_METRICS
 from sia_audit.metrics.editability import crossed
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
-from sia_audit.targets.training import logger, shipped_generator
+from scripts.training import logger, shipped_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "generator_finetune"

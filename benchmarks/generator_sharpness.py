@@ -30,7 +30,7 @@ from sia_audit.generators.training.evaluate import HELD_OUT_SEED, generate, held
 from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.renderer import render
-from sia_audit.targets.training import logger, shipped_generator
+from scripts.training import logger, shipped_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = ROOT / "docs" / "logs" / "generator_sharpness.log"

@@ -44,7 +44,7 @@ from sia_audit.generators.checkpoint import load_generator
 from sia_audit.policy.loading import load_policy
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.loading import load_target
-from sia_audit.targets.training import (
+from scripts.training import (
     DEMO_RECIPES,
     Batch,
     ClassifierRecipe,

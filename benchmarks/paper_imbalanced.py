@@ -60,7 +60,7 @@ from sia_audit.probes.celeba_files import IMAGE_DIR
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.sampler import AttributeSampler
-from sia_audit.targets.training import (
+from scripts.training import (
     SIZE,
     Batch,
     Log,

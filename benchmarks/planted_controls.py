@@ -34,7 +34,7 @@ import torch
 
 from benchmarks import planted_suite
 from benchmarks.cache_stamp import check_generator
-from sia_audit.targets.training import logger
+from scripts.training import logger
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "planted_controls"

@@ -46,7 +46,7 @@ from sia_audit.app.run import run
 from sia_audit.fsutil import atomic_write_text
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.policy.loading import load_policy
-from sia_audit.targets.training import (
+from scripts.training import (
     ClassifierRecipe,
     Log,
     evaluate_classifier,

@@ -38,7 +38,7 @@ from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import RENDERER_VERSION
 from sia_audit.probes.synthfaces.renderer import render
-from sia_audit.targets.training import logger
+from scripts.training import logger
 
 ROOT = Path(__file__).resolve().parent.parent
 # G's equivalent blur (px) of the best candidate, the focus + edge + continuation fine-tune

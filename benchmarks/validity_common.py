@@ -32,7 +32,7 @@ from sia_audit.policy.loading import load_policy
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
-from sia_audit.targets.training import Log, logger  # noqa: F401 - one timestamped log for all
+from scripts.training import Log, logger  # noqa: F401 - one timestamped log for all
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "fairness.yaml"

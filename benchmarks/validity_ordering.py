@@ -32,7 +32,7 @@ from sia_audit.audit import AuditConfig, attack_batches
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.loading import load_target
-from sia_audit.targets.training import logger, shipped_generator
+from scripts.training import logger, shipped_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "examples" / "models" / "eyeglasses_control.pt"

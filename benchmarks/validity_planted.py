@@ -1,7 +1,7 @@
 """Planted truth (issue 8): does SIA rank a planted shortcut first, against a clean control?
 
 For each planted attribute A, an Eyeglasses classifier is trained with the demo's biased recipe
-(sia_audit.targets.training.classifier): A comes exactly with the "Eyeglasses" label and the drawn
+(scripts.training.classifier): A comes exactly with the "Eyeglasses" label and the drawn
 glasses agree with the label on 95% of the training faces, so A predicts the labels better
 than the glasses do. Every biased model and the shipped decorrelated control
 (examples/models/eyeglasses_control.pt, same architecture, truthful labels, no planted
@@ -31,7 +31,7 @@ from sia_audit.generators.checkpoint import load_generator
 from sia_audit.metrics.sensitivity import sensitivity_difference
 from sia_audit.policy.loading import load_policy
 from sia_audit.probes.synthetic import SynthProbes
-from sia_audit.targets.training import (
+from scripts.training import (
     ClassifierRecipe,
     evaluate_classifier,
     logger,

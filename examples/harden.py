@@ -1,7 +1,7 @@
 """Harden the biased demo model with SIA adversaries, then audit it again (issue 9, paper 4.4).
 
 The biased Eyeglasses classifier (examples/models/eyeglasses_biased.pt, planted shortcut
-Mustache; recipe in sia_audit.targets.training.classifier) is fine-tuned for ONE epoch in three arms
+Mustache; recipe in scripts.training.classifier) is fine-tuned for ONE epoch in three arms
 that share every setting but the data, then each is audited under policies/fairness.yaml:
 
 - `sia`: its training data (faces drawn with the biased recipe) mixed 1:1 with SIA adversaries
@@ -18,7 +18,7 @@ of the adversaries is trained on; the test split (the last 10%) is scored as hel
 adversaries. Everything is seeded; one thread. Models, adversaries and reports go to
 benchmarks/.cache/harden/ (gitignored, not shipped); a rerun reuses what is there.
 
-    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python examples/harden.py [--adversaries N]
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python examples/harden.py [--adversaries N]
 
 The log goes to docs/logs/harden.log, the figures to benchmarks/.cache/harden/results.json.
 """
@@ -46,7 +46,7 @@ from sia_audit.policy import load_policy
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX
-from sia_audit.targets.training import (
+from scripts.training import (
     DEMO_RECIPES,
     Log,
     SmallCNN,

@@ -5,9 +5,9 @@ scripts/train_keypoints_demo.py). Following SPEC 6a, training batches mix raw re
 the shipped generator's reconstructions G(x, a), so the target is robust to G before anything
 is attacked through it (an audit of a target that already fails on reconstructions measures
 noise). The contract travels inside the archive as `sia_target.json`. The recipes and the
-training loop live in sia_audit.targets.training.classifier; this is their seeded entry point.
+training loop live in scripts.training.classifier; this is their seeded entry point.
 
-    .venv/bin/python scripts/train_demo_targets.py [--only NAME] [--steps N]
+    PYTHONPATH=. .venv/bin/python scripts/train_demo_targets.py [--only NAME] [--steps N]
 
 writes examples/models/NAME.pt and appends to docs/logs/train_demo_targets.log.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from sia_audit.targets.training import DEMO_RECIPES, logger, save_classifier, train_classifier
+from scripts.training import DEMO_RECIPES, logger, save_classifier, train_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "examples" / "models"

@@ -1,6 +1,6 @@
 """Train the demo keypoint detector (68 iBUG landmarks as heatmaps) on synthfaces, seeded.
 
-    nice .venv/bin/python scripts/train_keypoints_demo.py [--steps N] [--out PATH] [--log PATH]
+    PYTHONPATH=. nice .venv/bin/python scripts/train_keypoints_demo.py [--steps N] [--out PATH] [--log PATH]
 
 writes examples/models/keypoints.pt (TorchScript with `sia_target.json`, task keypoints-heatmap,
 heatmap_sigma 2.0 on 64x64 maps) and appends timestamped held-out figures to
@@ -8,7 +8,7 @@ docs/logs/train_keypoints_demo.log. One thread, about 10 minutes on a shared 2-c
 
 The recipe (a KL term on the spatial softmax that gets the maps off the flat-map plateau, the
 squared error ramped in later; half of every batch seen through the shipped generator) and its
-reasons are in sia_audit.targets.training.keypoints; this is its seeded entry point.
+reasons are in scripts.training.keypoints; this is its seeded entry point.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from sia_audit.targets.training import KeypointRecipe, logger, save_keypoints, train_keypoints
+from scripts.training import KeypointRecipe, logger, save_keypoints, train_keypoints
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "examples" / "models" / "keypoints.pt"

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from sia_audit.targets.training import Batch, Log
+from scripts.training import Batch, Log
 
 PEAK_LR = 0.05
 SMOOTHING = 0.05

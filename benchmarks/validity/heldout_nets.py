@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torchvision
 from torch import Tensor, nn
 
-from sia_audit.targets.training import SmallCNN
+from scripts.training import SmallCNN
 
 
 class OneLogit(nn.Module):

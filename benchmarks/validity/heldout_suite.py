@@ -31,7 +31,7 @@ from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import fit_sgd_aug
 from benchmarks.validity.heldout_nets import NETS
 from sia_audit.fsutil import atomic_write_text
-from sia_audit.targets.training import (
+from scripts.training import (
     ClassifierRecipe,
     Log,
     fit,
@@ -123,7 +123,7 @@ def train(rec: ClassifierRecipe, arch: grid.Arch, log: Log) -> dict:
                     "trajectory": trajectory, "models": {}}  # fmt: skip
     if rec.shortcut is None:
         from sia_audit.generators.checkpoint import load_generator
-        from sia_audit.targets.training import evaluate_classifier, shipped_generator
+        from scripts.training import evaluate_classifier, shipped_generator
 
         figures = evaluate_classifier(model, load_generator(shipped_generator()), rec)
         save_classifier(model, rec, rec.steps, CACHE / "models" / f"{rec.name}.pt", trained_by=by)

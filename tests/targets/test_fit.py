@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sia_audit.targets.training import Batch, fit
+from scripts.training import Batch, fit
 
 
 def _model() -> nn.Module:

@@ -14,7 +14,7 @@ from sia_audit.probes.synthfaces.attributes import INDEX
 from sia_audit.probes.synthfaces.sampler import AttributeSampler
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
-from sia_audit.targets.training import (
+from scripts.training import (
     ARCHITECTURES,
     DEMO_RECIPES,
     HeatmapNet,

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from sia_audit.targets.training.log import Log
+from scripts.training.log import Log
 
 LR = 2e-3  # Adam, cosine-decayed to 0 over the planned steps
 

@@ -1,9 +1,10 @@
 """Training recipes of the demo targets: the synthfaces data, the models, and their archives.
 
-The demo's Eyeglasses classifiers and keypoint detector are trained here; scripts/ holds only
-their seeded entry points, and the benchmarks and examples that retrain or fine-tune a demo
-target (benchmarks/validity_planted.py, benchmarks/planted_suite.py, benchmarks/paper_*.py,
-examples/harden.py) import the same code.
+Development code, not shipped in the wheel: a user audits a model, the project trains its
+demo targets. The demo's Eyeglasses classifiers and keypoint detector are trained here;
+scripts/ holds their seeded entry points, and the benchmarks and examples that retrain or
+fine-tune a target (the validity suites, the paper benchmarks, examples/harden.py) import the
+same code. Run them from the repository root with PYTHONPATH=. so that `scripts` imports.
 
 - `data`: rendered training faces, the targets' input normalisation, the shipped generator;
 - `classifier`: the Eyeglasses recipes (planted shortcut and control), train/evaluate;
@@ -16,8 +17,8 @@ examples/harden.py) import the same code.
 
 from __future__ import annotations
 
-from sia_audit.targets.training.archive import write_target
-from sia_audit.targets.training.classifier import (
+from scripts.training.archive import write_target
+from scripts.training.classifier import (
     DEMO_RECIPES,
     ClassifierRecipe,
     binary_contract,
@@ -25,17 +26,17 @@ from sia_audit.targets.training.classifier import (
     save_classifier,
     train_classifier,
 )
-from sia_audit.targets.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
-from sia_audit.targets.training.fit import Batch, fit
-from sia_audit.targets.training.keypoints import (
+from scripts.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
+from scripts.training.fit import Batch, fit
+from scripts.training.keypoints import (
     HeatmapNet,
     KeypointRecipe,
     evaluate_keypoints,
     save_keypoints,
     train_keypoints,
 )
-from sia_audit.targets.training.log import Log, logger
-from sia_audit.targets.training.nets import ARCHITECTURES, SmallCNN, SmallResNet
+from scripts.training.log import Log, logger
+from scripts.training.nets import ARCHITECTURES, SmallCNN, SmallResNet
 
 __all__ = [
     "ARCHITECTURES",

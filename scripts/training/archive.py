@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sia_audit.targets.training.data import SIZE
+from scripts.training.data import SIZE
 
 
 def write_target(

@@ -36,9 +36,9 @@ from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.interface import Generator
 from sia_audit.probes.synthfaces.sampler import AttributeSampler
 from sia_audit.targets.tasks import HeatmapTask
-from sia_audit.targets.training.archive import write_target
-from sia_audit.targets.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
-from sia_audit.targets.training.log import Log
+from scripts.training.archive import write_target
+from scripts.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
+from scripts.training.log import Log
 
 POINTS = 68
 NME_FAILURE = 0.10
