@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sia_audit.fsutil import atomic_write_text, sha256_of
 from scripts.training import shipped_generator
+from sia_audit.fsutil import atomic_write_text, sha256_of
 
 STAMP = "generator.sha256"
 

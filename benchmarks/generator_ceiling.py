@@ -32,13 +32,13 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from scripts.training import logger
 from sia_audit.generators.flips import flipped
 from sia_audit.generators.training.evaluate import HELD_OUT_SEED, held_out, region_psnr
 from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS
 from sia_audit.probes.synthfaces.renderer import render
-from scripts.training import logger
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = ROOT / "docs" / "logs" / "generator_ceiling.log"

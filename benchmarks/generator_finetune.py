@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 
 from benchmarks.cache_stamp import check_generator
+from scripts.training import logger, shipped_generator
 from sia_audit.generators.attgan import AttGANGenerator
 from sia_audit.generators.checkpoint import load_generator, save_checkpoint
 from sia_audit.generators.classifiers import (
@@ -48,7 +49,6 @@ from sia_audit.generators.training.evaluate import HELD_OUT_SEED, Figures, evalu
 from sia_audit.generators.training.paired import REGION_METRICS
 from sia_audit.metrics.editability import crossed
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
-from scripts.training import logger, shipped_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "generator_finetune"

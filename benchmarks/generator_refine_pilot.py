@@ -30,12 +30,12 @@ from torch import Tensor, nn
 
 from benchmarks.cache_stamp import check_generator
 from benchmarks.generator_finetune import VALIDATION_SEED, config, summary
+from scripts.training import logger, shipped_generator
 from sia_audit.generators.attgan import AttGANGenerator
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.training.evaluate import evaluate, held_out
 from sia_audit.generators.training.paired import region_loss, sample_batch
 from sia_audit.generators.training.state import lr_at, save_state, set_lr
-from scripts.training import logger, shipped_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "generator_refine"

@@ -24,13 +24,13 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
+from scripts.training import logger, shipped_generator
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.flips import flipped
 from sia_audit.generators.training.evaluate import HELD_OUT_SEED, generate, held_out, region_psnr
 from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.renderer import render
-from scripts.training import logger, shipped_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = ROOT / "docs" / "logs" / "generator_sharpness.log"

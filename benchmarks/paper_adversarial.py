@@ -36,14 +36,6 @@ import torch
 
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity_plots import BarGroup, Interval, bar_chart
-from sia_audit.app.inputs import audit_config, generator_path
-from sia_audit.app.run import run
-from sia_audit.audit import attack_batches
-from sia_audit.fsutil import atomic_write_text
-from sia_audit.generators.checkpoint import load_generator
-from sia_audit.policy.loading import load_policy
-from sia_audit.probes.synthetic import SynthProbes
-from sia_audit.targets.loading import load_target
 from scripts.training import (
     DEMO_RECIPES,
     Batch,
@@ -56,6 +48,14 @@ from scripts.training import (
     save_classifier,
     train_classifier,
 )
+from sia_audit.app.inputs import audit_config, generator_path
+from sia_audit.app.run import run
+from sia_audit.audit import attack_batches
+from sia_audit.fsutil import atomic_write_text
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.policy.loading import load_policy
+from sia_audit.probes.synthetic import SynthProbes
+from sia_audit.targets.loading import load_target
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "paper" / "adversarial"

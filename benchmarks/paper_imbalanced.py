@@ -53,13 +53,6 @@ from torchvision.transforms import AutoAugment, AutoAugmentPolicy, v2
 
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity_plots import BarGroup, Interval, bar_chart
-from sia_audit.app.generate import PROVENANCE_FILE, GenerateRequest, generate, read_labels
-from sia_audit.fsutil import atomic_dir, atomic_write_text
-from sia_audit.generators.checkpoint import load_generator
-from sia_audit.probes.celeba_files import IMAGE_DIR
-from sia_audit.probes.celeba_writer import CelebAWriter
-from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
-from sia_audit.probes.synthfaces.sampler import AttributeSampler
 from scripts.training import (
     SIZE,
     Batch,
@@ -73,6 +66,13 @@ from scripts.training import (
     shipped_generator,
     write_target,
 )
+from sia_audit.app.generate import PROVENANCE_FILE, GenerateRequest, generate, read_labels
+from sia_audit.fsutil import atomic_dir, atomic_write_text
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.probes.celeba_files import IMAGE_DIR
+from sia_audit.probes.celeba_writer import CelebAWriter
+from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
+from sia_audit.probes.synthfaces.sampler import AttributeSampler
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "paper" / "imbalanced"

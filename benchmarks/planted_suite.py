@@ -42,10 +42,6 @@ from benchmarks.planted_scoring import (
     rank,
     score,
 )
-from sia_audit.app.run import run
-from sia_audit.fsutil import atomic_write_text
-from sia_audit.generators.checkpoint import load_generator
-from sia_audit.policy.loading import load_policy
 from scripts.training import (
     ClassifierRecipe,
     Log,
@@ -55,6 +51,10 @@ from scripts.training import (
     shipped_generator,
     train_classifier,
 )
+from sia_audit.app.run import run
+from sia_audit.fsutil import atomic_write_text
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.policy.loading import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "planted"

@@ -32,13 +32,13 @@ import torch
 
 import sia_audit
 from benchmarks.generator_sharpness import REGION_GOAL, SIGMAS, blur, blur_curve, crossing
+from scripts.training import logger
 from sia_audit.generators.flips import flipped
 from sia_audit.generators.training.evaluate import HELD_OUT_SEED, held_out, mean_psnr, region_psnr
 from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import RENDERER_VERSION
 from sia_audit.probes.synthfaces.renderer import render
-from scripts.training import logger
 
 ROOT = Path(__file__).resolve().parent.parent
 # G's equivalent blur (px) of the best candidate, the focus + edge + continuation fine-tune

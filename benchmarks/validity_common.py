@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from scripts.training import Log, logger  # noqa: F401 - one timestamped log for all
 from sia_audit.app.inputs import audit_config, generator_path
 from sia_audit.audit import AuditConfig, attribute_radii, audit_batches
 from sia_audit.generators.checkpoint import load_generator
@@ -32,7 +33,6 @@ from sia_audit.policy.loading import load_policy
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
-from scripts.training import Log, logger  # noqa: F401 - one timestamped log for all
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "fairness.yaml"

@@ -27,12 +27,12 @@ from pathlib import Path
 import torch
 from validity_common import log_footer, log_header
 
+from scripts.training import logger, shipped_generator
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.audit import AuditConfig, attack_batches
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.loading import load_target
-from scripts.training import logger, shipped_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "examples" / "models" / "eyeglasses_control.pt"

@@ -26,11 +26,6 @@ from pathlib import Path
 
 import torch
 
-from sia_audit.app.run import run
-from sia_audit.generators.checkpoint import load_generator
-from sia_audit.metrics.sensitivity import sensitivity_difference
-from sia_audit.policy.loading import load_policy
-from sia_audit.probes.synthetic import SynthProbes
 from scripts.training import (
     ClassifierRecipe,
     evaluate_classifier,
@@ -39,6 +34,11 @@ from scripts.training import (
     shipped_generator,
     train_classifier,
 )
+from sia_audit.app.run import run
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.metrics.sensitivity import sensitivity_difference
+from sia_audit.policy.loading import load_policy
+from sia_audit.probes.synthetic import SynthProbes
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "validity"

@@ -38,14 +38,6 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from sia_audit.app.generate import PROVENANCE_FILE, read_labels
-from sia_audit.fsutil import sha256_of
-from sia_audit.generators.checkpoint import load_generator
-from sia_audit.generators.interface import Generator
-from sia_audit.policy import load_policy
-from sia_audit.probes.celeba import CelebAProbes, Preprocess
-from sia_audit.probes.synthetic import SynthProbes
-from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX
 from scripts.training import (
     DEMO_RECIPES,
     Log,
@@ -56,6 +48,14 @@ from scripts.training import (
     shipped_generator,
     write_target,
 )
+from sia_audit.app.generate import PROVENANCE_FILE, read_labels
+from sia_audit.fsutil import sha256_of
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.generators.interface import Generator
+from sia_audit.policy import load_policy
+from sia_audit.probes.celeba import CelebAProbes, Preprocess
+from sia_audit.probes.synthetic import SynthProbes
+from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache" / "harden"

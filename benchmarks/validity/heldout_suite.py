@@ -30,7 +30,6 @@ from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import fit_sgd_aug
 from benchmarks.validity.heldout_nets import NETS
-from sia_audit.fsutil import atomic_write_text
 from scripts.training import (
     ClassifierRecipe,
     Log,
@@ -39,6 +38,7 @@ from scripts.training import (
     save_classifier,
     train_classifier,
 )
+from sia_audit.fsutil import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "benchmarks" / ".cache" / "heldout"
@@ -122,8 +122,8 @@ def train(rec: ClassifierRecipe, arch: grid.Arch, log: Log) -> dict:
                     "correlation": rec.correlations[0] if rec.correlations else None,
                     "trajectory": trajectory, "models": {}}  # fmt: skip
     if rec.shortcut is None:
-        from sia_audit.generators.checkpoint import load_generator
         from scripts.training import evaluate_classifier, shipped_generator
+        from sia_audit.generators.checkpoint import load_generator
 
         figures = evaluate_classifier(model, load_generator(shipped_generator()), rec)
         save_classifier(model, rec, rec.steps, CACHE / "models" / f"{rec.name}.pt", trained_by=by)

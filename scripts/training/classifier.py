@@ -14,15 +14,15 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from sia_audit.generators.checkpoint import load_generator
-from sia_audit.generators.interface import Generator
-from sia_audit.probes.synthfaces.attributes import INDEX
-from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlations
 from scripts.training.archive import write_target
 from scripts.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
 from scripts.training.fit import Batch, fit
 from scripts.training.log import Log
 from scripts.training.nets import ARCHITECTURES
+from sia_audit.generators.checkpoint import load_generator
+from sia_audit.generators.interface import Generator
+from sia_audit.probes.synthfaces.attributes import INDEX
+from sia_audit.probes.synthfaces.sampler import AttributeSampler, parse_correlations
 
 BATCH = 64  # half raw renders, half reconstructions
 EVAL_EVERY = 250

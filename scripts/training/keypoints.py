@@ -32,13 +32,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from scripts.training.archive import write_target
+from scripts.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
+from scripts.training.log import Log
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.interface import Generator
 from sia_audit.probes.synthfaces.sampler import AttributeSampler
 from sia_audit.targets.tasks import HeatmapTask
-from scripts.training.archive import write_target
-from scripts.training.data import MEAN, SIZE, STD, faces, normalise, shipped_generator
-from scripts.training.log import Log
 
 POINTS = 68
 NME_FAILURE = 0.10

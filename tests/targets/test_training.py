@@ -10,10 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from sia_audit.probes.synthfaces.attributes import INDEX
-from sia_audit.probes.synthfaces.sampler import AttributeSampler
-from sia_audit.targets.contract import Target
-from sia_audit.targets.loading import load_target
 from scripts.training import (
     ARCHITECTURES,
     DEMO_RECIPES,
@@ -26,6 +22,10 @@ from scripts.training import (
     save_keypoints,
     train_classifier,
 )
+from sia_audit.probes.synthfaces.attributes import INDEX
+from sia_audit.probes.synthfaces.sampler import AttributeSampler
+from sia_audit.targets.contract import Target
+from sia_audit.targets.loading import load_target
 
 
 def _load(path: Path) -> tuple[Target, dict]:
