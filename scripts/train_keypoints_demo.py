@@ -1,6 +1,6 @@
 """Train the demo keypoint detector (68 iBUG landmarks as heatmaps) on synthfaces, seeded.
 
-    PYTHONPATH=. nice .venv/bin/python scripts/train_keypoints_demo.py [--steps N] \
+    PYTHONPATH=. nice .venv/bin/python scripts/train_keypoints_demo.py [--steps N] \\
         [--out PATH] [--log PATH]
 
 writes examples/models/keypoints.pt (TorchScript with `sia_target.json`, task keypoints-heatmap,
