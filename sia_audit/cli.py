@@ -25,6 +25,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "compare",
         "Check HEAD report.json against the baseline BASE with the policy's regression gates.",
     ),
+    "calibrate": (
+        "sia_audit.commands.calibrate",
+        "calibrate_command",
+        "Suggest the policy's per-attribute and SDAR ceilings from REPORTS of trusted models.",
+    ),
     "check-onnx": (
         "sia_audit.commands.check_onnx",
         "check_onnx",

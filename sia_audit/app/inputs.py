@@ -15,13 +15,8 @@ from pathlib import Path
 from sia_audit.audit import AuditConfig
 from sia_audit.errors import ConfigError, UsageError
 from sia_audit.fsutil import sha256_of
-from sia_audit.gates.regression import (
-    ProbeTable,
-    differing_provenance,
-    load_report,
-    refuse_if,
-    table_from_report,
-)
+from sia_audit.gates.comparable import differing_provenance, refuse_if
+from sia_audit.gates.regression import ProbeTable, load_report, table_from_report
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.classifiers import AttributeClassifier, resolve_classifier
 from sia_audit.generators.interface import Generator

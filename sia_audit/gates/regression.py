@@ -7,7 +7,6 @@ comparison is refused with the differing fields named.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from torch import Tensor
 
 from sia_audit import report_schema
 from sia_audit.errors import DataError
+from sia_audit.gates.comparable import differing_provenance, refuse_if
 from sia_audit.gates.numerics import allowance, arithmetic_differences
 from sia_audit.gates.rise import Rise, check_fall, check_rise
 from sia_audit.gates.thresholds import GateVerdict, OnUnmeasurable, skipped, unmeasurable
@@ -41,9 +41,6 @@ from sia_audit.metrics.weighted import statistic as weighted_statistic
 from sia_audit.policy.gates import RegressionSection
 from sia_audit.report_schema import ReportRecord, SchemaError
 from sia_audit.results import AuditResult
-
-# What must match for two audits to be comparable, as recorded in the report's provenance.
-COMPARABLE = ("probe_manifest_sha256", "generator_sha256", "attack", "baselines")
 
 
 @dataclass(frozen=True)
@@ -151,23 +148,6 @@ def check_comparable(base: ProbeTable, head: ProbeTable, where: str) -> None:
     if set(base.names) != set(head.names):
         differ.append("probe names")
     refuse_if(differ, where)
-
-
-def differing_provenance(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
-    """The COMPARABLE keys on which two reports' provenance differ."""
-    return [key for key in COMPARABLE if _canonical(base.get(key)) != _canonical(head.get(key))]
-
-
-def refuse_if(differ: Sequence[str], where: str) -> None:
-    if differ:
-        raise DataError(
-            f"baseline {where} is not comparable: {', '.join(differ)} differ; make the baseline "
-            "with the same policy (probes, generator, attack) on the base branch"
-        )
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -184,3 +184,15 @@ def test_attack_rules_are_the_engine_s(tmp_path: Path, attack: str, words: str) 
     with pytest.raises(ConfigError) as info:
         load_policy(write(tmp_path, f"attack: {attack}\n"))
     assert words in str(info.value) and ":1: attack:" in str(info.value)
+
+
+def test_on_off_yes_no_are_words_not_booleans(tmp_path: Path) -> None:
+    """YAML 1.1 reads `on` as True, which made the SDAR gate's `on: h` key unwritable."""
+    policy = load_policy(write(tmp_path, "version: 1\ngates:\n  sdar: {max: 0.05, on: h}\n"))
+    assert policy.gates.sdar is not None and policy.gates.sdar.on == "h"
+    flags = load_policy(write(tmp_path, "version: 1\nflags: {loss_not_raised: fail}\n"))
+    assert flags.flags.loss_not_raised == "fail"
+    with pytest.raises(ConfigError, match="use_confidence"):
+        load_policy(
+            write(tmp_path, "version: 1\ngates:\n  sdar: {max: 0.1, use_confidence: maybe}\n")
+        )
