@@ -19,13 +19,13 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "benchmarks" / ".cache" / "figures_travel"
-MODEL = ROOT / "examples" / "models" / "eyeglasses_biased.pt"
-POLICY = ROOT / "policies" / "fairness.yaml"
+from benchmarks import paths
+
+CACHE = paths.CACHE / "figures_travel"
+MODEL = paths.ROOT / "examples" / "models" / "eyeglasses_biased.pt"
+POLICY = paths.ROOT / "policies" / "fairness.yaml"
 SETTINGS = (
     ("avx512, 1 thread", {"ATEN_CPU_CAPABILITY": "avx512"}, 1),
     ("avx512, 2 threads", {"ATEN_CPU_CAPABILITY": "avx512"}, 2),
@@ -42,7 +42,7 @@ def audit(name: str, env: dict[str, str], threads: int) -> dict[str, Any]:
                "--threads", str(threads)]  # fmt: skip
         t0 = time.time()
         done = subprocess.run(
-            cmd, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, capture_output=True,
+            cmd, env={**os.environ, **env, "PYTHONPATH": str(paths.ROOT)}, capture_output=True,
             text=True,
         )  # fmt: skip
         if done.returncode not in (0, 1):

@@ -27,11 +27,11 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from benchmarks import paths
 from scripts.training import logger
 from sia_audit.generators.flips import flipped
 from sia_audit.generators.training.evaluate import HELD_OUT_SEED, held_out, region_psnr
@@ -40,8 +40,7 @@ from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS
 from sia_audit.probes.synthfaces.renderer import render
 
-ROOT = Path(__file__).resolve().parent.parent
-LOG = ROOT / "docs" / "logs" / "generator_ceiling.log"
+LOG = paths.LOGS / "generator_ceiling.log"
 REGION_GOAL = 25.0
 UNCHANGED = 1e-6  # a parameter is hidden when x moves by no more than this anywhere
 GREY_LEVEL = 1 / 255  # the looser test: hidden below one grey level of an 8-bit image

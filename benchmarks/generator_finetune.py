@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from scripts.training import logger, shipped_generator
 from sia_audit.generators.attgan import AttGANGenerator
@@ -50,9 +51,8 @@ from sia_audit.generators.training.paired import REGION_METRICS
 from sia_audit.metrics.editability import crossed
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "benchmarks" / ".cache" / "generator_finetune"
-LOG = ROOT / "docs" / "logs" / "generator_finetune.log"
+CACHE = paths.CACHE / "generator_finetune"
+LOG = paths.LOGS / "generator_finetune.log"
 VALIDATION_SEED = HELD_OUT_SEED + 7  # scripts/train_default_generator.py's, not the eval seed
 # The attributes whose region PSNR is furthest below the goal (docs/generator.md).
 SMALL = ("Bushy_Eyebrows", "Eyeglasses", "Mouth_Slightly_Open", "Mustache", "Smiling",

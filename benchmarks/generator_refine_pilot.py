@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.generator_finetune import VALIDATION_SEED, config, summary
 from scripts.training import logger, shipped_generator
@@ -37,9 +37,8 @@ from sia_audit.generators.training.evaluate import evaluate, held_out
 from sia_audit.generators.training.paired import region_loss, sample_batch
 from sia_audit.generators.training.state import lr_at, save_state, set_lr
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "benchmarks" / ".cache" / "generator_refine"
-LOG = ROOT / "docs" / "logs" / "generator_refine_pilot.log"
+CACHE = paths.CACHE / "generator_refine"
+LOG = paths.LOGS / "generator_refine_pilot.log"
 
 
 class Refined(nn.Module):

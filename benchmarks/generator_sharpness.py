@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
+from benchmarks import paths
 from scripts.training import logger, shipped_generator
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.generators.flips import flipped
@@ -32,8 +33,7 @@ from sia_audit.metrics.image_quality import edit_region
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.renderer import render
 
-ROOT = Path(__file__).resolve().parent.parent
-LOG = ROOT / "docs" / "logs" / "generator_sharpness.log"
+LOG = paths.LOGS / "generator_sharpness.log"
 REGION_GOAL = 25.0
 SIGMAS = tuple(round(0.1 * i, 1) for i in range(1, 21))  # 0.1 .. 2.0 px
 

@@ -32,11 +32,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import paths
 from benchmarks.gpu_compare import TOLERANCES
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_TARGET = ROOT / "examples" / "models" / "eyeglasses_biased.pt"
-DEMO_POLICY = ROOT / "policies" / "fairness.yaml"
+DEMO_TARGET = paths.ROOT / "examples" / "models" / "eyeglasses_biased.pt"
+DEMO_POLICY = paths.ROOT / "policies" / "fairness.yaml"
 SECTIONS = ("correctness", "throughput", "distributed")  # benchmarks/gpu_<name>.py each
 SHARES = {"correctness": 0.45, "throughput": 0.40, "distributed": 0.15}
 GPU_BUDGET, DRY_BUDGET = 330.0, 240.0  # seconds; gpu_check.sh's hard limit is 6 minutes
@@ -121,7 +121,7 @@ def toy_policy(work: Path) -> Path:
 def git_commit() -> str | None:
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, timeout=10
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

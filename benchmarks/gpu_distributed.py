@@ -24,13 +24,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks import paths
 from benchmarks.gpu_budget import Section, Skip
 from benchmarks.gpu_compare import TOLERANCES, compare_reports, report_differences, summary
 
 if TYPE_CHECKING:
     from benchmarks.gpu_check import Context
 
-ROOT = Path(__file__).resolve().parents[1]
 RANKS = 2
 
 
@@ -44,7 +44,9 @@ def _env(threads: int, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "OMP_NUM_THREADS": str(threads),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(paths.ROOT), os.environ.get("PYTHONPATH")])
+        ),
         "NCCL_DEBUG": os.environ.get("NCCL_DEBUG", "WARN"),
         "PYTHONUNBUFFERED": "1",
         **extra,
@@ -71,7 +73,7 @@ def run_processes(
             with (logs / f"{i}.out").open("w") as out, (logs / f"{i}.err").open("w") as err:
                 procs.append(
                     subprocess.Popen(
-                        command, cwd=ROOT, env=env, stdout=out, stderr=err, process_group=0
+                        command, cwd=paths.ROOT, env=env, stdout=out, stderr=err, process_group=0
                     )
                 )
         deadline = time.monotonic() + timeout
@@ -112,7 +114,7 @@ def collectives(backend: str, threads: int, timeout: float, work: Path) -> dict[
     folder = work / f"collectives_{backend}"
     folder.mkdir(parents=True, exist_ok=True)
     port = str(free_port())
-    script = [sys.executable, str(ROOT / "benchmarks" / "gpu_collectives.py"), backend, str(folder)]
+    script = [sys.executable, "-m", "benchmarks.gpu_collectives", backend, str(folder)]
     ranks_env = [
         _env(
             threads,

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity_plots import BarGroup, Interval, bar_chart
 from scripts.training import (
@@ -57,11 +58,10 @@ from sia_audit.policy.loading import load_policy
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.loading import load_target
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "benchmarks" / ".cache" / "paper" / "adversarial"
-LOG = ROOT / "docs" / "logs" / "paper_adversarial.log"
-PLOT = ROOT / "docs" / "paper-adversarial.png"
-POLICY = ROOT / "policies" / "fairness.yaml"
+CACHE = paths.CACHE / "paper" / "adversarial"
+LOG = paths.LOGS / "paper_adversarial.log"
+PLOT = paths.ROOT / "docs" / "paper-adversarial.png"
+POLICY = paths.ROOT / "policies" / "fairness.yaml"
 SEEDS = (1, 2, 3)
 BASE_STEPS = 500
 # The training adversaries' eps_x. The paper trains at 1.5/255; here the regular model is

@@ -51,6 +51,7 @@ from PIL import Image
 from torch import Tensor
 from torchvision.transforms import AutoAugment, AutoAugmentPolicy, v2
 
+from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity_plots import BarGroup, Interval, bar_chart
 from scripts.training import (
@@ -74,12 +75,11 @@ from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.sampler import AttributeSampler
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "benchmarks" / ".cache" / "paper" / "imbalanced"
-LOG = ROOT / "docs" / "logs" / "paper_imbalanced.log"
-PLOT = ROOT / "docs" / "paper-imbalanced.png"
-SHEET = ROOT / "docs" / "paper-imbalanced-adversaries.png"
-POLICY = ROOT / "policies" / "fairness.yaml"  # its attack; generate ignores gates and probes
+CACHE = paths.CACHE / "paper" / "imbalanced"
+LOG = paths.LOGS / "paper_imbalanced.log"
+PLOT = paths.ROOT / "docs" / "paper-imbalanced.png"
+SHEET = paths.ROOT / "docs" / "paper-imbalanced-adversaries.png"
+POLICY = paths.ROOT / "policies" / "fairness.yaml"  # its attack; generate ignores gates and probes
 LABELS = ("Eyeglasses", "Bangs")
 N_TRAIN = 8000
 POSITIVES = 80  # 1%

@@ -21,9 +21,8 @@ import dataclasses
 
 import torch
 
+from benchmarks import paths
 from benchmarks.validity_common import (
-    CACHE,
-    ROOT,
     attack_pool,
     log_footer,
     log_header,
@@ -36,8 +35,8 @@ from sia_audit.fsutil import atomic_write_text
 from sia_audit.metrics import BootstrapConfig, mean_psnr, mean_ssim
 from sia_audit.metrics.bootstrap import paired_mean_difference
 
-LOG = ROOT / "docs" / "logs" / "paper_quality.log"
-TABLE = CACHE / "paper" / "table1.md"
+LOG = paths.LOGS / "paper_quality.log"
+TABLE = paths.CACHE / "paper" / "table1.md"
 MODEL = "control"
 PROBES = 64
 VARIANTS = {"spt": "SPT", "attr": "SIA (Attr)", "full": "SIA (Full)"}

@@ -32,15 +32,14 @@ from pathlib import Path
 
 import torch
 
-from benchmarks import planted_suite
+from benchmarks import paths, planted_suite
 from benchmarks.cache_stamp import check_generator
 from scripts.training import logger
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "benchmarks" / ".cache" / "planted_controls"
+CACHE = paths.CACHE / "planted_controls"
 SUITE_CACHE = planted_suite.CACHE  # the suite's own models (read before main() redirects it)
-LOG = ROOT / "docs" / "logs" / "planted_controls.log"
-POLICY = ROOT / "policies" / "fairness.yaml"
+LOG = paths.LOGS / "planted_controls.log"
+POLICY = paths.ROOT / "policies" / "fairness.yaml"
 
 
 def largest_low(gates: list[dict], prefix: str) -> tuple[str, float]:

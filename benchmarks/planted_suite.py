@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.planted_scoring import (
     FIGURES,
@@ -56,9 +57,8 @@ from sia_audit.fsutil import atomic_write_text
 from sia_audit.generators.checkpoint import load_generator
 from sia_audit.policy.loading import load_policy
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "benchmarks" / ".cache" / "planted"
-LOG = ROOT / "docs" / "logs" / "planted_suite.log"
+CACHE = paths.CACHE / "planted"
+LOG = paths.LOGS / "planted_suite.log"
 ARCHS = ("cnn", "resnet")
 # Per label, six shortcuts over the face's regions: mouth, hair colour or scalp, forehead,
 # skin, age, eyes. None is the label itself or hidden by it (a bald head shows no hair colour),

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 import sia_audit
+from benchmarks import paths
 from benchmarks.generator_sharpness import REGION_GOAL, SIGMAS, blur, blur_curve, crossing
 from scripts.training import logger
 from sia_audit.generators.flips import flipped
@@ -40,7 +41,6 @@ from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import RENDERER_VERSION
 from sia_audit.probes.synthfaces.renderer import render
 
-ROOT = Path(__file__).resolve().parent.parent
 # G's equivalent blur (px) of the best candidate, the focus + edge + continuation fine-tune
 # (docs/logs/generator_sharpness.log, 2026-12-01 05:25 UTC, 512 held-out faces).
 G_SIGMA = {"Bushy_Eyebrows": 0.71, "Eyeglasses": 0.67, "Mouth_Slightly_Open": 0.89,
@@ -71,15 +71,13 @@ def measure(faces: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=int, default=512)
-    parser.add_argument(
-        "--log", type=Path, default=ROOT / "docs" / "logs" / "renderer_boldness.log"
-    )
+    parser.add_argument("--log", type=Path, default=paths.LOGS / "renderer_boldness.log")
     args = parser.parse_args()
     torch.set_num_threads(1)
     log = logger(args.log)
     t0 = time.time()
     log(f"renderer_boldness: renderer version {RENDERER_VERSION} "
-        f"({Path(sia_audit.__file__).parent.parent}), {args.faces} "
+        f"({Path(sia_audit.__file__).parents[1]}), {args.faces} "
         f"held-out faces (seed {HELD_OUT_SEED})")  # fmt: skip
     log("| attribute | region px | copying x (dB) | blur the goal allows (px) | G's blur (px) "
         "| region at G's blur (dB) | truth shifted 1 px (dB) |")  # fmt: skip

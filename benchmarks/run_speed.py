@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import paths
+
 GOAL_SECONDS = 60.0
 REPEATS = 3
 
@@ -54,7 +55,7 @@ def best_wall(cmd: list[str]) -> float:
     best = float("inf")
     for _ in range(REPEATS):
         t = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(cmd, check=True, capture_output=True, cwd=paths.ROOT)
         best = min(best, time.perf_counter() - t)
     return best
 
@@ -63,7 +64,7 @@ def run_demo(out: Path) -> tuple[float, dict[str, float], int]:
     exe = Path(sys.executable).with_name("sia-audit")
     t0 = time.perf_counter()
     done = subprocess.run(
-        [str(exe), "demo", "--out", str(out)], capture_output=True, text=True, cwd=ROOT
+        [str(exe), "demo", "--out", str(out)], capture_output=True, text=True, cwd=paths.ROOT
     )
     total = time.perf_counter() - t0
     if not (out / "report.json").is_file():
@@ -73,10 +74,10 @@ def run_demo(out: Path) -> tuple[float, dict[str, float], int]:
 
 def render_split(report_json: Path, out: Path) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, __file__, "--render", str(report_json), str(out)],
+        [sys.executable, "-m", "benchmarks.run_speed", "--render", str(report_json), str(out)],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=paths.ROOT,
     )
     if done.returncode != 0:
         sys.exit(f"the render-only child failed:\n{done.stderr}")

@@ -14,15 +14,12 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="inductor-cold-"))
 
 import torch  # noqa: E402 - after the cache folder is chosen
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from attack_speed import interleaved_best, models  # noqa: E402
-
+from benchmarks.attack_speed import interleaved_best, models  # noqa: E402
 from sia_audit.attacks import AttackConfig, attack  # noqa: E402
 from sia_audit.attacks.acceleration import accelerate  # noqa: E402
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES  # noqa: E402

@@ -21,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GENERATOR = ROOT / "sia_audit" / "assets" / "synthfaces_attgan64.pt"
-TARGET = ROOT / "examples" / "models" / "eyeglasses_biased.pt"
+from benchmarks import paths
+
+GENERATOR = paths.ROOT / "sia_audit" / "assets" / "synthfaces_attgan64.pt"
+TARGET = paths.ROOT / "examples" / "models" / "eyeglasses_biased.pt"
 BATCH = 32
 PROBE_COUNTS, PROBE_STEPS = (64, 128, 256, 512, 1024), 5
 STEP_COUNTS, STEP_PROBES = (50, 100, 200), 32
@@ -93,8 +94,9 @@ def child(count: int, steps: int, threads: int) -> None:
 
 
 def run_one(count: int, steps: int, threads: int) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--child", str(count), str(steps), str(threads)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    cmd = [sys.executable, "-m", "benchmarks.speed_scaling", "--child"]
+    cmd += [str(count), str(steps), str(threads)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=paths.ROOT, check=False)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{done.stderr}")
     row = json.loads(done.stdout.strip().splitlines()[-1])

@@ -19,11 +19,11 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from benchmarks import paths
 from scripts.training import Log, logger  # noqa: F401 - one timestamped log for all
 from sia_audit.app.inputs import audit_config, generator_path
 from sia_audit.audit import AuditConfig, attribute_radii, audit_batches
@@ -34,12 +34,10 @@ from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
 
-ROOT = Path(__file__).resolve().parent.parent
-POLICY = ROOT / "policies" / "fairness.yaml"
-BIASED = ROOT / "examples" / "models" / "eyeglasses_biased.pt"
-CONTROL = ROOT / "examples" / "models" / "eyeglasses_control.pt"
+POLICY = paths.ROOT / "policies" / "fairness.yaml"
+BIASED = paths.ROOT / "examples" / "models" / "eyeglasses_biased.pt"
+CONTROL = paths.ROOT / "examples" / "models" / "eyeglasses_control.pt"
 MODELS = {"biased": BIASED, "control": CONTROL}
-CACHE = ROOT / "benchmarks" / ".cache"
 # The per-probe numbers a cache chunk keeps of each attack (those of the loop's BatchNumbers
 # that the benchmarks read); the pixel attacks have no a0, a_T, *_recon or effects.
 FIELDS = (
@@ -180,10 +178,10 @@ def attack_pool(
     """
     stop = len(pool) if stop is None else stop
     key = config_key(model, pool, config, only)
-    folder = CACHE / "validity_pool" / f"{model}-{key}"
+    folder = paths.CACHE / "validity_pool" / f"{model}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
     settings = {
-        "model": str(MODELS[model].relative_to(ROOT)),
+        "model": str(MODELS[model].relative_to(paths.ROOT)),
         "pool": repr(pool),
         "attack": dataclasses.asdict(config.attack),
         "baselines": list(config.baselines),

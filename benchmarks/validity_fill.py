@@ -13,10 +13,11 @@ than compute it).
 from __future__ import annotations
 
 import torch
-from validity_common import (
+
+from benchmarks import paths
+from benchmarks.validity_common import (
     ABLATION,
     EPS_GRID,
-    ROOT,
     TABLE_PROBES,
     attack_pool,
     log_footer,
@@ -28,7 +29,7 @@ from validity_common import (
     table_runs,
 )
 
-LOG = ROOT / "docs" / "logs" / "validity_fill.log"
+LOG = paths.LOGS / "validity_fill.log"
 
 
 def main() -> None:

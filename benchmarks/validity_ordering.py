@@ -22,11 +22,11 @@ import hashlib
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import torch
-from validity_common import log_footer, log_header
 
+from benchmarks import paths
+from benchmarks.validity_common import log_footer, log_header
 from scripts.training import logger, shipped_generator
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.audit import AuditConfig, attack_batches
@@ -34,9 +34,8 @@ from sia_audit.generators.checkpoint import load_generator
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.targets.loading import load_target
 
-ROOT = Path(__file__).resolve().parent.parent
-TARGET = ROOT / "examples" / "models" / "eyeglasses_control.pt"
-LOG = ROOT / "docs" / "logs" / "validity_ordering.log"
+TARGET = paths.ROOT / "examples" / "models" / "eyeglasses_control.pt"
+LOG = paths.LOGS / "validity_ordering.log"
 VARIANTS = ("full", "image", "attr")
 # (eta_a, eps_x); the second is the one checked.
 SETTINGS = ((1 / 255, 1.5 / 255), (4 / 255, 1.5 / 255), (4 / 255, 4 / 255))

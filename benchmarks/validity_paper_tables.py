@@ -22,11 +22,11 @@ import json
 from pathlib import Path
 
 import torch
-from validity_common import (
+
+from benchmarks import paths
+from benchmarks.validity_common import (
     ABLATION,
-    CACHE,
     EPS_GRID,
-    ROOT,
     TABLE_PROBES,
     Log,
     attack_pool,
@@ -38,8 +38,7 @@ from validity_common import (
     table3_config,
     table_runs,
 )
-from validity_plots import Interval, LinePanel, line_chart
-
+from benchmarks.validity_plots import Interval, LinePanel, line_chart
 from sia_audit.metrics import (
     BootstrapConfig,
     attack_success_rate,
@@ -49,8 +48,8 @@ from sia_audit.metrics import (
 from sia_audit.metrics.estimate import Estimate
 from sia_audit.probes.synthetic import SynthProbes
 
-LOG = ROOT / "docs" / "logs" / "validity_paper_tables.log"
-PLOT = ROOT / "docs" / "validity-success-vs-eps.png"
+LOG = paths.LOGS / "validity_paper_tables.log"
+PLOT = paths.ROOT / "docs" / "validity-success-vs-eps.png"
 MODELS = ("biased", "control")
 LABELS = {
     "OR": "OR (reconstruction)",
@@ -278,13 +277,13 @@ def main() -> None:
     log(f"FGSM < PGD < SIA: {orders}")
     for line in table2_markdown(t2, orders) + [""] + table3_markdown(t3):
         log(line)
-    out = CACHE / "validity_paper_tables.json"
+    out = paths.CACHE / "validity_paper_tables.json"
     out.write_text(json.dumps({"table2": t2, "table3": t3, "ordering": orders}, indent=1))
-    log(f"figures: {out.relative_to(ROOT)}")
+    log(f"figures: {out.relative_to(paths.ROOT)}")
     done = {m: rows for m, rows in t2.items() if rows}
     if done:
         plot(done, PLOT)
-        log(f"plot: {PLOT.relative_to(ROOT)}")
+        log(f"plot: {PLOT.relative_to(paths.ROOT)}")
     log_footer(log, "validity_paper_tables", t0)
 
 

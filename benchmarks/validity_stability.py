@@ -26,9 +26,9 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
-from validity_common import (
-    CACHE,
-    ROOT,
+
+from benchmarks import paths
+from benchmarks.validity_common import (
     Log,
     attack_pool,
     log_footer,
@@ -37,13 +37,12 @@ from validity_common import (
     pool,
     stability_config,
 )
-from validity_plots import BarGroup, Interval, bar_chart
-from validity_stats import median, spearman
-
+from benchmarks.validity_plots import BarGroup, Interval, bar_chart
+from benchmarks.validity_stats import median, spearman
 from sia_audit.metrics import attribute_effect, sensitivity
 
-LOG = ROOT / "docs" / "logs" / "validity_stability.log"
-PLOT = ROOT / "docs" / "validity-stability.png"
+LOG = paths.LOGS / "validity_stability.log"
+PLOT = paths.ROOT / "docs" / "validity-stability.png"
 SIZES = (256, 512, 1024)
 # The paper's Appendix E layout: disjoint sets of different sizes, by index.
 CROSS = {256: (0, 256), 512: (256, 768), 1024: (1024, 2048)}
@@ -72,7 +71,7 @@ PAPER = {k: tuple(tuple(map(float, row.split())) for row in v) for k, v in PAPER
 
 def subset_figures(data: dict, names: tuple[str, ...], start: int, stop: int) -> dict:
     """s (and effect) with intervals over probes start:stop of the pool."""
-    from validity_common import policy_config
+    from benchmarks.validity_common import policy_config
 
     b = policy_config().bootstrap
     full = data["full"]
@@ -309,11 +308,11 @@ def main() -> None:
             for line in values_table(fig):
                 log(line)
     figures["_paper"] = paper_reference(log)
-    out = CACHE / "validity_stability.json"
+    out = paths.CACHE / "validity_stability.json"
     out.write_text(json.dumps(figures, indent=1))
-    log(f"figures: {out.relative_to(ROOT)}")
+    log(f"figures: {out.relative_to(paths.ROOT)}")
     plot({k: v for k, v in figures.items() if not k.startswith("_")}, PLOT)
-    log(f"plot: {PLOT.relative_to(ROOT)}")
+    log(f"plot: {PLOT.relative_to(paths.ROOT)}")
     log_footer(log, "validity_stability", t0)
 
 
