@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from benchmarks.generator_ceiling import corrected_psnr, hidden_parameters, posterior_mean_edit
+from benchmarks.generator.ceiling import corrected_psnr, hidden_parameters, posterior_mean_edit
 from sia_audit.generators.training.evaluate import region_psnr
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, INDEX
 from sia_audit.probes.synthfaces.params import IDENTITY_PARAMS, NUISANCE_PARAMS

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import generator_finetune as ft
+from benchmarks.generator import finetune as ft
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 
 

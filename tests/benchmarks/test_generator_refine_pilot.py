@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmarks.generator_refine_pilot import Refined
+from benchmarks.generator.refine_pilot import Refined
 from sia_audit.generators.attgan import AttGANGenerator
 
 

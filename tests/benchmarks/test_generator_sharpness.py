@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from benchmarks.generator_sharpness import blur, blur_curve, crossing
+from benchmarks.generator.sharpness import blur, blur_curve, crossing
 from sia_audit.generators.training.evaluate import region_psnr
 
 

@@ -1,4 +1,4 @@
-"""The GPU check of issue 19 (benchmarks/gpu_check.sh): its dry run, its rules, its budgets.
+"""The GPU check of issue 19 (benchmarks/gpu/check.sh): its dry run, its rules, its budgets.
 
 No GPU is at hand here, so the suite runs the check's `--dry-run` (the same code on the CPU at
 toy sizes) through the shell entry point and reads the JSON it writes; the comparison rules and
@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks import gpu_check
-from benchmarks.gpu_budget import Recorder, Section, Skip
-from benchmarks.gpu_compare import TOLERANCES, compare_reports, report_differences
+from benchmarks.gpu import check as gpu_check
+from benchmarks.gpu.budget import Recorder, Section, Skip
+from benchmarks.gpu.compare import TOLERANCES, compare_reports, report_differences
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comple
     out = tmp_path_factory.mktemp("gpu_check")
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
-        ["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), str(out), "--dry-run"],
+        ["bash", str(ROOT / "benchmarks" / "gpu" / "check.sh"), str(out), "--dry-run"],
         env=env,
         capture_output=True,
         text=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import benchmarks.paper_adversarial as t45
+import benchmarks.paper.adversarial as t45
 
 
 def _weights(path: Path) -> list[torch.Tensor]:
@@ -34,7 +34,7 @@ def test_a_tiny_run_fine_tunes_on_adversaries_and_tabulates_every_audit(
         "EVALS": {"1.5/255": ("full", "fgsm")},
     }.items():
         monkeypatch.setattr(t45, name, value)
-    monkeypatch.setattr(sys, "argv", ["paper_adversarial.py"])
+    monkeypatch.setattr(sys, "argv", ["adversarial.py"])
     t45.main()
     cache = tmp_path / "cache"
     data = torch.load(cache / "adversaries_seed1_eps4.pt")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-import benchmarks.paper_imbalanced as table6
+import benchmarks.paper.imbalanced as table6
 
 
 def _data(n: int = 200, positives: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +77,7 @@ def test_a_tiny_run_trains_every_arm_it_is_asked_for_and_tabulates_them(
     }.items():
         monkeypatch.setattr(table6, name, value)
     arms = ("none", "sia", "recon", "sia-frozen")
-    argv = ["paper_imbalanced.py", "--label", "Bangs"]
+    argv = ["imbalanced.py", "--label", "Bangs"]
     monkeypatch.setattr(sys, "argv", argv + [a for s in arms for a in ("--strategy", s)])
     table6.main()
     results = {

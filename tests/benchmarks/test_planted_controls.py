@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import planted_controls as pc
+from benchmarks.validity import planted_controls as pc
 
 
 def gate(name: str, low: float) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.planted_scoring import (
+from benchmarks.validity.planted_scoring import (
     FIGURES,
     AuditData,
     Plant,

@@ -1,10 +1,10 @@
-"""The rank statistics of the validity benchmarks (benchmarks/validity_stats.py)."""
+"""The rank statistics of the validity benchmarks (benchmarks/validity/stats.py)."""
 
 from __future__ import annotations
 
 import math
 
-from benchmarks.validity_stats import average_ranks, median, spearman
+from benchmarks.validity.stats import average_ranks, median, spearman
 
 
 def test_tied_values_share_their_mean_rank() -> None:

@@ -7,7 +7,7 @@ G's flip (G's "equivalent blur"), the blur the goal allows (the sigma at which t
 falls to 25 dB), and what shifting the truth by one pixel costs. A generator at the goal draws
 every edge at least as sharply as the truth blurred by the allowed sigma.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/generator_sharpness.py [--faces 512]
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.generator.sharpness [--faces 512]
 
 Log: docs/logs/generator_sharpness.log. Seconds to minutes; nothing is cached or written but the
 log.

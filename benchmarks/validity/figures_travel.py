@@ -6,7 +6,7 @@ under what differs between machines: the SIMD kernels torch dispatches to
 order of floating-point reductions. Each run's report.json is compared with the first's:
 verdicts and gate statuses, the attributes' ranks, and the largest difference of every figure.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/figures_travel.py
+    PYTHONPATH=. .venv/bin/python -m benchmarks.validity.figures_travel
 
 writes benchmarks/.cache/figures_travel/ and prints the table docs/figures-travel.md records.
 """

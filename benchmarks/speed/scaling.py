@@ -8,7 +8,8 @@ generator (sia_audit/assets/synthfaces_attgan64.pt) and the demo target
 the main attack `full` plus the default FGSM and PGD baselines at the same steps, and the
 attribute effects. To stay affordable on a shared 2-core CPU the probe sweep runs few steps and
 the steps sweep few probes; time per image-step is then the fitted slope.
-Run: .venv/bin/python benchmarks/speed_scaling.py [probes|steps|both [threads [64,1024]]]
+Run: PYTHONPATH=. .venv/bin/python -m benchmarks.speed.scaling \\
+    [probes|steps|both [threads [64,1024]]]
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def child(count: int, steps: int, threads: int) -> None:
 
 
 def run_one(count: int, steps: int, threads: int) -> dict[str, float]:
-    cmd = [sys.executable, "-m", "benchmarks.speed_scaling", "--child"]
+    cmd = [sys.executable, "-m", "benchmarks.speed.scaling", "--child"]
     cmd += [str(count), str(steps), str(threads)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=paths.ROOT, check=False)
     if done.returncode != 0:

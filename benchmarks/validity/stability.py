@@ -10,9 +10,9 @@ Reported: Spearman rank correlation of s (and of the effect) between every pair 
 subsets of the same size, the mean interval width per size, and, as in the paper, between
 disjoint subsets of different sizes (probes 0-255, 256-767, 1024-2047).
 
-    nice -n 10 .venv/bin/python benchmarks/validity_stability.py
+    PYTHONPATH=. nice -n 10 .venv/bin/python -m benchmarks.validity.stability
 
-Per-probe results are cached in benchmarks/.cache/validity_pool/ (validity_common.attack_pool);
+Per-probe results are cached in benchmarks/.cache/validity_pool/ (validity.common.attack_pool);
 the control model uses whatever prefix of its pool is cached unless --attack-control is given.
 Log: docs/logs/validity_stability.log; plot: docs/validity-stability.png.
 """
@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from benchmarks import paths
-from benchmarks.validity_common import (
+from benchmarks.validity.common import (
     Log,
     attack_pool,
     log_footer,
@@ -37,8 +37,8 @@ from benchmarks.validity_common import (
     pool,
     stability_config,
 )
-from benchmarks.validity_plots import BarGroup, Interval, bar_chart
-from benchmarks.validity_stats import median, spearman
+from benchmarks.validity.plots import BarGroup, Interval, bar_chart
+from benchmarks.validity.stats import median, spearman
 from sia_audit.metrics import attribute_effect, sensitivity
 
 LOG = paths.LOGS / "validity_stability.log"
@@ -71,7 +71,7 @@ PAPER = {k: tuple(tuple(map(float, row.split())) for row in v) for k, v in PAPER
 
 def subset_figures(data: dict, names: tuple[str, ...], start: int, stop: int) -> dict:
     """s (and effect) with intervals over probes start:stop of the pool."""
-    from benchmarks.validity_common import policy_config
+    from benchmarks.validity.common import policy_config
 
     b = policy_config().bootstrap
     full = data["full"]

@@ -4,7 +4,9 @@ Two of these run, with torchrun's environment (RANK, WORLD_SIZE, MASTER_*). With
 ranks take GPU 0 (the question is whether NCCL lets two ranks share one GPU); with `gloo` both
 run on the CPU (the dry run). Each rank writes what happened to FOLDER/rankN.json; NCCL may also
 abort the process instead, leaving none.
-By hand: python -m torch.distributed.run --nproc_per_node 2 benchmarks/gpu_collectives.py nccl DIR
+By hand, from the repository root:
+    PYTHONPATH=. python -m torch.distributed.run --nproc_per_node 2 -m benchmarks.gpu.collectives \\
+        nccl DIR
 """
 
 from __future__ import annotations

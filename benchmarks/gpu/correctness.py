@@ -2,7 +2,7 @@
 
 Every run is `sia_audit.app.run.run` on the demo inputs (the biased Eyeglasses classifier under
 `policies/fairness.yaml`, or a toy copy of that policy in a dry run), turned into the report dict
-`sia-audit run` writes; `gpu_compare` says what must agree and how closely:
+`sia-audit run` writes; `benchmarks.gpu.compare` says what must agree and how closely:
 
 - `device` (CUDA, float32 as users run it: cuDNN's TF32 convolutions are torch's default)
   against `reference_cpu`: tolerance `float`;
@@ -22,15 +22,15 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.gpu_budget import Section, Skip
-from benchmarks.gpu_compare import TOLERANCES, compare_reports, report_differences, summary
+from benchmarks.gpu.budget import Section, Skip
+from benchmarks.gpu.compare import TOLERANCES, compare_reports, report_differences, summary
 from sia_audit.app.run import run
 from sia_audit.formats import json_report
 from sia_audit.policy import load_policy
 from sia_audit.policy.models import Policy
 
 if TYPE_CHECKING:
-    from benchmarks.gpu_check import Context
+    from benchmarks.gpu.check import Context
 
 
 def report_of(ctx: Context, policy: Policy, device: str) -> dict[str, Any]:

@@ -26,8 +26,8 @@ hide the label (OCCLUDERS: Bald for Bangs) frozen too.
 Every model is scored on a balanced test set (N_TEST positives and N_TEST negatives, drawn
 from another seed): precision, recall, accuracy, each as mean and spread over the seeds.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/paper_imbalanced.py [--label Bangs]
-    PYTHONPATH=. .venv/bin/python benchmarks/paper_imbalanced.py --report-only
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.paper.imbalanced [--label Bangs]
+    PYTHONPATH=. .venv/bin/python -m benchmarks.paper.imbalanced --report-only
 
 Cached and resumable in benchmarks/.cache/paper/imbalanced/ (training folders, models,
 adversaries, one JSON per trained model). Log: docs/logs/paper_imbalanced.log; plot:
@@ -53,7 +53,7 @@ from torchvision.transforms import AutoAugment, AutoAugmentPolicy, v2
 
 from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
-from benchmarks.validity_plots import BarGroup, Interval, bar_chart
+from benchmarks.validity.plots import BarGroup, Interval, bar_chart
 from scripts.training import (
     SIZE,
     Batch,
@@ -242,7 +242,7 @@ def train(
 
 def save_model(model: torch.nn.Module, label: str, seed: int, path: Path) -> None:
     provenance = {
-        "trained_by": "benchmarks/paper_imbalanced.py",
+        "trained_by": "benchmarks/paper/imbalanced.py",
         "strategy": "none",
         "seed": seed,
         "steps": STEPS,

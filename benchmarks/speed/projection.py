@@ -10,7 +10,7 @@ not depend on the weights or on the batch (per image). The audit also runs the P
 baselines at the same steps and the attribute effects (K + 1 decodes per probe); all counted.
 Hours follow from an assumed GPU bf16 throughput and efficiency, stated in the output, and,
 for comparison, from this CPU's measured rate on the same step (batch 1, best of a few).
-Run: .venv/bin/python benchmarks/speed_projection.py
+Run: PYTHONPATH=. .venv/bin/python -m benchmarks.speed.projection
 """
 
 from __future__ import annotations

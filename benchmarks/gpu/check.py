@@ -4,16 +4,16 @@ One run writes OUT/gpu_check.json (every figure; FORMAT_VERSION and a meta block
 OUT/gpu_check.log (readable), plus the report.json of the CPU and device demo runs. Sections,
 each with its own time budget (docs/performance.md, "GPU (issue 19)"):
 
-1. correctness (benchmarks/gpu_correctness.py): the demo audit on CUDA against the CPU, and
+1. correctness (benchmarks/gpu/correctness.py): the demo audit on CUDA against the CPU, and
    bf16 autocast, torch.compile and CUDA graphs against plain CUDA;
-2. throughput (benchmarks/gpu_throughput.py): probe-steps/s of AttGAN 128 + ResNet-50 224 at a
+2. throughput (benchmarks/gpu/throughput.py): probe-steps/s of AttGAN 128 + ResNet-50 224 at a
    few batch sizes, fp32 and bf16, eager and compiled; peak memory; one whole-audit batch at
    200 steps, projected to 10,000 probes;
-3. distributed (benchmarks/gpu_distributed.py): torchrun with two ranks, NCCL (and gloo).
+3. distributed (benchmarks/gpu/distributed.py): torchrun with two ranks, NCCL (and gloo).
 
 `--dry-run` runs the same code on the CPU at toy sizes in seconds (the test suite runs it):
 the "device" is the CPU, NCCL becomes gloo, and what needs CUDA is recorded as skipped.
-Start it through benchmarks/gpu_check.sh, which sets up the device machine's Python first.
+Start it through benchmarks/gpu/check.sh, which sets up the device machine's Python first.
 Exit: 0 every item that ran passed, 1 an item failed or broke, 2 could not run.
 """
 
@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import paths
-from benchmarks.gpu_compare import TOLERANCES
+from benchmarks.gpu.compare import TOLERANCES
 
 DEMO_TARGET = paths.ROOT / "examples" / "models" / "eyeglasses_biased.pt"
 DEMO_POLICY = paths.ROOT / "policies" / "fairness.yaml"
-SECTIONS = ("correctness", "throughput", "distributed")  # benchmarks/gpu_<name>.py each
+SECTIONS = ("correctness", "throughput", "distributed")  # benchmarks/gpu/<name>.py each
 SHARES = {"correctness": 0.45, "throughput": 0.40, "distributed": 0.15}
-GPU_BUDGET, DRY_BUDGET = 330.0, 240.0  # seconds; gpu_check.sh's hard limit is 6 minutes
+GPU_BUDGET, DRY_BUDGET = 330.0, 240.0  # seconds; check.sh's hard limit is 6 minutes
 # Import name -> distribution: what the check imports (sia_audit's run path and torchvision).
 # WeasyPrint and onnxruntime are not needed: reports are written as JSON only, no ONNX check.
 REQUIRED = {
@@ -82,7 +82,7 @@ def missing_packages(required: dict[str, str] = REQUIRED) -> list[str]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="benchmarks/gpu_check.sh", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="benchmarks/gpu/check.sh", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True, help="folder for the JSON and the log")
     p.add_argument("--dry-run", action="store_true", help="CPU, toy sizes, seconds")
     p.add_argument(
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"gpu_check: {sys.executable} lacks {', '.join(missing)}; use a Python with torch "
             "and torchvision (PYTHON=...) and carry the rest as wheels "
-            "(bash benchmarks/gpu_check.sh --fetch-wheels, then carry .whl)",
+            "(bash benchmarks/gpu/check.sh --fetch-wheels, then carry .whl)",
             file=sys.stderr,
         )
         return 2
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    from benchmarks.gpu_budget import Recorder, Section, Terminated, on_sigterm
+    from benchmarks.gpu.budget import Recorder, Section, Terminated, on_sigterm
 
     threads = args.threads or (1 if args.dry_run else max(1, min(8, (os.cpu_count() or 2) // 2)))
     torch.set_num_threads(threads)  # torchrun's ranks get the same: bit-equal CPU kernels
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                 left = budget - (time.monotonic() - started)
                 own = min(budget * SHARES[name] / shares, left)
                 section = Section(recorder, name, own, min(carried, max(left - own, 0.0)))
-                runner = importlib.import_module(f"benchmarks.gpu_{name}")
+                runner = importlib.import_module(f"benchmarks.gpu.{name}")
                 runner.run_section(section, ctx)
                 carried = section.close()
     except Terminated:

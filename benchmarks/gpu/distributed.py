@@ -1,6 +1,6 @@
 """GPU check, section 3: torchrun with two ranks, NCCL on the GPU (gloo on the CPU).
 
-- `collectives`: two ranks of `benchmarks/gpu_collectives.py` on ONE device: can NCCL put two
+- `collectives`: two ranks of `benchmarks/gpu/collectives.py` on ONE device: can NCCL put two
   ranks on one GPU at all? (gloo on the CPU in a dry run.)
 - `torchrun_gloo`: `torchrun --nproc_per_node 2 -m sia_audit run` of the demo on the CPU; its
   report must equal the single-process `reference_cpu` of section 1 bit for bit (every rank
@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks import paths
-from benchmarks.gpu_budget import Section, Skip
-from benchmarks.gpu_compare import TOLERANCES, compare_reports, report_differences, summary
+from benchmarks.gpu.budget import Section, Skip
+from benchmarks.gpu.compare import TOLERANCES, compare_reports, report_differences, summary
 
 if TYPE_CHECKING:
-    from benchmarks.gpu_check import Context
+    from benchmarks.gpu.check import Context
 
 RANKS = 2
 
@@ -106,7 +106,7 @@ def torchrun(args: list[str], threads: int, timeout: float, logs: Path) -> dict[
 
 
 def collectives(backend: str, threads: int, timeout: float, work: Path) -> dict[str, Any]:
-    """Two ranks of gpu_collectives.py on one device, started with torchrun's environment.
+    """Two ranks of collectives.py on one device, started with torchrun's environment.
 
     Started directly rather than through torchrun: the question is NCCL's, not the launcher's
     (torchrun_* below use torchrun), and it saves a Python start in the dry run.
@@ -114,7 +114,7 @@ def collectives(backend: str, threads: int, timeout: float, work: Path) -> dict[
     folder = work / f"collectives_{backend}"
     folder.mkdir(parents=True, exist_ok=True)
     port = str(free_port())
-    script = [sys.executable, "-m", "benchmarks.gpu_collectives", backend, str(folder)]
+    script = [sys.executable, "-m", "benchmarks.gpu.collectives", backend, str(folder)]
     ranks_env = [
         _env(
             threads,

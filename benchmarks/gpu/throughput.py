@@ -29,8 +29,8 @@ import torch
 import torchvision
 from torch import Tensor, nn
 
-from benchmarks.gpu_budget import Section, Skip
-from benchmarks.speed_projection import counted, sia_step
+from benchmarks.gpu.budget import Section, Skip
+from benchmarks.speed.projection import counted, sia_step
 from sia_audit.attacks import AttackConfig, attack
 from sia_audit.attacks.acceleration import accelerate
 from sia_audit.audit import AuditConfig, audit_batches
@@ -39,7 +39,7 @@ from sia_audit.generators.interface import Generator
 from sia_audit.targets import Target, TargetContract
 
 if TYPE_CHECKING:
-    from benchmarks.gpu_check import Context
+    from benchmarks.gpu.check import Context
 
 CELEBA_13 = (
     "Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Bushy_Eyebrows", "Eyeglasses",

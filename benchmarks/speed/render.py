@@ -2,7 +2,7 @@
 
 Prints faces/s per batch size (best of several repeats: the machine is shared and noisy) and,
 measured in the same run, the speed-up of windowed layers over drawing every layer on the whole
-canvas. Run: .venv/bin/python benchmarks/render_speed.py
+canvas. Run: PYTHONPATH=. .venv/bin/python -m benchmarks.speed.render
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ show in x, even faintly, keep their true value, so the ceiling is generous: a re
 must also read those from the pixels. With M samples the averaged edit's squared error is
 (1 + 1/M) times the exact one's; the table divides that out.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/generator_ceiling.py [--faces 128] [--samples 8]
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.generator.ceiling [--faces 128] [--samples 8]
 
 Log: docs/logs/generator_ceiling.log. Renders only (no generator runs); nothing is cached.
 """

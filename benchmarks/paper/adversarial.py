@@ -15,7 +15,7 @@ rows. Table 4 is each model's accuracy on each attack's adversaries (the report'
 accuracy); Table 5 is the SDAR(s) of each model's SIA histogram at each eps (measurable
 attributes, SPEC 6); every figure is given as mean and spread over the seeds.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/paper_adversarial.py [--report-only]
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.paper.adversarial [--report-only]
 
 Cached and resumable in benchmarks/.cache/paper/adversarial/ (models, adversaries, one JSON
 per audit). Log: docs/logs/paper_adversarial.log; plot: docs/paper-adversarial.png; the tables
@@ -36,7 +36,7 @@ import torch
 
 from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
-from benchmarks.validity_plots import BarGroup, Interval, bar_chart
+from benchmarks.validity.plots import BarGroup, Interval, bar_chart
 from scripts.training import (
     DEMO_RECIPES,
     Batch,
@@ -109,7 +109,7 @@ def base_model(seed: int, log: Log) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         model = train_classifier(recipe(seed), BASE_STEPS, log)
         save_classifier(
-            model, recipe(seed), BASE_STEPS, path, trained_by="benchmarks/paper_adversarial.py"
+            model, recipe(seed), BASE_STEPS, path, trained_by="benchmarks/paper/adversarial.py"
         )
     return path
 

@@ -1,4 +1,4 @@
-"""Candidate figures and their scores on the planted-truth suite (benchmarks/planted_suite.py).
+"""Candidate figures and their scores on the planted-truth suite (validity/planted_suite.py).
 
 An audit is cached as per-probe arrays (`AuditData`); every candidate figure is a statistic of
 those arrays, so its paired interval against the control is a bootstrap over the shared probes

@@ -8,7 +8,7 @@ This pilot fine-tunes the shipped weights for a few thousand more steps with the
 weighted 4x and reports, every 500 steps on 128 validation faces, the figures the goals are
 about: how fast they move says whether a longer run can reach the goals on this machine.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/generator_finetune.py [--steps 3000]
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.generator.finetune [--steps 3000]
         [--focus] [--weight Young=3 ...] [--lambda-edge 1] [--lr 5e-4] [--init G.pt]
 
 `--focus` draws the attribute a single edit changes in proportion to how far the shipped
@@ -248,7 +248,9 @@ def main() -> None:
     )
     if result.steps_done % 500:
         monitor(result.steps_done, result.generator)
-    save_checkpoint(out, result.generator, {**result.provenance, "script": Path(__file__).name})
+    save_checkpoint(
+        out, result.generator, {**result.provenance, "script": "benchmarks/generator/finetune.py"}
+    )
     state.unlink(missing_ok=True)
     log(f"generator_finetune: wrote {out.name} after {(time.time() - t0) / 60:.1f} min")
 

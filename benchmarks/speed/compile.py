@@ -1,11 +1,11 @@
 """torch.compile (sia_audit.attacks.acceleration) on this CPU: compile time and step time vs eager.
 
-Same models as benchmarks/attack_speed.py (64 px AttGAN of the shipped size, random weights,
+Same models as benchmarks/speed/attack.py (64 px AttGAN of the shipped size, random weights,
 small CNN target), SIA `full` at batch 32. Compile time is the first compiled attack's wall
 time minus an eager one's, with an empty TorchInductor cache (a temporary
 TORCHINDUCTOR_CACHE_DIR), i.e. what a CI runner without a cache pays per process. Step times
 are interleaved best-of-N in one run, after compilation, so the ratio is like for like.
-Run: .venv/bin/python benchmarks/speed_compile.py [threads]
+Run: PYTHONPATH=. .venv/bin/python -m benchmarks.speed.compile [threads]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="induct
 
 import torch  # noqa: E402 - after the cache folder is chosen
 
-from benchmarks.attack_speed import interleaved_best, models  # noqa: E402
+from benchmarks.speed.attack import interleaved_best, models  # noqa: E402
 from sia_audit.attacks import AttackConfig, attack  # noqa: E402
 from sia_audit.attacks.acceleration import accelerate  # noqa: E402
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES  # noqa: E402

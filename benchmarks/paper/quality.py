@@ -8,9 +8,9 @@ the reconstruction G(x0, a0), which tells the attack's own change from the gener
 first PROBES probes of the validity pool (builtin synthfaces, seed 1), attacking the demo's
 control Eyeglasses classifier (the paper's is a regular Eyeglasses classifier).
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/paper_quality.py [--report-only]
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.paper.quality [--report-only]
 
-Per-probe numbers are cached in benchmarks/.cache/validity_pool/ (validity_common.attack_pool);
+Per-probe numbers are cached in benchmarks/.cache/validity_pool/ (validity.common.attack_pool);
 log: docs/logs/paper_quality.log; the table goes to stdout and benchmarks/.cache/paper/table1.md.
 """
 
@@ -22,7 +22,7 @@ import dataclasses
 import torch
 
 from benchmarks import paths
-from benchmarks.validity_common import (
+from benchmarks.validity.common import (
     attack_pool,
     log_footer,
     log_header,

@@ -1,18 +1,19 @@
 """Issue 14: would drawing the small features bolder bring the region goal within reach?
 
 The issue allows a new renderer version that draws a feature bolder when it is too small to learn
-at 64 px. `benchmarks/generator_sharpness.py` found that G draws the small features about as the
+at 64 px. `benchmarks/generator/sharpness.py` found that G draws the small features about as the
 renderer's truth blurred by 0.67-0.95 px (the best fine-tuned candidate), and that the 25 dB
 region goal allows only 0.53-0.70 px. This asks what a bolder renderer changes in that budget,
-without training anything: for each small feature, on the renderer found on PYTHONPATH, the
-region's size, the copy baseline, the blur the goal allows, and the region PSNR of the truth
-blurred by G's measured equivalent blur (a generator that draws the bolder feature exactly as
-sharply as G draws today's).
+without training anything: for each small feature, on the renderer of the checkout it runs
+from, the region's size, the copy baseline, the blur the goal allows, and the region PSNR of the
+truth blurred by G's measured equivalent blur (a generator that draws the bolder feature exactly
+as sharply as G draws today's).
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/renderer_boldness.py      # version 2, shipped
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.generator.renderer_boldness  # version 2
     git worktree add /tmp/v3 HEAD && git -C /tmp/v3 apply \\
-        "$PWD/benchmarks/renderer_v3_bolder.patch"                           # the bolder variant
-    PYTHONPATH=/tmp/v3:. nice .venv/bin/python benchmarks/renderer_boldness.py
+        "$PWD/benchmarks/generator/renderer_v3_bolder.patch"          # the bolder variant
+    (cd /tmp/v3 && PYTHONPATH=. nice "$OLDPWD/.venv/bin/python" \\
+        -m benchmarks.generator.renderer_boldness --log "$OLDPWD/docs/logs/renderer_boldness.log")
 
 `renderer_v3_bolder.patch` is the variant measured in docs/generator.md: brows 5.0x thicker when
 bushy (was 3.2x), parted lips 0.110 apart (was 0.070), a smile's teeth 0.065 (was 0.040) with
@@ -32,7 +33,7 @@ import torch
 
 import sia_audit
 from benchmarks import paths
-from benchmarks.generator_sharpness import REGION_GOAL, SIGMAS, blur, blur_curve, crossing
+from benchmarks.generator.sharpness import REGION_GOAL, SIGMAS, blur, blur_curve, crossing
 from scripts.training import logger
 from sia_audit.generators.flips import flipped
 from sia_audit.generators.training.evaluate import HELD_OUT_SEED, held_out, mean_psnr, region_psnr

@@ -4,7 +4,7 @@ Everything is measured in ONE run (best of several interleaved repeats: the mach
 and noisy), with a 64 px AttGAN of the shipped size (random weights: speed does not depend on
 them) and a small CNN target: the engine's image-steps/s at batch sizes 1-64 in float32 and bf16
 autocast against the literal per-image loop, GFLOP/s against a dense matmul, PGD against
-torchattacks. Run: .venv/bin/python benchmarks/attack_speed.py [threads [repeats]]
+torchattacks. Run: PYTHONPATH=. .venv/bin/python -m benchmarks.speed.attack [threads [repeats]]
 """
 
 from __future__ import annotations

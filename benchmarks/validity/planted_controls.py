@@ -1,10 +1,10 @@
 """Do the policy's w and s thresholds still fail no truthful model? The suite's controls, re-made.
 
 `policies/fairness.yaml` calibrates its w and s gates on truthful Eyeglasses classifiers: the
-demo control and the planted-truth suite's controls (benchmarks/planted_suite.py). Those are
-trained through the shipped generator (half of every batch is its reconstructions) and audited
-through it, so a new generator needs them re-made before the thresholds can be trusted. The
-whole suite is hours of this machine; its controls are minutes. This trains the suite's
+demo control and the planted-truth suite's controls (benchmarks/validity/planted_suite.py).
+Those are trained through the shipped generator (half of every batch is its reconstructions) and
+audited through it, so a new generator needs them re-made before the thresholds can be trusted.
+The whole suite is hours of this machine; its controls are minutes. This trains the suite's
 controls (same recipe: `planted_suite.recipe(arch, label, None, ...)`) with the shipped
 generator, audits each with `sia-audit run --policy policies/fairness.yaml` (the real gates),
 and prints per control its verdict, the gates it fails, and the largest low end of w and of s
@@ -15,8 +15,8 @@ architectures (from the suite's own cache, benchmarks/.cache/planted/, trained t
 planted_suite.py or here when missing), each audited under the policy, and prints whether the w
 or the s gate on the planted attribute fails: what the thresholds still catch.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/planted_controls.py [--label Eyeglasses ...] \
-        [--arch cnn] [--plants]
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.validity.planted_controls \
+        [--label Eyeglasses ...] [--arch cnn] [--plants]
 
 Cached in benchmarks/.cache/planted_controls/ (stamped with the generator); log:
 docs/logs/planted_controls.log.
@@ -32,8 +32,9 @@ from pathlib import Path
 
 import torch
 
-from benchmarks import paths, planted_suite
+from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
+from benchmarks.validity import planted_suite
 from scripts.training import logger
 
 CACHE = paths.CACHE / "planted_controls"

@@ -1,6 +1,6 @@
 """Issue 14 pilot: does a full-resolution head sharpen the generator's small features?
 
-`benchmarks/generator_sharpness.py` found the shipped generator drawing its small features as
+`benchmarks/generator/sharpness.py` found the shipped generator drawing its small features as
 the true edit blurred by 0.74-1.34 px where the region goal allows 0.53-0.70 px. The AttGAN
 decoder draws the 64 px image with one transposed convolution from 32 px features and never
 sees the input's own pixels at 64 px. This pilot adds a small head at full resolution: three
@@ -8,11 +8,11 @@ sees the input's own pixels at 64 px. This pilot adds a small head at full resol
 the last layer's pre-tanh values. Its last convolution starts at zero, so step 0 is exactly the
 shipped generator. It then fine-tunes everything (or, with --head-only, the head alone) with
 the recipe of the region-weighted pilot
-(`generator_finetune.py`: lambda_region 4, lr 5e-4 cosine, batches from seed 2), so the two
+(`finetune.py`: lambda_region 4, lr 5e-4 cosine, batches from seed 2), so the two
 runs differ only by the head, and logs the goal figures every 500 steps on the same 128
 validation faces.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/generator_refine_pilot.py [--steps 2000]
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.generator.refine_pilot [--steps 2000]
 
 Resumable (state every 250 steps in benchmarks/.cache/generator_refine/); log:
 docs/logs/generator_refine_pilot.log. No shipped file changes; the head is not part of the
@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
-from benchmarks.generator_finetune import VALIDATION_SEED, config, summary
+from benchmarks.generator.finetune import VALIDATION_SEED, config, summary
 from scripts.training import logger, shipped_generator
 from sia_audit.generators.attgan import AttGANGenerator
 from sia_audit.generators.checkpoint import load_generator

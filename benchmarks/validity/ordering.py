@@ -9,7 +9,7 @@ of 0.25/255) by `full`, `image` and `attr`, in three settings: attribute steps o
 Counted per attack: probes right on x0 whose adversary is wrong (flips). The check (a test of
 the suite until issue 15): in the second setting full flips more than image, and at least 3.
 
-    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/validity_ordering.py
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.validity.ordering
 
 About 6 minutes on one thread of the busy 2-core machine. The log goes to
 docs/logs/validity_ordering.log; exit 1 when the check fails. The figures depend on the shipped
@@ -26,7 +26,7 @@ import warnings
 import torch
 
 from benchmarks import paths
-from benchmarks.validity_common import log_footer, log_header
+from benchmarks.validity.common import log_footer, log_header
 from scripts.training import logger, shipped_generator
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.audit import AuditConfig, attack_batches

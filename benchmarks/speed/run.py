@@ -7,7 +7,7 @@ separate fresh processes, each best of a few: `python -c pass` (start-up), `impo
 sia_audit.commands.demo` (what the demo imports before it works, torch included), and a
 render-only child that re-renders the demo's report.json into HTML, PDF and Markdown and draws
 the contact sheet, timing the first render (lazy imports such as WeasyPrint, fonts) and a
-second one. Run: .venv/bin/python benchmarks/run_speed.py
+second one. Run: PYTHONPATH=. .venv/bin/python -m benchmarks.speed.run
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def run_demo(out: Path) -> tuple[float, dict[str, float], int]:
 
 def render_split(report_json: Path, out: Path) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run_speed", "--render", str(report_json), str(out)],
+        [sys.executable, "-m", "benchmarks.speed.run", "--render", str(report_json), str(out)],
         capture_output=True,
         text=True,
         cwd=paths.ROOT,

@@ -12,11 +12,11 @@ realistic is reported, not counted. One truthfully labelled control per label an
 
 Every model is audited with the demo's attack on the demo's 64 probes (a suite policy written
 into the cache: policies/fairness.yaml without gates or pixel baselines), and every candidate
-figure of benchmarks/planted_scoring.py is scored: rank of the planted attribute, paired
+figure of benchmarks/validity/planted_scoring.py is scored: rank of the planted attribute, paired
 biased - control interval, AUC, and separation by one threshold.
 
-    PYTHONPATH=. nice .venv/bin/python benchmarks/planted_suite.py [--arch cnn] [--label Bald]
-    PYTHONPATH=. .venv/bin/python benchmarks/planted_suite.py --report-only
+    PYTHONPATH=. nice .venv/bin/python -m benchmarks.validity.planted_suite --arch cnn --label Bald
+    PYTHONPATH=. .venv/bin/python -m benchmarks.validity.planted_suite --report-only
 
 Everything is cached in benchmarks/.cache/planted/ (models, their training figures, audits), so
 a run resumes where it stopped; the log goes to docs/logs/planted_suite.log, the tables to
@@ -34,7 +34,7 @@ import torch
 
 from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
-from benchmarks.planted_scoring import (
+from benchmarks.validity.planted_scoring import (
     FIGURES,
     AuditData,
     Plant,
@@ -162,7 +162,7 @@ def train(rec: ClassifierRecipe, log: Log) -> tuple[Path, dict]:
     model = train_classifier(rec, rec.steps, log, eval_every=EVAL_EVERY, stop=stop)
     figures = evaluate_classifier(model, load_generator(shipped_generator()), rec)
     steps = int(trajectory[-1][0]) if trajectory else rec.steps
-    save_classifier(model, rec, steps, path, trained_by="benchmarks/planted_suite.py")
+    save_classifier(model, rec, steps, path, trained_by="benchmarks/validity/planted_suite.py")
     figures.update(
         train_seconds=time.time() - t0,
         label_reliability=rec.label_reliability,

@@ -3,11 +3,11 @@
 The stability pool of the biased model (2,048 probes), then the paper-table runs of the control
 and of the biased model (256 probes each; Table 2, then Table 3), then the rest of the
 control's stability pool, as far as time allows. Every chunk of 128 probes is cached as soon
-as it is done, so benchmarks/validity_stability.py and benchmarks/validity_paper_tables.py
+as it is done, so benchmarks/validity/stability.py and benchmarks/paper/orderings.py
 then only read the cache (run them with --cached-only to leave a missing run out rather
 than compute it).
 
-    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/validity_fill.py
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.validity.fill
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from benchmarks import paths
-from benchmarks.validity_common import (
+from benchmarks.validity.common import (
     ABLATION,
     EPS_GRID,
     TABLE_PROBES,

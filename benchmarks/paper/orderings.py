@@ -9,9 +9,9 @@ biased and control Eyeglasses models, with the attack settings of policies/fairn
 FGSM: one step of eps_x). ASR follows SPEC 6: among probes the model gets right on x0, the
 fraction whose adversary it gets wrong, with the policy's 1,000-resample bootstrap interval.
 
-    nice -n 10 .venv/bin/python benchmarks/validity_paper_tables.py
+    PYTHONPATH=. nice -n 10 .venv/bin/python -m benchmarks.paper.orderings
 
-Per-probe results are cached in benchmarks/.cache/validity_pool/ (validity_common.attack_pool).
+Per-probe results are cached in benchmarks/.cache/validity_pool/ (validity.common.attack_pool).
 Log: docs/logs/validity_paper_tables.log; plot: docs/validity-success-vs-eps.png.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from benchmarks import paths
-from benchmarks.validity_common import (
+from benchmarks.validity.common import (
     ABLATION,
     EPS_GRID,
     TABLE_PROBES,
@@ -38,7 +38,7 @@ from benchmarks.validity_common import (
     table3_config,
     table_runs,
 )
-from benchmarks.validity_plots import Interval, LinePanel, line_chart
+from benchmarks.validity.plots import Interval, LinePanel, line_chart
 from sia_audit.metrics import (
     BootstrapConfig,
     attack_success_rate,
@@ -98,7 +98,7 @@ def figures_of(d: dict, name: str, b: BootstrapConfig) -> dict:
 
 
 def runs(model: str, eps: float, probes: SynthProbes, log: Log, cached_only: bool) -> dict | None:
-    """Per-probe data of SIA, FGSM and PGD at eps (validity_common.table_runs); None if a run
+    """Per-probe data of SIA, FGSM and PGD at eps (validity.common.table_runs); None if a run
     is not (fully) cached and `cached_only` is set."""
     data: dict = {}
     for config, only in table_runs(eps):
