@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks import paths
 from benchmarks.gpu import check as gpu_check
 from benchmarks.gpu.budget import Recorder, Section, Skip
 from benchmarks.gpu.compare import TOLERANCES, compare_reports, report_differences
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comple
     out = tmp_path_factory.mktemp("gpu_check")
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
-        ["bash", str(ROOT / "benchmarks" / "gpu" / "check.sh"), str(out), "--dry-run"],
+        ["bash", str(paths.ROOT / "benchmarks" / "gpu" / "check.sh"), str(out), "--dry-run"],
         env=env,
         capture_output=True,
         text=True,
