@@ -13,7 +13,8 @@ each with its own time budget (docs/performance.md, "GPU (issue 19)"):
 
 `--dry-run` runs the same code on the CPU at toy sizes in seconds (the test suite runs it):
 the "device" is the CPU, NCCL becomes gloo, and what needs CUDA is recorded as skipped.
-Start it through benchmarks/gpu/check.sh, which sets up the device machine's Python first.
+Start it through benchmarks/gpu/check.sh, which sets up the device machine's Python first and
+then runs `python -m benchmarks.gpu.check --out OUT ...` from the repository root.
 Exit: 0 every item that ran passed, 1 an item failed or broke, 2 could not run.
 """
 
