@@ -343,7 +343,7 @@ WGAN-GP critic on the edits. The levers of the pilots above are options of paire
 `--region-metric rms` (that term as the squared error a region PSNR scores; not used by the
 shipped stages, see its pilot), `--edge-weight W` (the L1 of the error's pixel differences
 there), `--edit-weight NAME=W` (repeatable: NAME is the attribute a single edit changes W times
-as often as an unnamed one; stage 1's weights are `FOCUS` in `benchmarks/generator_finetune.py`)
+as often as an unnamed one; stage 1's weights are `FOCUS` in `benchmarks/generator/finetune.py`)
 and `--init-from G.pt` (fine-tune a checkpoint of the same architecture). The shipped
 generator's architecture is `--shortcut-layers 3 --inject-layers 3` (the command's defaults, 1
 and 1, are the first generator's); its full recipe is the two scripts above. A focused fine-tune

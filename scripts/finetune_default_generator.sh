@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage 1 of the shipped synthfaces generator (docs/generator.md, "How it was made"): four seeded
 # fine-tunes of stage 0 (scripts/train_default_generator.py, 9,000 steps from scratch), 10,000
-# steps in all, by benchmarks/generator_finetune.py (seed 2, lambda_region 4, lr 5e-4 cosine):
+# steps in all, by benchmarks/generator/finetune.py (seed 2, lambda_region 4, lr 5e-4 cosine):
 #   a. edit weights by miss (--focus) and the edge term, 4,000 steps;
 #   b. Young and Brown_Hair weighted 3 and the reconstruction term doubled, 3,000 steps;
 #   c. b's levers with the critic (0.01), 1,500 steps; d. 1,500 more of c.
@@ -17,9 +17,9 @@ threads="${1:-2}"
 py=".venv/bin/python"
 cache="benchmarks/.cache/generator_finetune"
 shipped="sia_audit/assets/synthfaces_attgan64.pt"
-run() { PYTHONPATH=. "$py" benchmarks/generator_finetune.py --threads "$threads" "$@"; }
+run() { PYTHONPATH=. "$py" -m benchmarks.generator.finetune --threads "$threads" "$@"; }
 tag() { PYTHONPATH=. "$py" -c 'import sys; from pathlib import Path
-from benchmarks.generator_finetune import start_tag; print(start_tag(Path(sys.argv[1])))' "$1"; }
+from benchmarks.generator.finetune import start_tag; print(start_tag(Path(sys.argv[1])))' "$1"; }
 # The start must be stage 0: refuse a shipped file that is stage 1 already (it would fine-tune
 # stage 1 for 93 minutes and ship that as stage 1).
 if [ ! -f "$cache/finetuned_r4_lr0.0005_focus_e1_4000.pt" ] && "$py" -c 'import sys, torch

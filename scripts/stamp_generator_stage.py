@@ -1,10 +1,10 @@
 """Stamp a stage-1 synthfaces generator's provenance with the stage it is and where it started.
 
 The last fine-tune of scripts/finetune_default_generator.sh writes a checkpoint whose provenance
-describes only that fine-tune (1,500 steps, generator_finetune.py, its start's file name). The
-shipped file says instead which script made it, from which stage-0 file (sha256), and how many
-steps each stage took; the fine-tune's own fields are kept under `last_finetune_`. Weights are
-not touched.
+describes only that fine-tune (1,500 steps, benchmarks/generator/finetune.py, its start's file
+name). The shipped file says instead which script made it, from which stage-0 file (sha256), and
+how many steps each stage took; the fine-tune's own fields are kept under `last_finetune_`.
+Weights are not touched.
 
     .venv/bin/python scripts/stamp_generator_stage.py sia_audit/assets/synthfaces_attgan64.pt \\
         --stage0-sha256 HEX

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from benchmarks import paths
 from benchmarks.validity import heldout_grid as grid
 from sia_audit.gates.regression import ProbeTable, regression_verdicts, table_from_report
 from sia_audit.generators.flips import label_partners
@@ -33,8 +34,7 @@ from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.metrics.weighted import statistic as w_statistic
 from sia_audit.policy.gates import RegressionSection
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / "benchmarks" / ".cache" / "heldout"
+CACHE = paths.CACHE / "heldout"
 BOOT = BootstrapConfig(resamples=1000, seed=0, level=0.95)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import fit_sgd_aug
@@ -40,9 +41,8 @@ from scripts.training import (
 )
 from sia_audit.fsutil import atomic_write_text
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / "benchmarks" / ".cache" / "heldout"
-LOG = ROOT / "docs" / "logs" / "heldout_suite.log"
+CACHE = paths.CACHE / "heldout"
+LOG = paths.LOGS / "heldout_suite.log"
 LOOPS = {"fit": fit, "sgd-aug": fit_sgd_aug}
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

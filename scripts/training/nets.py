@@ -1,8 +1,8 @@
 """The demo classifiers' architectures: a plain CNN and a residual network, one logit each.
 
 Both read normalised 64x64 images (the contract's mean and std) and return logits (B,). The
-planted-truth suite (benchmarks/planted_suite.py) trains every plant with both, so that what the
-audit finds is not a property of one architecture.
+planted-truth suite (benchmarks/validity/planted_suite.py) trains every plant with both, so that
+what the audit finds is not a property of one architecture.
 """
 
 from __future__ import annotations

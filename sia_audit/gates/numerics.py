@@ -2,9 +2,9 @@
 
 The same audit on the same torch gives bit-identical figures for 1 or 2 threads and for the
 AVX2 and AVX512 kernels; with torch's portable kernels (ATEN_CPU_CAPABILITY=default) s moved by
-up to 0.0154, SDAR of s by 0.0006 and w by 0.0023 (benchmarks/figures_travel.py, 2026-11-30;
-w's on 2026-12-01). Signed steps amplify rounding: a gradient component near zero can change
-sign, and 50 steps of eta_a = 4/255 then move that attribute along another path. A regression
+up to 0.0154, SDAR of s by 0.0006 and w by 0.0023 (benchmarks/validity/figures_travel.py,
+2026-11-30; w's on 2026-12-01). Signed steps amplify rounding: a gradient component near zero can
+change sign, and 50 steps of eta_a = 4/255 then move that attribute along another path. A regression
 against a baseline made with other arithmetic must not fail on that, so its allowances are
 raised to these floors; between reports with the same arithmetic the figures are exact and the
 policy's allowances stand.
