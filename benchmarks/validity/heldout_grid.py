@@ -5,13 +5,16 @@ tool ships is chosen on the `choose` half; the `test` half is audited once, afte
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
 not trained). The choose half holds one of the project's own architectures, trained with its
-own loop, and a torchvision model trained with the other; the test half holds two other
-torchvision models, trained with the other loop: nothing of the project's own recipe.
+own loop, and a torchvision model trained with the other; the test half holds another
+torchvision model and the project's other architecture, both trained with the other loop.
+
+The test half first had ShuffleNetV2 x0.5 in place of SmallResNet: with this loop it did not
+train (loss 0.69, chance, after 500 steps on Smiling), and it was replaced before any audit.
 
 - choose: labels Eyeglasses, Male, No_Beard, Bald; SmallCNN (fit) and MobileNetV3-small
   (sgd-aug);
 - test: labels Smiling, Wearing_Lipstick, Bushy_Eyebrows, Pale_Skin; ResNet-18 (sgd-aug) and
-  ShuffleNetV2 (sgd-aug).
+  SmallResNet (sgd-aug).
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
@@ -41,7 +44,7 @@ ARCHS = (
     Arch("cnn", "cnn", "fit", "choose"),
     Arch("mnv3", "mobilenet_v3_small", "sgd-aug", "choose"),
     Arch("r18", "resnet18", "sgd-aug", "test"),
-    Arch("shuf", "shufflenet_v2", "sgd-aug", "test"),
+    Arch("sres", "small_resnet", "sgd-aug", "test"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the

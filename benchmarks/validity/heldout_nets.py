@@ -1,4 +1,4 @@
-"""The held-out suite's networks: the project's SmallCNN and three torchvision models at 64 px.
+"""The held-out suite's networks: the project's SmallCNN and SmallResNet, torchvision models.
 
 torchvision's ImageNet models downsample by 32 before pooling; at 64 px that leaves a 2x2 map
 and loses the small features (a moustache is a few pixels). Each is adapted as a user would:
@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torchvision
 from torch import Tensor, nn
 
-from scripts.training import SmallCNN
+from scripts.training import SmallCNN, SmallResNet
 
 
 class OneLogit(nn.Module):
@@ -49,16 +49,9 @@ def mobilenet_v3_small() -> nn.Module:
     return OneLogit(net)
 
 
-def shufflenet_v2() -> nn.Module:
-    """ShuffleNetV2 x0.5, 0.34M parameters; without the stem's max pool (4x4 before pooling)."""
-    net = torchvision.models.shufflenet_v2_x0_5(num_classes=1)
-    net.maxpool = nn.Identity()
-    return OneLogit(net)
-
-
 NETS: dict[str, Callable[[], nn.Module]] = {
     "cnn": SmallCNN,
     "mobilenet_v3_small": mobilenet_v3_small,
     "resnet18": resnet18,
-    "shufflenet_v2": shufflenet_v2,
+    "small_resnet": SmallResNet,
 }
