@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -101,7 +102,12 @@ def run(
         preflight(chosen, onnx)
         policy = load_policy(policy_path)
         check_writable_folder(out)
-        with progress_bar(policy.probes.count, not quiet) as bar:
+        with contextlib.ExitStack() as stack:
+            bars = []  # opened once the inputs are loaded: a bad input prints one line alone
+
+            def start() -> None:
+                bars.append(stack.enter_context(progress_bar(policy.probes.count, not quiet)))
+
             outcome = run_audit(
                 target,
                 policy,
@@ -111,7 +117,8 @@ def run(
                 allow_code=allow_code,
                 baseline=baseline,
                 onnx=onnx,
-                progress=lambda stage, n: bar.update(n),
+                progress=lambda stage, n: bars[0].update(n),
+                loaded_hook=start,
             )
         where = f"reports in {out}"
     write_reports(out, outcome, chosen)

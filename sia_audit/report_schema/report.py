@@ -4,6 +4,7 @@ gallery, provenance and timings."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -364,4 +365,33 @@ def load(path: Path) -> ReportRecord:
             f"{path}: not a sia-audit report of schema {SCHEMA_VERSION}; "
             "give a report.json written by sia-audit run"
         )
+    where = non_finite(data)
+    if where is not None:
+        key, value = where
+        raise DataError(
+            f"{path}: {key} is {value}, and sia-audit writes only finite numbers (the file was "
+            "edited or damaged); re-run sia-audit run to write a new report.json"
+        )
     return ReportRecord(data, raw)
+
+
+def non_finite(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The key path and text of the first NaN or infinity in parsed JSON, or None.
+
+    Python's json reads `NaN`, `Infinity` and numbers too large for a float (`1e999`) without
+    complaint; a report never holds them (the writer refuses them), so the reader refuses them
+    once, here, rather than letting a comparison or a chart meet them later.
+    """
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or "report", str(value))
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = non_finite(item, where)
+        if found is not None:
+            return found
+    return None

@@ -20,6 +20,9 @@ POLICY = BASE + (
 )
 
 
+FIXED = Path(__file__).parents[1] / "formats" / "data" / "report.json"
+
+
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args))
 
@@ -131,10 +134,20 @@ def test_incomparable_baseline_is_refused(base_report: Path, tmp_path: Path) -> 
     assert result.exit_code == 2 and "probe_manifest_sha256" in result.stderr
 
 
-@pytest.mark.parametrize("content", ["not json", '{"schema_version": 9}', "[]"])
+def with_nan() -> str:
+    """The fixed report with a NaN among its per-probe values (Python's json writes it)."""
+    report = json.loads(FIXED.read_text())
+    report["probes"]["loss_adversary"][1] = float("nan")
+    return json.dumps(report)
+
+
+@pytest.mark.parametrize(
+    "content", ["not json", '{"schema_version": 9}', "[]", "nan"], ids=str.split
+)
 def test_broken_baseline_is_one_line_exit_2(tmp_path: Path, content: str) -> None:
+    """Before the audit, not after it: a NaN is refused when the baseline is read."""
     bad = tmp_path / "bad.json"
-    bad.write_text(content)
+    bad.write_text(with_nan() if content == "nan" else content)
     out = tmp_path / "rep"
     result = invoke(
         "run",
@@ -149,9 +162,6 @@ def test_broken_baseline_is_one_line_exit_2(tmp_path: Path, content: str) -> Non
     )
     assert result.exit_code == 2 and "baseline" in result.stderr.strip().splitlines()[-1]
     assert not (out / "report.json").exists()
-
-
-FIXED = Path(__file__).parents[1] / "formats" / "data" / "report.json"
 
 
 def test_compare_reads_saved_reports_through_the_schema_alone(tmp_path: Path) -> None:
@@ -171,6 +181,17 @@ def test_compare_reads_saved_reports_through_the_schema_alone(tmp_path: Path) ->
     broken = invoke("compare", str(FIXED), str(worse_path), "--policy", policy)
     last = broken.stderr.strip().splitlines()[-1]
     assert broken.exit_code == 2 and "probes.correct_adversary: missing" in last
+
+
+@pytest.mark.parametrize("side", ["base", "head"])
+def test_compare_refuses_nan_in_either_report(tmp_path: Path, side: str) -> None:
+    nan = tmp_path / "nan.json"
+    nan.write_text(with_nan())
+    base, head = (nan, FIXED) if side == "base" else (FIXED, nan)
+    result = invoke("compare", str(base), str(head), "--policy", str(write(tmp_path, POLICY)))
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "probes.loss_adversary[1] is nan" in lines[0] and str(nan) in lines[0]
 
 
 def _raised(report: dict, name: str, by: float) -> dict:
