@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sia_audit.policy.base import Strict, unique
+from sia_audit.policy.base import Strict, attribute_list
 
 
 class _Gate(Strict):
@@ -47,7 +47,7 @@ class SensitivityGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class AttributeEffectGate(MaxGate):
@@ -59,7 +59,7 @@ class AttributeEffectGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class PathShareGate(MaxGate):
@@ -70,7 +70,7 @@ class PathShareGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class WeightedSensitivityGate(MaxGate):
@@ -83,7 +83,7 @@ class WeightedSensitivityGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class PerAttackMaxGate(_Gate):

@@ -18,9 +18,10 @@ from torch import nn
 
 from sia_audit.cli import cli
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
-from tests.commands.test_run import LENIENT, TARGET
+from tests.commands.test_run import LENIENT, STRICT, TARGET
 from tests.core.test_target_loading import Detached, NaNNet, Net
 from tests.formats.conftest import DATA as REPORT
+from tests.policy.test_policy import alias_bomb
 
 CONTRACT = {"task": "binary", "label": "Eyeglasses", "input_size": [64, 64]}
 
@@ -152,6 +153,10 @@ CASES = {
         LENIENT.replace("count: 6", "count: 100000000"), "probes.count 100,000,000 needs about"
     ),
     "output under a file": (TARGET, LENIENT, ["--out", "{policy}/rep"], "is a file"),
+    "a policy of nested aliases": policy(alias_bomb(), "its YAML aliases expand to more than"),
+    "a gate on no attribute": policy(
+        STRICT.replace("attributes: protected", "attributes: []"), "lists no attribute"
+    ),
 }
 
 
