@@ -227,7 +227,11 @@ def regression_verdicts(
         )
         if section.sdar_increase is not None:
             rise = section.sdar_increase
-            out.append(check_rise("regression sdar(s)", diff.sdar_s, "sdar_s", rise))
+            verdict = check_rise("regression sdar(s)", diff.sdar_s, "sdar_s", rise)
+            if not diff.has_histogram:
+                why = "the generator can draw no histogram attribute, so there is no SDAR"
+                verdict = unmeasurable(verdict, why, on_unmeasurable)
+            out.append(verdict)
         if section.sensitivity_increase is not None:
             out += per_attribute(
                 "s",

@@ -62,3 +62,48 @@ def test_two_runs_give_identical_figures(tmp_path: Path) -> None:
         report.pop("timings")
         reports.append(report)
     assert reports[0] == reports[1]
+
+
+def blind_classifier(tmp_path: Path) -> Path:
+    """An attribute classifier that never sees anything (as an untrained discriminator): every
+    flip of every attribute fails to cross 0.5, so the generator seems to draw none of them."""
+    import warnings
+
+    import torch
+    from torch import nn
+
+    from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
+
+    class Blind(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.mean(dim=(1, 2, 3)).unsqueeze(1) * 0.0 - 5.0 + torch.zeros(1, 15)
+
+    path = tmp_path / "blind.pt"
+    meta = json.dumps({"attributes": list(ATTRIBUTES)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(
+            torch.jit.script(Blind()), str(path), _extra_files={"sia_classifier.json": meta}
+        )
+    return path
+
+
+def test_every_attribute_unmeasurable_writes_the_reports_and_fails(tmp_path: Path) -> None:
+    """Not a traceback after the attack: the reports, every gate on the attributes
+    `unmeasurable`, exit 1; what does not need the generator's edits is still measured."""
+    gates = (
+        "gates:\n  clean_accuracy: {min: 0.5}\n  sdar: {max: 1.0}\n"
+        "  sensitivity: {max: 0.5, attributes: all}\n  weighted_sensitivity: {max: 0.5}\n"
+    )
+    text = BASE + f"generator: {{attribute_classifier: {blind_classifier(tmp_path)}}}\n" + gates
+    out = tmp_path / "rep"
+    result = run(TARGET, "--policy", str(write(tmp_path, text)), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    report = json.loads((out / "report.json").read_text())
+    status = {g["gate"]: g["status"] for g in report["gates"]}
+    assert status.pop("clean_accuracy") == "pass"
+    assert status and set(status.values()) == {"unmeasurable"}, status
+    assert "sdar(s)" in status and "weighted_sensitivity[Mustache]" in status
+    assert report["figures"]["sensitivity"]["h"] == {}
+    assert "No measurable attribute" in (out / "summary.md").read_text()
+    assert "n/a" in (out / "report.html").read_text()
