@@ -107,3 +107,23 @@ def test_every_attribute_unmeasurable_writes_the_reports_and_fails(tmp_path: Pat
     assert report["figures"]["sensitivity"]["h"] == {}
     assert "No measurable attribute" in (out / "summary.md").read_text()
     assert "n/a" in (out / "report.html").read_text()
+
+
+def test_a_generator_without_a_classifier_fails_unless_the_policy_accepts_it(
+    tmp_path: Path,
+) -> None:
+    """The shipped generator given as a file comes with no attribute classifier: editability
+    is not measured, which fails the run (no silent pass) unless the policy says warn."""
+    from sia_audit.app.inputs import BUILTIN, generator_path
+
+    text = LENIENT + f"generator: {generator_path(BUILTIN)}\n"
+    out = tmp_path / "rep"
+    result = run(TARGET, "--policy", str(write(tmp_path, text)), "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert "FLAG    editability_not_measured (fail)" in result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "fail" and all(g["status"] == "pass" for g in report["gates"])
+    lenient = text + "flags: {editability_not_measured: warn}\n"
+    again = run(TARGET, "--policy", str(write(tmp_path, lenient)), "--out", str(tmp_path / "b"))
+    assert again.exit_code == 0, again.output
+    assert "FLAG    editability_not_measured (warn)" in again.stderr
