@@ -75,7 +75,7 @@ def test_compare_flags_a_sensitivity_regression(base_report: Path, tmp_path: Pat
         "compare", str(calm_path), str(base_report), "--policy", str(write(tmp_path, POLICY))
     )
     assert result.exit_code == 1
-    assert "regression s[Mustache]" in result.stderr and "above the max 0.01" in result.stderr
+    assert "regression s[Mustache]" in result.stdout and "above the max 0.01" in result.stdout
 
 
 def test_compare_flags_a_weighted_regression_that_s_does_not_see(
@@ -100,8 +100,8 @@ def test_compare_flags_a_weighted_regression_that_s_does_not_see(
     policy = str(write(tmp_path, POLICY))
     result = invoke("compare", str(base_report), str(head_path), "--policy", policy)
     assert result.exit_code == 1, result.output
-    failed = [line for line in result.stderr.splitlines() if "above the max" in line]
-    assert failed and all("regression w[Mustache]" in line for line in failed), result.stderr
+    failed = [line for line in result.stdout.splitlines() if "above the max" in line]
+    assert failed and all("regression w[Mustache]" in line for line in failed), result.stdout
 
 
 def test_a_report_without_per_probe_effects_skips_the_w_regression(
@@ -175,7 +175,7 @@ def test_compare_reads_saved_reports_through_the_schema_alone(tmp_path: Path) ->
     worse_path = tmp_path / "worse.json"
     worse_path.write_text(json.dumps(worse))
     result = invoke("compare", str(FIXED), str(worse_path), "--policy", policy)
-    assert result.exit_code == 1 and "regression s[Mustache]" in result.stderr
+    assert result.exit_code == 1 and "regression s[Mustache]" in result.stdout
     del worse["probes"]["correct_adversary"]
     worse_path.write_text(json.dumps(worse))
     broken = invoke("compare", str(FIXED), str(worse_path), "--policy", policy)
@@ -222,7 +222,7 @@ def test_a_rise_within_rounding_noise_fails_only_with_the_same_arithmetic(
     result = invoke("compare", str(paths[0]), str(paths[1]), "--policy", str(policy))
     assert result.exit_code == code, result.output
     if code:  # bit-identical arithmetic: a rise of 0.015 is a real change
-        assert "regression s[Mustache] = 0.015" in result.stderr
+        assert "regression s[Mustache] = 0.015" in result.stdout
     else:  # other kernels move s by up to 0.0154 (docs/figures-travel.md)
         assert "rounding floor 0.02" in result.output
         assert "cpu_capability AVX512 -> DEFAULT" in result.output
