@@ -161,7 +161,7 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
         timings=timing_text(report.timings),
         files=files,
         onnx=onnx_view(report.onnx),
-        editability=editability_view(report.editability),
+        editability=editability_view(report.editability, report.sensitivity.excluded),
         flags=tuple(
             sorted(
                 (FlagRow(f.name, f.level, f.message) for f in report.flags if f.raised),

@@ -23,9 +23,10 @@ TaskName = Literal[task_names()]  # type: ignore[valid-type] - the registered ta
 
 
 class TargetSection(_Strict):
-    """The target's contract when the model does not embed `sia_target.json` (this wins)."""
+    """The target's contract, merged key by key over the `sia_target.json` the model embeds:
+    a key given here wins over the model's. Without an embedded contract, give it in full."""
 
-    task: TaskName | None = Field(None, description="What the model outputs (SPEC 4).")
+    task: TaskName | None = Field(None, description="What the model outputs.")
     label: str | None = Field(None, description="Binary targets: the attribute predicted.")
     classes: tuple[str, ...] | None = Field(
         None,
