@@ -134,6 +134,23 @@ class _Cli(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, line) for name, (_, _, line) in COMMANDS.items()])
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The group's own options (`sia-audit --bogus`) fail before `invoke`: one line too.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `sia-audit`: the help
+                raise
+            message = exc.format_message().rstrip(".")
+            click.echo(f"sia-audit: error: {message}; see `{info_name} --help`", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         def debug() -> bool:  # set by cli(), once the options are parsed
             return bool(ctx.meta.get("sia_audit.debug"))
@@ -152,8 +169,16 @@ class _Cli(click.Group):
         except Terminated:
             click.echo("sia-audit: terminated (SIGTERM); nothing half-written was kept", err=True)
             ctx.exit(TERMINATED)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise  # click's own: bad options (exit 2 with the usage line), --help, ctx.exit
+        except click.ClickException as exc:  # a bad option or argument: one line too, exit 2
+            if debug():
+                raise
+            where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else ""
+            see = f"; see `{where} --help`" if where else ""
+            message = exc.format_message().rstrip(".")
+            click.echo(f"sia-audit: error: {message}{see}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise  # --help, --version, ctx.exit: click's own way out
         except Exception as exc:
             # Not a SiaAuditError: a bug. It must never read as a verdict (exit 1 is "a gate
             # failed"), so it gets its own code, and one line unless --debug asks for more.

@@ -87,9 +87,22 @@ def test_an_unexpected_error_exits_3_in_one_line(monkeypatch: pytest.MonkeyPatch
     assert isinstance(debug.exception, ZeroDivisionError)  # raised: the traceback is shown
 
 
-def test_click_usage_errors_stay_exit_2() -> None:
-    result = CliRunner().invoke(cli, ["synth", "/tmp/x", "--count", "many"])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["synth", "/tmp/x", "--count", "many"], "'many' is not a valid integer; see"),
+        (["run", "m.pt", "--policy", "p.yaml", "--threads", "0"], "0 is not in the range x>=1"),
+        (["run", "m.pt"], "Missing option '--policy'"),
+        (["policy-schema", "extra"], "Got unexpected extra argument (extra)"),
+    ],
+)
+def test_bad_options_are_one_line_exit_2(args: list[str], words: str) -> None:
+    """click's own usage errors too: one line naming the option, and where the help is."""
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "internal error" not in result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("sia-audit: error: ") and words in line, line
+    assert line.endswith(f"; see `cli {args[0]} --help`")  # CliRunner names the program cli
 
 
 def test_help_documents_every_exit_code() -> None:

@@ -148,6 +148,7 @@ def test_a_report_that_is_not_an_object_is_refused() -> None:
         (b"not json", "not JSON"),
         (b"[]", "not a sia-audit report of schema 1"),
         (b'{"schema_version": 2}', "not a sia-audit report of schema 1"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply to be a report"),
     ],
 )
 def test_load_refuses_what_is_not_a_report(tmp_path: Path, content: bytes, says: str) -> None:
