@@ -1,15 +1,64 @@
-"""The sia-audit command line: a thin click layer turning SiaAuditError into one line + exit 2."""
+"""The sia-audit command line: a thin click layer that ends every command with a code CI can trust.
+
+0 passed, 1 a gate failed, 2 bad input (a SiaAuditError: one line naming the problem and the
+fix), 3 an internal error (any other exception: a bug, one line, the traceback with --debug),
+130 / 143 interrupted by SIGINT / SIGTERM (what a CI runner sends on cancel or timeout), with
+nothing half-written kept. docs/design.md states the contract.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from sia_audit import __version__
 from sia_audit.errors import SiaAuditError
+
+INTERNAL_ERROR = 3  # an exception that is not a SiaAuditError: a bug, never a verdict
+INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2, as shells report it
+TERMINATED = 143  # SIGTERM (a CI runner's cancel or timeout): 128 + 15
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT.
+
+    A BaseException, so that no `except Exception` turns it into an error message: it unwinds
+    through every `with`/`finally`, and the atomic writers (fsutil) remove their temporary files
+    and folders on the way out, as they do for Ctrl-C.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_as_exception() -> Iterator[None]:
+    """While a command runs, SIGTERM raises Terminated (restored afterwards); a no-op outside
+    the main thread, where Python cannot install signal handlers."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception as `Type: first line of its message`, at most `limit` characters."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 # name -> (module, attribute, the first line of its help). Commands are imported only when they
 # run, so those that need no torch (render, policy-schema, --help) start in well under a second
@@ -90,17 +139,62 @@ class _Cli(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, line) for name, (_, _, line) in COMMANDS.items()])
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The group's own options (`sia-audit --bogus`) fail before `invoke`: one line too.
         try:
-            return super().invoke(ctx)
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `sia-audit`: the help
+                raise
+            message = exc.format_message().rstrip(".")
+            click.echo(f"sia-audit: error: {message}; see `{info_name} --help`", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        def debug() -> bool:  # set by cli(), once the options are parsed
+            return bool(ctx.meta.get("sia_audit.debug"))
+
+        try:
+            with sigterm_as_exception():
+                return super().invoke(ctx)
         except SiaAuditError as exc:
-            if ctx.meta.get("sia_audit.debug"):
+            if debug():
                 raise
             click.echo(f"sia-audit: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("sia-audit: interrupted; nothing half-written was kept", err=True)
-            ctx.exit(130)
+            ctx.exit(INTERRUPTED)
+        except Terminated:
+            click.echo("sia-audit: terminated (SIGTERM); nothing half-written was kept", err=True)
+            ctx.exit(TERMINATED)
+        except click.ClickException as exc:  # a bad option or argument: one line too, exit 2
+            if debug():
+                raise
+            where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else ""
+            see = f"; see `{where} --help`" if where else ""
+            message = exc.format_message().rstrip(".")
+            click.echo(f"sia-audit: error: {message}{see}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise  # --help, --version, ctx.exit: click's own way out
+        except Exception as exc:
+            # Not a SiaAuditError: a bug. It must never read as a verdict (exit 1 is "a gate
+            # failed"), so it gets its own code, and one line unless --debug asks for more.
+            if debug():
+                raise
+            click.echo(
+                f"sia-audit: internal error: {one_line(exc)}; this is a bug in sia-audit, not "
+                "a verdict on the model: re-run with --debug for the traceback and report it",
+                err=True,
+            )
+            ctx.exit(INTERNAL_ERROR)
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,7 +204,14 @@ class _Cli(click.Group):
 def cli(ctx: click.Context, debug: bool) -> None:
     """Audit a vision model with Semantic Image Attack and gate it on a policy.
 
-    Exit codes: 0 every gate passed, 1 a gate failed, 2 the run could not be done.
+    \b
+    Exit codes:
+      0    every gate passed
+      1    a gate failed or was unmeasurable, or a `fail` validity flag was raised
+      2    bad input: the run could not be done (one line naming the problem and the fix)
+      3    internal error: a bug in sia-audit, never a verdict (--debug shows the traceback)
+      130  interrupted (SIGINT, Ctrl-C); nothing half-written is kept
+      143  terminated (SIGTERM: a CI runner's cancel or timeout); as 130
     """
     ctx.meta["sia_audit.debug"] = debug
 

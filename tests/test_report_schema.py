@@ -148,6 +148,7 @@ def test_a_report_that_is_not_an_object_is_refused() -> None:
         (b"not json", "not JSON"),
         (b"[]", "not a sia-audit report of schema 1"),
         (b'{"schema_version": 2}', "not a sia-audit report of schema 1"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply to be a report"),
     ],
 )
 def test_load_refuses_what_is_not_a_report(tmp_path: Path, content: bytes, says: str) -> None:
@@ -157,6 +158,21 @@ def test_load_refuses_what_is_not_a_report(tmp_path: Path, content: bytes, says:
         rs.load(path)
     with pytest.raises(DataError, match="cannot read it"):
         rs.load(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_load_refuses_nan_and_infinities_naming_the_key(tmp_path: Path, token: str) -> None:
+    """Python's json reads NaN and infinities; a report never holds them, so load refuses them
+    once, before compare, run --baseline or render meets them."""
+    text = DATA.read_text(encoding="utf-8")
+    data = json.loads(text)
+    data["probes"]["loss_adversary"][2] = 12345.678
+    text = json.dumps(data).replace("12345.678", token)
+    path = tmp_path / "report.json"
+    path.write_text(text)
+    value = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf", "1e999": "inf"}[token]
+    with pytest.raises(DataError, match=rf"probes.loss_adversary\[2\] is {value}, and sia-audit"):
+        rs.load(path)
 
 
 # The writers and the readers agree: what an `as_dict` writes is what `from_dict` reads.

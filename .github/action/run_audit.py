@@ -6,8 +6,10 @@ smuggle a flag in; extra arguments are split like a shell would (shlex) but neve
 and only the options listed in EXTRA_OPTIONS are accepted. The verdict, exit code and report
 paths go to $GITHUB_OUTPUT; summary.md is appended to $GITHUB_STEP_SUMMARY.
 
-The step itself fails only when the audit could not run (exit 2): a failed gate is reported
-through the outputs, and the action's last step fails the job when asked to.
+The step itself fails only when the audit could not run: bad input (exit 2), an internal error
+(exit 3: a bug, never a verdict) or an interruption (130, 143) all give verdict=error. A failed
+gate (exit 1) is reported through the outputs, and the action's last step fails the job when
+asked to.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def main() -> int:
     print("running:", shlex.join(argv[1:]), flush=True)
     code = subprocess.run(argv, check=False).returncode  # a list: no shell ever sees the inputs
     out = Path(env["INPUT_OUTPUT"].strip())
-    verdict = {0: "pass", 1: "fail"}.get(code, "error")
+    verdict = {0: "pass", 1: "fail"}.get(code, "error")  # 2, 3, 130, 143, a signal: error
     lines = [f"verdict={verdict}", f"exit-code={code}"]
     lines += [f"{key}={out / name}" for key, name in REPORTS.items() if (out / name).is_file()]
     append(env.get("GITHUB_OUTPUT"), "\n".join(lines) + "\n")

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 import sia_audit
-from sia_audit.app.inputs import load
+from sia_audit.app.inputs import BUILTIN, load
 from sia_audit.attacks.engine import AttackBatch
 from sia_audit.audit import AuditConfig, Progress, Setup, attack_batches, setup
 from sia_audit.errors import DataError, UsageError
@@ -37,6 +37,7 @@ from sia_audit.probes.celeba_files import NAME_DIGITS, SPLITS
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.selection import Selection, matching, parse_where
+from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.probes.synthfaces.dataset import partition_of
 from sia_audit.targets.contract import Target
 
@@ -176,7 +177,10 @@ def generate(
 def _load(request: GenerateRequest) -> _Inputs:
     """Policy, target, generator and the chosen images, checked against each other (SPEC 10:
     exit 2): the policy's probes or the `source` folder's images, filtered by `where`."""
-    policy = with_count(load_policy(request.policy_path), request.count)
+    policy = load_policy(request.policy_path)
+    first_n = request.count if not request.where else None  # --where: N after filtering
+    if first_n is not None:
+        policy = with_count(policy, first_n)
     if request.split is not None and request.source is None:
         raise UsageError("--split chooses a split of --source; give --source, or set the policy")
     loaded = load(
@@ -187,20 +191,31 @@ def _load(request: GenerateRequest) -> _Inputs:
         batch_size=request.batch_size,
         allow_code=request.allow_code,
     )
+    names = loaded.generator.attr_names
+    where = parse_where(request.where, names)
     pool: ProbeSet = loaded.probes
     if request.source is not None:
         p = policy.probes
         pool = CelebAProbes(
             request.source,
-            loaded.generator.attr_names,
+            names,
             split=request.split,
-            first_n=request.count,
+            first_n=first_n,
             preprocess=Preprocess(p.center_crop, p.size),
         )
-    where = parse_where(request.where, loaded.generator.attr_names)
-    chosen = matching(pool, where)
+    filters = " and ".join(request.where)
+    if request.count is not None and where:
+        pool, chosen = _first_matching(pool, policy, request, names, where)
+        if len(chosen) < request.count:
+            some = f"only {len(chosen)}" if chosen else "no image"
+            raise DataError(
+                f"{some} of the {len(pool)} images {'match' if chosen else 'matches'} "
+                f"--where {filters}, and --count asks for {request.count}; ask for fewer, "
+                "loosen the filters or give a larger --source or --split"
+            )
+    else:
+        chosen = matching(pool, where)
     if not chosen:
-        filters = " and ".join(request.where)
         raise DataError(
             f"no image of the {len(pool)} matches --where {filters}; loosen the filters or "
             "take more images (--count, or another --split)"
@@ -211,6 +226,38 @@ def _load(request: GenerateRequest) -> _Inputs:
     env = setup(probes, loaded.generator, loaded.target, config)
     hashes = {**loaded.inputs(), "probe_manifest_sha256": probes.manifest_sha256()}
     return _Inputs(policy, config, env, probes, hashes)
+
+
+SYNTH_POOL_GROWTH = 64  # synthfaces: draw up to this many faces per asked image to filter
+
+
+def _first_matching(
+    pool: ProbeSet,
+    policy: Policy,
+    request: GenerateRequest,
+    names: Sequence[str],
+    where: Sequence[tuple[str, bool]],
+) -> tuple[ProbeSet, list[int]]:
+    """`--count N --where ...`: the first N images that match, not the matches among the first
+    N. A folder (--source, or the policy's) is read whole; synthfaces are drawn in pools of
+    N, 2N, 4N, ... faces (each pool its own seeded draw) until N match or the pool reaches
+    SYNTH_POOL_GROWTH x N."""
+    count = request.count
+    assert count is not None
+    p = policy.probes
+    if request.source is None and p.source != BUILTIN:  # the policy's folder, read whole
+        pool = CelebAProbes(
+            Path(p.source), names, split=p.split, preprocess=Preprocess(p.center_crop, p.size)
+        )
+    if request.source is not None or p.source != BUILTIN:
+        return pool, matching(pool, where)[:count]
+    size = count
+    while True:
+        pool = SynthProbes(count=size, seed=p.seed, size=p.size)
+        chosen = matching(pool, where)[:count]
+        if len(chosen) == count or size >= min(SYNTH_POOL_GROWTH * count, MAX_IMAGES):
+            return pool, chosen
+        size = min(2 * size, SYNTH_POOL_GROWTH * count, MAX_IMAGES)
 
 
 def to_uint8(images: Tensor) -> np.ndarray:

@@ -50,8 +50,12 @@ def run(
     baseline: Path | None = None,
     onnx: Path | None = None,
     progress: Progress | None = None,
+    loaded_hook: Callable[[], None] | None = None,
 ) -> RunOutcome:
-    """Load everything the policy names, audit the target, and evaluate the gates."""
+    """Load everything the policy names, audit the target, and evaluate the gates.
+
+    `loaded_hook` is called once everything is loaded and checked, before the attack (the
+    CLI shows its progress bar from then on, so a bad input prints its one line alone)."""
     loaded = load(
         target_source,
         policy,
@@ -62,6 +66,8 @@ def run(
         baseline=baseline,
         onnx=onnx,
     )
+    if loaded_hook is not None:
+        loaded_hook()
     result = audit(
         loaded.probes,
         loaded.generator,

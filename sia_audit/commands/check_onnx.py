@@ -9,9 +9,11 @@ import click
 from sia_audit.app.check_onnx import check_only
 from sia_audit.commands.options import set_threads, threads_option
 from sia_audit.commands.run import finish
+from sia_audit.errors import ConfigError, UsageError
 from sia_audit.onnx.results import OnnxResult
 from sia_audit.onnx.runtime import import_onnxruntime
 from sia_audit.policy import load_policy
+from sia_audit.policy.gates import GatesSection
 
 
 def describe(r: OnnxResult) -> list[str]:
@@ -29,6 +31,22 @@ def describe(r: OnnxResult) -> list[str]:
             f"predict as {p.torch_target} does",
         ]
     return lines
+
+
+def check_something(gates: GatesSection, policy_path: Path, torch_source: str | None) -> None:
+    """Refuse, before loading anything, a check whose every gate would be skipped: it would
+    pass having checked nothing (compare refuses a policy without regression gates alike)."""
+    if gates.onnx_clean_accuracy is None and gates.onnx_parity is None:
+        raise ConfigError(
+            f"{policy_path} has no ONNX gate, so check-onnx would check nothing; add "
+            "gates.onnx_clean_accuracy {min: ...} or gates.onnx_parity {max_abs_diff: ..., "
+            "min_agreement: ...}"
+        )
+    if gates.onnx_clean_accuracy is None and torch_source is None:
+        raise UsageError(
+            f"the only ONNX gate of {policy_path} is onnx_parity, which compares with the torch "
+            "model: give it with --target (or add gates.onnx_clean_accuracy)"
+        )
 
 
 @click.command("check-onnx")
@@ -68,6 +86,7 @@ def check_onnx(
     """
     import_onnxruntime()  # an extra: without it, one line naming it, before anything is loaded
     policy = load_policy(policy_path)
+    check_something(policy.gates, policy_path, torch_source)
     set_threads(threads)
     outcome = check_only(
         model,

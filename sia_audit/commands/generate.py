@@ -23,7 +23,8 @@ from sia_audit.commands.options import set_threads, threads_option
     "-n",
     type=int,
     default=None,
-    help="Probes to attack [policy's probes.count]; a CelebA folder must hold that many.",
+    help="Images to attack [policy's probes.count]; with --where, the first N that match. A "
+    "CelebA folder must hold (or match) that many.",
 )
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
@@ -82,9 +83,10 @@ def generate(
 
     The images are the first --count of the policy's probes, or of --source's split (a
     CelebA-format folder, your own data); --where keeps those with an attribute on or off
-    (say the minority class); --per-image K writes K adversaries of each, the first from the
-    image itself and the others from random starts. A --count above what a CelebA folder holds
-    is refused; synthfaces draws any count.
+    (say the minority class), and with --count takes the first --count that match;
+    --per-image K writes K adversaries of each, the first from the image itself and the others
+    from random starts. A --count above what a CelebA folder holds (or matches) is refused;
+    synthfaces draws any count.
     """
     check_numbers(count, batch_size, per_image)
     set_threads(threads)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from sia_audit.app.run import run as run_audit
 from sia_audit.commands.options import format_option, set_threads, threads_option
 from sia_audit.distributed import DEFAULT_TIMEOUT, ranks_from_env
 from sia_audit.formats.registry import chosen_formats, write_reports
+from sia_audit.formats.views import checked, gate_counts
 from sia_audit.fsutil import check_writable_folder
 from sia_audit.policy import load_policy
 
@@ -101,7 +103,12 @@ def run(
         preflight(chosen, onnx)
         policy = load_policy(policy_path)
         check_writable_folder(out)
-        with progress_bar(policy.probes.count, not quiet) as bar:
+        with contextlib.ExitStack() as stack:
+            bars = []  # opened once the inputs are loaded: a bad input prints one line alone
+
+            def start() -> None:
+                bars.append(stack.enter_context(progress_bar(policy.probes.count, not quiet)))
+
             outcome = run_audit(
                 target,
                 policy,
@@ -111,7 +118,8 @@ def run(
                 allow_code=allow_code,
                 baseline=baseline,
                 onnx=onnx,
-                progress=lambda stage, n: bar.update(n),
+                progress=lambda stage, n: bars[0].update(n),
+                loaded_hook=start,
             )
         where = f"reports in {out}"
     write_reports(out, outcome, chosen)
@@ -131,17 +139,23 @@ def finish(
     *,
     every_gate: bool = False,
     flags: Sequence[ValidityFlag] = (),
+    one_stream: bool = False,
 ) -> None:
     """Print the raised validity flags and the gates that did not pass (with `every_gate`, all
-    of them), then the verdict; exit 0 (passed) or 1 (a gate or a `fail` flag failed)."""
+    of them) on stderr (with `one_stream`, on stdout), then the verdict on stdout, counting
+    skipped gates apart; exit 0 (passed) or 1 (a gate or a `fail` flag failed)."""
+    err = not one_stream
     for note in notes:
-        click.echo(f"sia-audit: note: {note}", err=True)
+        click.echo(f"sia-audit: note: {note}", err=err)
     for f in flags:
         if f.raised:
-            click.echo(f"FLAG    {f.name} ({f.level}): {f.message}", err=True)
+            click.echo(f"FLAG    {f.name} ({f.level}): {f.message}", err=err)
     for v in verdicts:
         if every_gate or v.status != "pass":
-            click.echo(f"{v.status.upper():7s} {v.message}", err=True)
+            click.echo(f"{v.status.upper():7s} {v.message}", err=err)
+    statuses = [v.status for v in verdicts]
     verdict = "passed" if ok else "FAILED"
-    click.echo(f"sia-audit: {verdict} ({len(verdicts)} gates); {where}")
+    if ok and not checked(statuses):  # nothing failed because nothing was checked: say so
+        verdict = "passed, but no gate was checked"
+    click.echo(f"sia-audit: {verdict} ({gate_counts(statuses)}); {where}")
     sys.exit(0 if ok else 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sia_audit.formats.figures import Figure, figure
@@ -35,7 +36,7 @@ class EditabilityView:
     n: int
     rows: tuple[EditabilityRow, ...]  # lowest expression rate first
     unmeasurable: tuple[EditabilityRow, ...]
-    lowest: EditabilityRow
+    lowest: EditabilityRow  # of the attributes the attack moves (a task's frozen label aside)
     has_truth: bool
     definitions: tuple[tuple[str, str], ...]
 
@@ -53,8 +54,13 @@ def _truth(t: TruthRecord | None) -> TruthRow | None:
     )
 
 
-def editability_view(block: EditabilityBlock | None) -> EditabilityView | None:
-    """The view of report.json's `figures.editability` (None: no attribute classifier)."""
+def editability_view(
+    block: EditabilityBlock | None, frozen: Sequence[str] = ()
+) -> EditabilityView | None:
+    """The view of report.json's `figures.editability` (None: no attribute classifier).
+
+    `frozen` are the attributes the attack never moves (the target's own label): they are
+    listed, but the lowest expression rate a report quotes is among the others."""
     if block is None:
         return None
     rows = []
@@ -90,7 +96,7 @@ def editability_view(block: EditabilityBlock | None) -> EditabilityView | None:
         n=block.n,
         rows=tuple(rows),
         unmeasurable=tuple(r for r in rows if not r.measurable),
-        lowest=rows[0],
+        lowest=next((r for r in rows if r.attribute not in frozen), rows[0]),
         has_truth=rows[0].truth is not None,
         definitions=tuple(definitions),
     )

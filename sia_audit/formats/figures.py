@@ -58,6 +58,8 @@ class SensitivityView:
     sdar_h: Figure
     n: int
     definitions: tuple[tuple[str, str], ...]  # (symbol, definition)
+    # False when every histogram attribute is unmeasurable: no h, no SDAR (placeholders only)
+    has_histogram: bool = True
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,7 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
         sdar_h=figure(sens.sdar_h, 4),
         n=sens.n,
         definitions=tuple(definitions),
+        has_histogram=any(a not in unmeasurable for a in sens.attributes),
     )
 
 

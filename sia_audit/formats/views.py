@@ -7,7 +7,7 @@ report fails here as one DataError line, before any file is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,20 @@ from sia_audit.report_schema import (
 
 TOP_SENSITIVE = 3
 FAILING = ("fail", "unmeasurable")  # gate statuses that fail a run (as gate.FAILING)
+COUNTED = (("pass", "passed"), ("fail", "failed"), ("unmeasurable", "unmeasurable"),
+           ("skipped", "skipped"))  # fmt: skip
+
+
+def gate_counts(statuses: Iterable[str]) -> str:
+    """ "18 passed, 3 skipped": how many gates ended each way, never a skip counted as a pass."""
+    statuses = list(statuses)
+    parts = [f"{statuses.count(s)} {word}" for s, word in COUNTED if s in statuses]
+    return ", ".join(parts) if parts else "no gates"
+
+
+def checked(statuses: Iterable[str]) -> int:
+    """How many gates were actually checked (passed, failed or unmeasurable, not skipped)."""
+    return sum(s != "skipped" for s in statuses)
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,7 @@ class ReportView:
     flags: tuple[FlagRow, ...] = ()  # the raised validity flags, failing ones first
     flags_checked: int = 0  # how many flags were checked (0: a report from before flags)
     top_weighted: tuple[SensitivityRow, ...] = ()  # measurable, largest w first; () without w
+    gate_counts: str = ""  # "18 passed, 3 skipped"
 
 
 def build(data: Mapping[str, Any], files: Sequence[str] = ()) -> ReportView:
@@ -146,7 +161,7 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
         timings=timing_text(report.timings),
         files=files,
         onnx=onnx_view(report.onnx),
-        editability=editability_view(report.editability),
+        editability=editability_view(report.editability, report.sensitivity.excluded),
         flags=tuple(
             sorted(
                 (FlagRow(f.name, f.level, f.message) for f in report.flags if f.raised),
@@ -154,6 +169,7 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
             )
         ),
         flags_checked=len(report.flags),
+        gate_counts=gate_counts(g.status for g in gates),
     )
 
 

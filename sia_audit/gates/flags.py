@@ -1,10 +1,11 @@
-"""Validity flags (SPEC 6c): warnings that an audit's figures cannot be trusted, AutoAttack-style.
+"""Validity flags: warnings that an audit's figures cannot be trusted, AutoAttack-style.
 
 Each flag is a check on the audit itself, not on the model's quality: a target that outputs
 probabilities where logits are expected, gradients that vanish (masking), a PGD weaker than
 FGSM, an attack that did not raise the loss, a generator whose reconstructions the target gets
-wrong, attributes the generator cannot draw. A policy sets each to `fail` (the run fails) or
-`warn` (the default: the report and the job say it).
+wrong, attributes the generator cannot draw, no classifier to tell which it can draw, failures
+that the pixels made rather than the attributes. A policy sets each to `fail` (the run fails)
+or `warn` (the report and the job say it); DEFAULT_LEVELS says which fail unless told otherwise.
 """
 
 from __future__ import annotations
@@ -26,12 +27,22 @@ FLAGS: tuple[str, ...] = (
     "loss_not_raised",
     "low_reconstruction_accuracy",
     "unmeasurable_attributes",
+    "editability_not_measured",
+    "pixel_level_failures",
 )
+# A flag fails the run by default only where passing would be a silent pass: without an
+# attribute classifier no attribute can be judged drawable, so no gate on one can be trusted.
+DEFAULT_LEVELS: dict[str, Level] = {
+    **{name: "warn" for name in FLAGS},
+    "editability_not_measured": "fail",
+}
 VANISHING = 1e-12  # a first-step gradient norm at or below this is no gradient
 VANISHING_SHARE = 0.25  # flag when more probes than this have none
 NOT_RAISED_SHARE = 0.5  # flag when the attack failed to raise the loss on more than this
 DEFAULT_RECONSTRUCTION_FLOOR = 0.9  # without a reconstruction_accuracy gate in the policy
 PROBABILITY_SPREAD = 0.5  # outputs in [0, 1] spanning at least this look like probabilities
+PIXEL_SHARE = 0.5  # the image's share of the loss increase above which it carried most of it
+PIXEL_SHARE_ALONE = 0.9  # the bar without FGSM to compare with: nearly all of it
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,8 @@ def validity_flags(
     levels: Mapping[str, Level],
     reconstruction_floor: float = DEFAULT_RECONSTRUCTION_FLOOR,
 ) -> tuple[ValidityFlag, ...]:
-    """Every flag, in FLAGS order, raised or not, at the policy's level."""
+    """Every flag, in FLAGS order, raised or not, at the policy's level (DEFAULT_LEVELS for a
+    flag `levels` does not name)."""
     checks = {
         "probabilities_not_logits": _probabilities(result, task),
         "vanishing_gradients": _vanishing(result),
@@ -66,9 +78,11 @@ def validity_flags(
         "loss_not_raised": _not_raised(result),
         "low_reconstruction_accuracy": _reconstruction(result, reconstruction_floor),
         "unmeasurable_attributes": _unmeasurable(result),
+        "editability_not_measured": _not_measured(result),
+        "pixel_level_failures": _pixel_level(result),
     }
     return tuple(
-        ValidityFlag(name, raised, levels.get(name, "warn"), message)
+        ValidityFlag(name, raised, levels.get(name, DEFAULT_LEVELS[name]), message)
         for name, (raised, message) in checks.items()
     )
 
@@ -144,7 +158,7 @@ def _reconstruction(result: AuditResult, floor: float) -> tuple[bool, str]:
     if acc < floor:
         return True, text + (
             ": the target already fails on what the generator draws, so every sensitivity is "
-            "partly the generator's; train the target on reconstructions too (SPEC 6a)"
+            "partly the generator's; train the target on reconstructions too"
         )
     return False, text
 
@@ -159,3 +173,55 @@ def _unmeasurable(result: AuditResult) -> tuple[bool, str]:
             f"{e.min_expression:g}): their sensitivity says nothing about the model"
         )
     return False, f"the generator draws every attribute (expression rate >= {e.min_expression:g})"
+
+
+def _not_measured(result: AuditResult) -> tuple[bool, str]:
+    e = result.editability
+    if e is not None:
+        return False, f"the generator's edits were judged by {e.classifier}"
+    return True, (
+        "no attribute classifier judged the generator's edits, so nothing says which attributes "
+        "it can draw: one it cannot draw looks insensitive (or sensitive) for no reason of the "
+        "model's, and a gate on it would pass on what was not measured. Name one in "
+        "generator.attribute_classifier (a TorchScript model of the generator's attributes), "
+        "or use an AttGAN-PyTorch folder whose weights keep D; "
+        "flags: {editability_not_measured: warn} accepts the risk"
+    )
+
+
+def _flips(result: AuditResult, attack: str) -> int:
+    d = result.attacks[attack].probes
+    return int((d.correct_clean & ~d.correct_adv).sum())
+
+
+def _pixel_level(result: AuditResult) -> tuple[bool, str]:
+    """Most of the loss increase came from the image step, and the attribute moves added no
+    failure a pixel attack does not find: the failures are pixel-level, not semantic."""
+    path = result.path_attribution
+    if path is None:
+        return False, "not checked: the attack raised no loss to attribute to pixels or attributes"
+    share = path.image_share.value
+    sia = _flips(result, result.main_attack)
+    text = (
+        f"the image step carried {share:.0%} of the {result.main_attack} attack's first-order "
+        f"loss increase; it flipped {sia} probes"
+    )
+    if sia == 0:
+        return False, text + ": no failure to call pixel-level"
+    if "fgsm" in result.attacks:
+        fgsm = _flips(result, "fgsm")
+        text += f", FGSM alone at the same eps_x {fgsm}"
+        if share > PIXEL_SHARE and fgsm >= sia:
+            return True, text + (
+                ": the failures are pixel-level, not semantic. The attributes the report ranks "
+                "first carried the lesser part of the loss and found nothing a pixel attack "
+                "does not; read them as the model's pixel robustness, not an attribute bias"
+            )
+        return False, text
+    text += " (FGSM was not run, so this is judged on the image's share alone)"
+    if share >= PIXEL_SHARE_ALONE:
+        return True, text + (
+            f": at least {PIXEL_SHARE_ALONE:.0%} of the loss came from pixels, so the failures "
+            "are most likely pixel-level, not semantic; add fgsm to attack.baselines to tell"
+        )
+    return False, text

@@ -236,7 +236,11 @@ def regression_verdicts(
             unmeasurable=head.unmeasurable, **ids,
         )  # fmt: skip
         limit, note = allowance("sdar_s", section.sdar_increase, arithmetic)
-        out.append(check_rise("regression sdar(s)", _one(diff.sdar_s), limit, uc, note))
+        verdict = check_rise("regression sdar(s)", _one(diff.sdar_s), limit, uc, note)
+        if not diff.has_histogram:
+            why = "the generator can draw no histogram attribute, so there is no SDAR"
+            verdict = unmeasurable(verdict, why, on_unmeasurable)
+        out.append(verdict)
     if section.attack_success_rate_increase is not None:
         gate = "regression attack_success_rate"
         try:

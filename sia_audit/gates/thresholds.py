@@ -95,6 +95,10 @@ def evaluate(
     return tuple(_verdicts(gates, result, protected, on_unmeasurable))
 
 
+def _min_expression(result: AuditResult) -> str:
+    return "the minimum" if result.editability is None else f"{result.editability.min_expression:g}"
+
+
 def why_unmeasurable(result: AuditResult, name: str) -> str:
     """The editability figure that made `name` unmeasurable, as a clause."""
     assert result.editability is not None
@@ -112,7 +116,11 @@ def _verdicts(
     if gates.sdar is not None:
         g = gates.sdar
         figure = sens.sdar_s if g.on == "s" else sens.sdar_h
-        yield check_max(f"sdar({g.on})", figure, g.max, g.use_confidence)
+        verdict = check_max(f"sdar({g.on})", figure, g.max, g.use_confidence)
+        if all(a in sens.unmeasurable for a in sens.attributes):  # no spread to gate
+            why = f"no histogram attribute has an expression rate >= {_min_expression(result)}"
+            verdict = unmeasurable(verdict, why, on_unmeasurable)
+        yield verdict
     # w first: the figure the report leads with.
     if gates.weighted_sensitivity is not None:
         g = gates.weighted_sensitivity

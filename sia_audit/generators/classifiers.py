@@ -34,6 +34,7 @@ from sia_audit.generators.reference import (
     weights_files,
 )
 from sia_audit.generators.weights import safe_load
+from sia_audit.limits import MAX_INPUT_SIDE, input_size_problem
 
 CLASSIFIER_FILE = "sia_classifier.json"
 SHIPPED_CLASSIFIER = "synthfaces_attributes64.pt"
@@ -166,11 +167,17 @@ def load_torchscript_classifier(
         std = tuple(float(v) for v in meta.get("std", (1.0, 1.0, 1.0)))
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0 or min(input_size) < 1:
             raise ValueError
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         raise ModelError(
             f"attribute classifier {source}: {CLASSIFIER_FILE} has a bad input_size, mean or "
             "std; give [h, w] and three numbers each (std > 0)"
         ) from None
+    too_large = input_size_problem(input_size)
+    if too_large is not None:
+        raise ModelError(
+            f"attribute classifier {source}: {CLASSIFIER_FILE} input_size {list(input_size)} "
+            f"has {too_large}; give the size it takes, at most {MAX_INPUT_SIDE} a side"
+        )
     names = meta["attributes"]
     classifier = AttributeClassifier(
         model.eval(),

@@ -38,9 +38,14 @@ def _stack_figures(s: Tensor, measurable: Tensor) -> Tensor:
     # recomputed per resample and the intervals of s, h and SDAR come from the same draws.
     # h and SDAR are taken over the measurable attributes only (h = 0 for the others, unread):
     # an attribute the generator cannot draw says nothing about the target.
+    # With no measurable attribute there is no histogram: h and both SDARs are 0 placeholders
+    # (the definitions say so, and a gate on them is `unmeasurable`), never NaN.
+    h = torch.zeros_like(s)
+    if not bool(measurable.any()):
+        zero = torch.zeros_like(s[..., :1])
+        return torch.cat([s, h, zero, zero], dim=-1)
     m = s[..., measurable]
     h_m = histogram_values(m)
-    h = torch.zeros_like(s)
     h[..., measurable] = h_m
     return torch.cat([s, h, sdar_value(m).unsqueeze(-1), sdar_value(h_m).unsqueeze(-1)], dim=-1)
 
@@ -59,6 +64,11 @@ class Sensitivity:
     # Histogram attributes the generator cannot draw (editability check): their s is reported,
     # but h and both SDARs leave them out.
     unmeasurable: tuple[str, ...] = ()
+
+    @property
+    def has_histogram(self) -> bool:
+        """False when every histogram attribute is unmeasurable: h and SDAR are undefined."""
+        return any(a not in self.unmeasurable for a in self.attributes)
 
     def h_of(self, name: str) -> Estimate | None:
         """h of a histogram attribute, None where it is unmeasurable."""
@@ -108,16 +118,15 @@ def resolve_measurable(
 ) -> tuple[Tensor, tuple[str, ...]]:
     """(L,) mask over the histogram's attributes of those that are measurable, and the others.
 
-    Unmeasurable attributes outside the histogram (frozen ones) are simply not in it. At least
-    one measurable attribute must remain, or there is no histogram to normalise.
+    Unmeasurable attributes outside the histogram (frozen ones) are simply not in it. When no
+    measurable attribute remains there is no histogram: s is still reported, h and SDAR are
+    placeholders whose definitions say they are undefined (`Sensitivity.has_histogram`).
     """
     kept = [n for n, m in zip(names, mask.tolist(), strict=True) if m]
     unknown = sorted(set(unmeasurable) - set(names))
     if unknown:
         raise ValueError(f"unmeasurable attributes {unknown} are not among {list(names)}")
     measurable = torch.tensor([n not in unmeasurable for n in kept], dtype=torch.bool)
-    if not measurable.any():
-        raise ValueError("every histogram attribute is unmeasurable: there is no histogram")
     return measurable, tuple(n for n in kept if n in unmeasurable)
 
 
@@ -151,6 +160,20 @@ def _meanings(
     n_l: int, scope: str = "", source: str = "", prefix: str = "", n_unmeasurable: int = 0
 ) -> dict[str, str]:
     # "{name}" is filled per attribute in _assemble.
+    if n_l == 0:
+        undefined = (
+            f"undefined{scope}: the generator cannot draw any of the {n_unmeasurable} histogram "
+            "attributes, so there is no histogram (0 is a placeholder, not a finding)"
+        )
+        return {
+            "s": (
+                f"{prefix}Sensitivity of {{name}}: mean over the probes{scope} of "
+                f"|a_T,k - a_0,k|{source} ({A0_NOTE})"
+            ),
+            "h": f"{prefix}Normalised sensitivity of {{name}}: {undefined}",
+            "sdar_s": f"{prefix}SDAR of s: {undefined}",
+            "sdar_h": f"{prefix}SDAR of h: {undefined}",
+        }
     if n_unmeasurable:
         hist = (
             f"the L = {n_l} measurable histogram attributes (frozen attributes and the "

@@ -32,5 +32,16 @@ def unique(value: object) -> object:
     return value
 
 
+def attribute_list(value: object) -> object:
+    """A gate's `attributes`: `all`, `protected`, or a non-empty list of distinct names. An
+    empty list would make the gate check nothing and pass: a silent pass, so it is refused."""
+    if isinstance(value, tuple | list) and not value:
+        raise ValueError(
+            "lists no attribute, so the gate would check nothing; name some, or write all or "
+            "protected"
+        )
+    return unique(value)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sia_audit.policy.base import Strict, unique
+from sia_audit.policy.base import Strict, attribute_list
 
 
 class _Gate(Strict):
@@ -47,7 +47,7 @@ class SensitivityGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class AttributeEffectGate(MaxGate):
@@ -59,7 +59,7 @@ class AttributeEffectGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class PathShareGate(MaxGate):
@@ -70,7 +70,7 @@ class PathShareGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class WeightedSensitivityGate(MaxGate):
@@ -83,7 +83,7 @@ class WeightedSensitivityGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class FlipRateGate(MaxGate):
@@ -95,7 +95,7 @@ class FlipRateGate(MaxGate):
     attributes: tuple[str, ...] | Literal["all", "protected"] = Field(
         "protected", description="Which attributes the ceiling applies to."
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
 
 
 class PerAttackMaxGate(_Gate):
@@ -130,7 +130,7 @@ class RegressionSection(Strict):
         "measurable attribute; those the generator cannot draw are skipped), protected, or a "
         "list (an unmeasurable one there follows editability.on_unmeasurable).",
     )
-    _unique_attributes = field_validator("attributes")(unique)
+    _attributes = field_validator("attributes")(attribute_list)
     sdar_increase: float | None = Field(None, ge=0, description="SDAR may rise by this much.")
     sensitivity_increase: float | None = Field(
         None, ge=0, description="Any gated attribute's s may rise by this much."

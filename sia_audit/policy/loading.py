@@ -57,6 +57,45 @@ def _repeated_key(node: yaml.Node | None, path: tuple[str, ...] = ()) -> tuple[s
     return None
 
 
+MAX_VALUES = 10_000  # a policy holds a few hundred keys and values; aliases may not expand past
+
+
+def _expanded_size(root: yaml.Node | None, limit: int = MAX_VALUES) -> int:
+    """How many keys and values the document holds once every alias is expanded, counted
+    without expanding them (each node once), stopping past `limit`.
+
+    YAML aliases repeat a node by reference: nine nested levels of nine aliases are half a
+    kilobyte of text and 387 million values once expanded, which the checks below (and
+    pydantic) would walk one by one. A node that contains an alias of itself counts as too many.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:  # an alias of a node inside itself: infinitely many values
+            return limit + 1
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            children: list[yaml.Node] = [n for kv in node.value for n in kv]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    return 0 if root is None else size(root)
+
+
 def _describe(error: dict[str, Any]) -> str:
     message = _MESSAGES.get(error["type"], error["msg"])
     return message.removeprefix("Value error, ")
@@ -88,12 +127,22 @@ def load_policy(path: Path) -> Policy:
         raise ConfigError(f"{path}: cannot read the policy ({reason}); check the path") from exc
     try:
         root = yaml.compose(text, Loader=_Loader)
+        if _expanded_size(root) > MAX_VALUES:
+            raise ConfigError(
+                f"{path}: its YAML aliases expand to more than {MAX_VALUES:,} keys and values, "
+                "far more than any policy holds; write the repeated parts out or use fewer "
+                "aliases"
+            )
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{where}: not valid YAML ({problem}); fix the syntax") from exc
+    except RecursionError as exc:  # the YAML composer recurses once per nesting level
+        raise ConfigError(
+            f"{path}: nested too deeply to be a policy; a policy is a few levels of sections"
+        ) from exc
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise ConfigError(f"{path}: a policy is a YAML mapping of sections, got {kind}")

@@ -23,9 +23,10 @@ TaskName = Literal[task_names()]  # type: ignore[valid-type] - the registered ta
 
 
 class TargetSection(_Strict):
-    """The target's contract when the model does not embed `sia_target.json` (this wins)."""
+    """The target's contract, merged key by key over the `sia_target.json` the model embeds:
+    a key given here wins over the model's. Without an embedded contract, give it in full."""
 
-    task: TaskName | None = Field(None, description="What the model outputs (SPEC 4).")
+    task: TaskName | None = Field(None, description="What the model outputs.")
     label: str | None = Field(None, description="Binary targets: the attribute predicted.")
     classes: tuple[str, ...] | None = Field(
         None,
@@ -102,7 +103,7 @@ _FLAG_HELP = "fail: a raised flag fails the run (exit 1); warn (default): it is 
 
 
 class FlagsSection(_Strict):
-    """Validity flags (SPEC 6c): checks that the audit's figures can be trusted."""
+    """Validity flags: checks that the audit's figures can be trusted."""
 
     probabilities_not_logits: FlagLevel = Field(
         "warn", description="A logit task's outputs all lie in [0, 1]. " + _FLAG_HELP
@@ -123,6 +124,18 @@ class FlagsSection(_Strict):
     )
     unmeasurable_attributes: FlagLevel = Field(
         "warn", description="The generator cannot draw some attributes. " + _FLAG_HELP
+    )
+    editability_not_measured: FlagLevel = Field(
+        "fail",
+        description="No attribute classifier judged the generator's edits, so nothing says "
+        "which attributes it can draw. fail (default): a raised flag fails the run, since a CI "
+        "gate must not pass on what it cannot measure; warn: it is only reported.",
+    )
+    pixel_level_failures: FlagLevel = Field(
+        "warn",
+        description="The image step carried most (over half) of the attack's loss increase and "
+        "FGSM at the same eps_x flips as many probes as SIA: the failures are pixel-level, not "
+        "semantic. Without an FGSM baseline: the image carried 90% or more. " + _FLAG_HELP,
     )
 
     def levels(self) -> dict[str, FlagLevel]:

@@ -4,6 +4,7 @@ gallery, provenance and timings."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -385,9 +386,42 @@ def load(path: Path) -> ReportRecord:
         data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not JSON; give a report.json written by sia-audit") from exc
+    except RecursionError as exc:  # json recurses once per nesting level
+        raise DataError(
+            f"{path}: nested too deeply to be a report; give a report.json written by sia-audit"
+        ) from exc
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise DataError(
             f"{path}: not a sia-audit report of schema {SCHEMA_VERSION}; "
             "give a report.json written by sia-audit run"
         )
+    where = non_finite(data)
+    if where is not None:
+        key, value = where
+        raise DataError(
+            f"{path}: {key} is {value}, and sia-audit writes only finite numbers (the file was "
+            "edited or damaged); re-run sia-audit run to write a new report.json"
+        )
     return ReportRecord(data, raw)
+
+
+def non_finite(value: Any) -> tuple[str, str] | None:
+    """The key path and text of the first NaN or infinity in parsed JSON, or None.
+
+    Python's json reads `NaN`, `Infinity` and numbers too large for a float (`1e999`) without
+    complaint; a report never holds them (the writer refuses them), so the reader refuses them
+    once, here, rather than letting a comparison or a chart meet them later. Iterative, in
+    document order: any nesting json accepted is walked.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return path or "report", str(item)
+        elif isinstance(item, dict):
+            children = [(f"{path}.{k}" if path else str(k), v) for k, v in item.items()]
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend(reversed([(f"{path}[{i}]", v) for i, v in enumerate(item)]))
+    return None

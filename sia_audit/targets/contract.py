@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sia_audit.errors import UsageError
+from sia_audit.limits import MAX_INPUT_SIDE, input_size_problem
 from sia_audit.targets.tasks import Task, make_task, task_names
 
 
@@ -61,6 +62,12 @@ class TargetContract:
         size = self.input_size
         if not (isinstance(size, tuple) and len(size) == 2 and all(_is_count(s, 1) for s in size)):
             raise _bad("input_size", size, "[height, width] in pixels")
+        too_large = input_size_problem(size)
+        if too_large is not None:
+            raise UsageError(
+                f"target contract input_size={list(size)} has {too_large}; give the size the "
+                f"model takes, at most {MAX_INPUT_SIDE} a side"
+            )
         for name, positive in (("mean", False), ("std", True)):
             v = getattr(self, name)
             if not (

@@ -9,6 +9,7 @@ session fixtures of tests/conftest.py, shared with tests/commands/test_demo_mode
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,26 @@ def test_a_bad_input_fails_the_audit_step_in_seconds(tmp_path: Path) -> None:
     assert run.outputs["verdict"] == "error" and run.outputs["exit-code"] == "2"
     assert "could not run" in run.summary
     assert "Upload the reports" in run.skipped
+
+
+def test_an_internal_error_is_an_error_not_a_failed_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash of the tool (exit 3) must not read as verdict=fail: inject one into the run."""
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    # Python imports sitecustomize from PYTHONPATH at start-up: the policy parser now crashes.
+    (inject / "sitecustomize.py").write_text(
+        "import yaml\n\n\ndef crash(*args, **kwargs):\n    raise RuntimeError('injected')\n\n\n"
+        "yaml.compose = crash\n"
+    )
+    path = os.environ.get("PYTHONPATH", "")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(inject), path) if p))
+    work = tmp_path / "work"
+    work.mkdir()
+    model = str(Path(FAIRNESS).parents[1] / "examples" / "models" / "eyeglasses_control.pt")
+    run = run_action({"model": model, "policy": str(FAIRNESS)}, work)
+    assert run.outputs["verdict"] == "error" and run.outputs["exit-code"] == "3"
+    assert run.failed_step == "Run sia-audit"
+    assert "could not run (exit 3)" in run.summary
+    assert "Fail on a policy violation" in run.skipped

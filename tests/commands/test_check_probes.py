@@ -78,3 +78,23 @@ def test_missing_folder_and_unknown_attribute(good: Path, tmp_path: Path) -> Non
     assert check(str(tmp_path / "nowhere")).exit_code == 2
     result = check(str(good), "--attrs", "Eyeglasses,Goatee")
     assert result.exit_code == 2 and "Goatee" in result.stderr
+
+
+def test_with_the_policy_the_manifest_is_the_report_s(good: Path, tmp_path: Path) -> None:
+    """Without a policy it hashes the paper's 15 attributes as stored; with --policy it reads
+    DATA as a run does (count, size, its generator's attributes): the report's manifest."""
+    from sia_audit.app.inputs import build_probes, generator_path
+    from sia_audit.generators.checkpoint import load_generator
+    from sia_audit.policy import load_policy
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"probes: {{source: {good}, count: 6, split: train}}\n")
+    loaded = load_policy(policy)
+    recorded = build_probes(loaded, load_generator(generator_path(loaded.generator.source)))
+    result = check(str(good), "--policy", str(policy))
+    assert result.exit_code == 0, result.output
+    assert "6 probes" in result.output and "images (64, 64)" in result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("manifest sha256"))
+    assert line == f"manifest sha256: {recorded.manifest_sha256()} (as the policy reads it)"
+    plain = check(str(good), "--split", "train", "--first-n", "6")
+    assert recorded.manifest_sha256() not in plain.output  # stored size, not the policy's

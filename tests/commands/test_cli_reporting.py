@@ -35,13 +35,55 @@ def test_compare_prints_every_gate_with_its_interval(report: Path, tmp_path: Pat
     policy = write(tmp_path, REGRESSION)
     result = invoke("compare", str(report), str(report), "--policy", str(policy))
     assert result.exit_code == 0, result.output
-    lines = result.stderr.splitlines()
+    lines = result.stdout.splitlines()  # one stream: the gates, then the verdict
     assert any(line.startswith("PASS    regression sdar(s) = +0 [0, 0]") for line in lines), lines
     # One line per gate, passed ones included: the Mustache gate is printed whatever its status.
     assert sum("regression" in line for line in lines) == 2
+    assert lines[-1].startswith("sia-audit: passed (2 passed); baseline") and not result.stderr
     assert any("regression s[Mustache]" in line for line in lines)
     # The baseline first, as on the command line.
     assert f"baseline {report}, head {report}" in result.stdout
+
+
+def test_compare_out_writes_a_pull_request_comment(report: Path, tmp_path: Path) -> None:
+    import json
+
+    policy = write(tmp_path, REGRESSION)
+    out = tmp_path / "pr"
+    result = invoke("compare", str(report), str(report), "--policy", str(policy), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["comparison.json", "summary.md"]
+    assert f"summary.md and comparison.json in {out}" in result.stdout.splitlines()[-1]
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["verdict"] == "pass" and data["counts"] == "2 passed"
+    assert [g["gate"] for g in data["gates"]] == ["regression s[Mustache]", "regression sdar(s)"]
+    assert data["baseline"]["report_sha256"] == data["head"]["report_sha256"]
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("## sia-audit compare: PASSED\n")
+    assert "| `regression sdar(s)` | PASS | 0 | [0, 0] | ≤ 0.5 |" in summary
+    # A run's report folder is refused: its summary.md would be lost.
+    again = invoke(
+        "compare", str(report), str(report), "--policy", str(policy), "--out", str(report.parent)
+    )
+    assert again.exit_code == 2 and "holds a run's reports" in again.stderr
+
+
+def test_run_counts_skipped_gates_apart(tmp_path: Path) -> None:
+    """Not "passed (3 gates)" when one of them was skipped."""
+    policy = write(tmp_path, LENIENT + "  regression: {sdar_increase: 0.5}\n")
+    args = ("run", TARGET, "--policy", str(policy), "--out", str(tmp_path / "r"), "--quiet")
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout.strip()
+        .splitlines()[-1]
+        .startswith("sia-audit: passed (2 passed, 1 skipped); reports in")
+    )
+    only_skips = write(tmp_path, BASE + "gates:\n  regression: {sdar_increase: 0.5}\n")
+    args = ("run", TARGET, "--policy", str(only_skips), "--out", str(tmp_path / "s"), "--quiet")
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "sia-audit: passed, but no gate was checked (1 skipped)" in result.stdout
 
 
 def test_an_unused_baseline_is_said(report: Path, tmp_path: Path) -> None:

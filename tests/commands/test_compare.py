@@ -20,6 +20,9 @@ POLICY = BASE + (
 )
 
 
+FIXED = Path(__file__).parents[1] / "formats" / "data" / "report.json"
+
+
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args))
 
@@ -75,9 +78,9 @@ def test_compare_flags_a_sensitivity_regression(base_report: Path, tmp_path: Pat
         "compare", str(calm_path), str(base_report), "--policy", str(write(tmp_path, POLICY))
     )
     assert result.exit_code == 1
-    failed = [line for line in result.stderr.splitlines() if line.startswith("FAIL")]
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert failed and all("more than the allowance 0.01" in line for line in failed)
-    assert any("regression s[Mustache]" in line for line in failed), result.stderr
+    assert any("regression s[Mustache]" in line for line in failed), result.stdout
 
 
 def test_compare_flags_a_weighted_regression_that_s_does_not_see(
@@ -102,8 +105,8 @@ def test_compare_flags_a_weighted_regression_that_s_does_not_see(
     policy = str(write(tmp_path, POLICY))
     result = invoke("compare", str(base_report), str(head_path), "--policy", policy)
     assert result.exit_code == 1, result.output
-    failed = [line for line in result.stderr.splitlines() if line.startswith("FAIL")]
-    assert failed and all("regression w[Mustache]" in line for line in failed), result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert failed and all("regression w[Mustache]" in line for line in failed), result.stdout
 
 
 def test_a_report_without_per_probe_effects_skips_the_w_regression(
@@ -136,10 +139,20 @@ def test_incomparable_baseline_is_refused(base_report: Path, tmp_path: Path) -> 
     assert result.exit_code == 2 and "probe_manifest_sha256" in result.stderr
 
 
-@pytest.mark.parametrize("content", ["not json", '{"schema_version": 9}', "[]"])
+def with_nan() -> str:
+    """The fixed report with a NaN among its per-probe values (Python's json writes it)."""
+    report = json.loads(FIXED.read_text())
+    report["probes"]["loss_adversary"][1] = float("nan")
+    return json.dumps(report)
+
+
+@pytest.mark.parametrize(
+    "content", ["not json", '{"schema_version": 9}', "[]", "nan"], ids=str.split
+)
 def test_broken_baseline_is_one_line_exit_2(tmp_path: Path, content: str) -> None:
+    """Before the audit, not after it: a NaN is refused when the baseline is read."""
     bad = tmp_path / "bad.json"
-    bad.write_text(content)
+    bad.write_text(with_nan() if content == "nan" else content)
     out = tmp_path / "rep"
     result = invoke(
         "run",
@@ -156,9 +169,6 @@ def test_broken_baseline_is_one_line_exit_2(tmp_path: Path, content: str) -> Non
     assert not (out / "report.json").exists()
 
 
-FIXED = Path(__file__).parents[1] / "formats" / "data" / "report.json"
-
-
 def test_compare_reads_saved_reports_through_the_schema_alone(tmp_path: Path) -> None:
     """No audit: the fixed report against itself passes; against a copy whose attributes moved
     three times as far it fails; a damaged copy is one line naming the key, exit 2."""
@@ -170,12 +180,23 @@ def test_compare_reads_saved_reports_through_the_schema_alone(tmp_path: Path) ->
     worse_path = tmp_path / "worse.json"
     worse_path.write_text(json.dumps(worse))
     result = invoke("compare", str(FIXED), str(worse_path), "--policy", policy)
-    assert result.exit_code == 1 and "regression s[Mustache]" in result.stderr
+    assert result.exit_code == 1 and "regression s[Mustache]" in result.stdout
     del worse["probes"]["correct_adversary"]
     worse_path.write_text(json.dumps(worse))
     broken = invoke("compare", str(FIXED), str(worse_path), "--policy", policy)
     last = broken.stderr.strip().splitlines()[-1]
     assert broken.exit_code == 2 and "probes.correct_adversary: missing" in last
+
+
+@pytest.mark.parametrize("side", ["base", "head"])
+def test_compare_refuses_nan_in_either_report(tmp_path: Path, side: str) -> None:
+    nan = tmp_path / "nan.json"
+    nan.write_text(with_nan())
+    base, head = (nan, FIXED) if side == "base" else (FIXED, nan)
+    result = invoke("compare", str(base), str(head), "--policy", str(write(tmp_path, POLICY)))
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "probes.loss_adversary[1] is nan" in lines[0] and str(nan) in lines[0]
 
 
 def _raised(report: dict, name: str, by: float) -> dict:
@@ -206,7 +227,7 @@ def test_a_rise_within_rounding_noise_fails_only_with_the_same_arithmetic(
     result = invoke("compare", str(paths[0]), str(paths[1]), "--policy", str(policy))
     assert result.exit_code == code, result.output
     if code:  # bit-identical arithmetic: a rise of 0.015 is a real change
-        assert "regression s[Mustache] = +0.015" in result.stderr
+        assert "regression s[Mustache] = +0.015" in result.stdout
     else:  # other kernels move s by up to 0.0154 (docs/figures-travel.md)
         assert "rounding floor 0.02" in result.output
         assert "cpu_capability AVX512 -> DEFAULT" in result.output

@@ -113,7 +113,7 @@ def test_two_gloo_ranks_give_the_single_process_report(tmp_path: Path, policy: P
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "(2 ranks)" in done.stdout and done.stdout.count("passed") == 1  # rank 0 only
+    assert "(2 ranks)" in done.stdout and done.stdout.count("sia-audit: passed") == 1  # rank 0
     assert sorted(p.name for p in out.iterdir()) == sorted(
         p.name for p in (tmp_path / "one").iterdir()
     )

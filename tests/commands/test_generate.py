@@ -215,6 +215,12 @@ def _not_the_first(name: str) -> str:
     return f"{name}={0 if on else 1}"
 
 
+def _one_probe_failing_where(tmp: Path) -> dict[str, str]:
+    """The policy's probe set is its first probe, and --where (without --count) fails it."""
+    (tmp / "p.yaml").write_text(POLICY.replace(f"count: {COUNT}", "count: 1"))
+    return {"--policy": str(tmp / "p.yaml"), "--where": _not_the_first("Bald")}
+
+
 # case -> (what to change in a good command line, words the one-line error must hold)
 BAD = {
     "non-empty out": (_nonempty, "already exists and is not an empty folder"),
@@ -229,10 +235,7 @@ BAD = {
     "per-image 0": (lambda tmp: {"--per-image": "0"}, "--per-image must be at least 1"),
     "where unknown": (lambda tmp: {"--where": "Beard=1"}, "names 'Beard', which the generator"),
     "where malformed": (lambda tmp: {"--where": "Eyeglasses=2"}, "write ATTRIBUTE=1 or"),
-    "where matches none": (
-        lambda tmp: {"--where": _not_the_first("Bald"), "--count": "1"},
-        "no image of the 1 matches",
-    ),
+    "where matches none": (_one_probe_failing_where, "no image of the 1 matches"),
     "split without source": (lambda tmp: {"--split": "train"}, "--split chooses a split of"),
     "source not a folder": (lambda tmp: {"--source": str(tmp / "none")}, "none"),
 }
@@ -303,6 +306,44 @@ def test_where_keeps_the_minority_and_per_image_adds_random_starts(
     assert same == (out / "img_align_celeba" / plain[first["probe"]]).read_bytes()
     second = rows[len(chosen)]
     assert (folder / "img_align_celeba" / second["file"]).read_bytes() != same
+
+
+@pytest.mark.parametrize("source", ["synthfaces", "folder"])
+def test_count_with_where_takes_the_first_n_that_match(
+    tmp_path: Path, policy: Path, source: str
+) -> None:
+    """--count N --where A=v writes N adversaries: the first N images that match, not the
+    matches among the first N (which wrote 2 where 8 were asked)."""
+    faces = synthesize(tmp_path / "faces", 40, seed=5) if source == "folder" else None
+    extra = ["--source", str(faces)] if faces else []
+    pool = CelebAProbes(faces, ATTRIBUTES, preprocess=AS_STORED) if faces else None
+    pool = pool or SynthProbes(4, seed=SEED)  # what --count 4 alone draws
+    on = pool.attrs[:, INDEX["Eyeglasses"]] >= 0.5
+    among_first = int((~on[:4]).sum())
+    assert among_first < 4  # the old reading would have written fewer than asked
+    out = tmp_path / "adv"
+    result = generate(
+        TARGET, "--policy", str(policy), "--out", str(out), "--count", "4",
+        "--where", "Eyeglasses=0", "--batch-size", "4", *extra,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads((out / PROVENANCE_FILE).read_text())["images"]
+    assert len(rows) == 4 and result.output.startswith("wrote 4 adversaries")
+    if faces:  # a folder is read whole and filtered in order
+        wanted = [n for n, o in zip(pool.names, on.tolist(), strict=True) if not o][:4]
+        assert [r["probe"] for r in rows] == wanted
+
+
+def test_count_with_where_refuses_what_does_not_match_enough(tmp_path: Path, policy: Path) -> None:
+    # Hair colours are exclusive: no face has both, however many are drawn.
+    result = generate(
+        TARGET, "--policy", str(policy), "--out", str(tmp_path / "adv"), "--count", "2",
+        "--where", "Black_Hair=1", "--where", "Blond_Hair=1",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert "no image of the 128 images matches --where Black_Hair=1 and Blond_Hair=1" in line
+    assert "--count asks for 2" in line and not (tmp_path / "adv").exists()
 
 
 def test_source_takes_a_split_of_the_user_s_own_folder(tmp_path: Path, policy: Path) -> None:

@@ -18,9 +18,10 @@ from torch import nn
 
 from sia_audit.cli import cli
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
-from tests.commands.test_run import LENIENT, TARGET
+from tests.commands.test_run import LENIENT, STRICT, TARGET
 from tests.core.test_target_loading import Detached, NaNNet, Net
 from tests.formats.conftest import DATA as REPORT
+from tests.policy.test_policy import alias_bomb
 
 CONTRACT = {"task": "binary", "label": "Eyeglasses", "input_size": [64, 64]}
 
@@ -83,6 +84,20 @@ def classifier(tmp: Path, name: str, outputs: int, names: list[str]) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.jit.save(torch.jit.script(MeanColour(outputs)), str(path), _extra_files=extra)
+    return str(path)
+
+
+def huge_classifier(tmp: Path) -> str:
+    """An attribute classifier whose contract asks for a 1,000,000 x 1,000,000 input."""
+    path = tmp / "huge.pt"
+    meta = {"attributes": list(ATTRIBUTES), "input_size": [1_000_000, 1_000_000]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(
+            torch.jit.script(MeanColour(len(ATTRIBUTES))),
+            str(path),
+            _extra_files={"sia_classifier.json": json.dumps(meta)},
+        )
     return str(path)
 
 
@@ -152,6 +167,26 @@ CASES = {
         LENIENT.replace("count: 6", "count: 100000000"), "probes.count 100,000,000 needs about"
     ),
     "output under a file": (TARGET, LENIENT, ["--out", "{policy}/rep"], "is a file"),
+    "a policy of nested aliases": policy(alias_bomb(), "its YAML aliases expand to more than"),
+    "multiclass on a model with one logit": (
+        scripted(MeanColour(1)),
+        LENIENT + "target: {task: multiclass}\n",
+        [],
+        "got (2, 1): one logit is a binary target; use task: binary",
+    ),
+    "a target asking for a huge input": model(
+        scripted(Net(), {**CONTRACT, "input_size": [1_000_000, 1_000_000]}),
+        "input_size=[1000000, 1000000] has a side above 4096 pixels",
+    ),
+    "a policy asking for a huge input": policy(
+        LENIENT + "target: {input_size: [64, 100000]}\n", "has a side above 4096 pixels"
+    ),
+    "a classifier asking for a huge input": policy(
+        with_classifier("{clf_huge}"), "input_size [1000000, 1000000] has a side above 4096"
+    ),
+    "a gate on no attribute": policy(
+        STRICT.replace("attributes: protected", "attributes: []"), "lists no attribute"
+    ),
 }
 
 
@@ -170,6 +205,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         names = list(ATTRIBUTES)
         fill["clf_outputs"] = classifier(tmp_path, "outputs.pt", 14, names)
         fill["clf_names"] = classifier(tmp_path, "names.pt", 15, [*names[:-3], "Old", *names[-2:]])
+        fill["clf_huge"] = huge_classifier(tmp_path)
 
     def filled(s: str) -> str:
         for key, value in fill.items():

@@ -46,9 +46,27 @@ def test_summary_when_every_attribute_is_measurable(data: dict[str, Any]) -> Non
     d["figures"]["editability"]["unmeasurable"] = []
     d["figures"]["editability"]["attributes"]["Smiling"]["measurable"] = True
     text = markdown.render(as_report(d)).decode("utf-8")
-    assert "Editability: the generator draws every attribute (lowest expression rate `Smiling`" in (
-        text
+    assert (
+        "Editability: the generator draws every attribute (lowest expression rate of those the "
+        "attack moves `Smiling`" in text
     )
+
+
+def test_the_lowest_expression_rate_is_not_the_frozen_label(data: dict[str, Any]) -> None:
+    """The target's own label is frozen in the attack: quoting it as the lowest rate says
+    nothing about what the attack moved."""
+    d = with_editability(data)
+    d["figures"]["editability"]["unmeasurable"] = []
+    rows = d["figures"]["editability"]["attributes"]
+    rows["Smiling"]["measurable"] = True
+    rows["Smiling"]["expression"]["value"] = 0.9
+    rows["Eyeglasses"] = {**rows["Bald"], "expression": {**rows["Bald"]["expression"]}}
+    rows["Eyeglasses"]["expression"]["value"] = 0.81  # the label: drawn, but the least well
+    view = views.build(d)
+    assert view.editability is not None and view.editability.rows[0].attribute == "Eyeglasses"
+    assert view.editability.lowest.attribute == "Smiling"
+    text = markdown.render(as_report(d)).decode("utf-8")
+    assert "the attack moves `Smiling` 0.900" in text and "`Eyeglasses` 0.810" not in text
 
 
 def test_pdf_carries_the_editability_section(data: dict[str, Any], tmp_path: Path) -> None:

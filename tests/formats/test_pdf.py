@@ -36,7 +36,7 @@ def test_pages_render_to_images(rendered: tuple[Report, Path], tmp_path: Path) -
 def test_text_has_verdict_gate_table_and_running_headers(rendered: tuple[Report, Path]) -> None:
     _, path = rendered
     first = pdftools.text(path, first=1)
-    assert "FAILED" in first and "10 gates, 2 failed" in first
+    assert "FAILED" in first and "10 gates: 8 passed, 2 failed" in first
     for cell in ("gate", "threshold", "sensitivity s[Mustache]", "0.03565", "≤ 0.01", "FAIL"):
         assert cell in first
     pages = int(pdftools.info(path)["Pages"])

@@ -78,6 +78,16 @@ def test_damaged_or_foreign_json_is_one_line_and_writes_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
 
+def test_nan_in_per_probe_values_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    """Not "nan" in the HTML with exit 0: the reader refuses NaN and infinities at load."""
+    data: dict[str, Any] = json.loads(DATA.read_text())
+    data["probes"]["loss_adversary"][0] = float("nan")
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(data))  # json writes NaN unless told not to
+    assert "probes.loss_adversary[0] is nan" in one_error_line(invoke(str(path)))
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
 def test_a_gallery_image_that_is_not_base64_is_refused(tmp_path: Path) -> None:
     data: dict[str, Any] = json.loads(DATA.read_text())
     data["gallery"][0]["images"]["adversary"] = '"><img src=x onerror=alert(1)>'
@@ -106,7 +116,8 @@ def test_a_failing_pdf_render_leaves_previous_reports(
 
     monkeypatch.setitem(report_files.FORMATS, "pdf", Format("pdf", "report.pdf", broken))
     result = invoke(str(saved))
-    assert isinstance(result.exception, RuntimeError)
+    assert result.exit_code == 3  # an unexpected failure: an internal error, one line
+    assert "internal error: RuntimeError: PDF engine failed" in result.stderr
     for name in ("report.html", "report.pdf", "summary.md"):
         assert (folder / name).read_text() == f"previous {name}"
     assert sorted(p.name for p in folder.iterdir()) == [

@@ -11,7 +11,7 @@ from torch import nn
 
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.audit import AuditConfig, audit
-from sia_audit.gates.flags import FLAGS, validity_flags
+from sia_audit.gates.flags import DEFAULT_LEVELS, FLAGS, validity_flags
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.targets.contract import Target, TargetContract
 from tests.attacks.conftest import binary_target, small_cnn, tiny_attgan
@@ -126,7 +126,68 @@ def test_levels_come_from_the_policy_and_fail_only_when_raised() -> None:
 
 
 @pytest.mark.parametrize("name", FLAGS)
-def test_every_flag_is_a_policy_key(name: str) -> None:
+def test_every_flag_is_a_policy_key_with_the_same_default(name: str) -> None:
     from sia_audit.policy.models import FlagsSection
 
-    assert getattr(FlagsSection(), name) == "warn"
+    assert getattr(FlagsSection(), name) == DEFAULT_LEVELS[name]
+    assert DEFAULT_LEVELS[name] == ("fail" if name == "editability_not_measured" else "warn")
+
+
+def test_editability_not_measured_fails_the_run_unless_the_policy_says_warn() -> None:
+    """Without an attribute classifier nothing says what G can draw: no silent pass."""
+    from sia_audit.policy.models import FlagsSection
+
+    result, target = audited(binary_target())  # the tiny generator comes without a classifier
+    assert result.editability is None
+    flag = {f.name: f for f in validity_flags(result, target.task, {})}["editability_not_measured"]
+    assert flag.raised and flag.fails and "generator.attribute_classifier" in flag.message
+    lenient = FlagsSection(editability_not_measured="warn").levels()
+    warned = {f.name: f for f in validity_flags(result, target.task, lenient)}
+    assert (
+        warned["editability_not_measured"].raised and not warned["editability_not_measured"].fails
+    )
+
+
+def pixel_result(share: float, sia: int, fgsm: int | None) -> SimpleNamespace:
+    """A result whose image step carried `share` of the loss increase, where SIA (and FGSM, if
+    run) flipped that many of 8 probes the target got right."""
+
+    def attack(flips: int) -> SimpleNamespace:
+        right = torch.ones(8, dtype=torch.bool)
+        adv = torch.arange(8) >= flips
+        return SimpleNamespace(probes=SimpleNamespace(correct_clean=right, correct_adv=adv))
+
+    attacks = {"full": attack(sia)}
+    if fgsm is not None:
+        attacks["fgsm"] = attack(fgsm)
+    path = SimpleNamespace(image_share=SimpleNamespace(value=share))
+    return SimpleNamespace(path_attribution=path, attacks=attacks, main_attack="full")
+
+
+@pytest.mark.parametrize(
+    ("share", "sia", "fgsm", "raised", "says"),
+    [
+        (0.9, 3, 3, True, "the failures are pixel-level, not semantic"),
+        (0.9, 3, 5, True, "FGSM alone at the same eps_x 5"),
+        (0.9, 3, 2, False, "FGSM alone at the same eps_x 2"),  # the attributes found more
+        (0.45, 3, 3, False, "carried 45%"),  # the attributes carried most of the loss
+        (0.9, 0, 0, False, "no failure to call pixel-level"),
+        (0.95, 3, None, True, "judged on the image's share alone"),
+        (0.8, 3, None, False, "judged on the image's share alone"),  # below the stricter bar
+    ],
+)
+def test_pixel_level_failures(share: float, sia: int, fgsm, raised: bool, says: str) -> None:
+    from sia_audit.gates.flags import _pixel_level
+
+    got, message = _pixel_level(pixel_result(share, sia, fgsm))  # type: ignore[arg-type]
+    assert got == raised and says in message, message
+
+
+def test_pixel_level_is_not_checked_without_path_attribution() -> None:
+    from sia_audit.gates.flags import _pixel_level
+
+    r = SimpleNamespace(path_attribution=None)
+    assert _pixel_level(r) == (  # type: ignore[arg-type]
+        False,
+        "not checked: the attack raised no loss to attribute to pixels or attributes",
+    )

@@ -141,3 +141,25 @@ def test_bad_inputs_are_clear_errors() -> None:
         sensitivity(DELTA, names=["A"], config=CFG)
     with pytest.raises(ValueError, match="non-finite"):
         sensitivity(torch.tensor([[math.nan]]), config=CFG)
+
+
+def test_no_measurable_attribute_leaves_s_and_placeholders() -> None:
+    """Every histogram attribute unmeasurable: s is kept, h and SDAR are 0 placeholders whose
+    definitions say they are undefined (a report is still written, the gates say unmeasurable)."""
+    delta = torch.tensor([[0.1, 0.3, 0.0], [0.2, 0.1, 0.0]])
+    sens = sensitivity(
+        delta,
+        [True, True, False],
+        names=["A", "B", "C"],
+        config=BootstrapConfig(resamples=20, seed=0),
+        unmeasurable=["A", "B"],
+    )
+    assert not sens.has_histogram and sens.unmeasurable == ("A", "B")
+    assert [round(e.value, 6) for e in sens.s] == [0.15, 0.2]
+    assert sens.sdar_s.value == sens.sdar_h.value == 0.0
+    assert "undefined" in sens.sdar_s.definition and "placeholder" in sens.sdar_h.definition
+    assert sens.as_dict()["h"] == {}
+    diff = sensitivity_difference(
+        delta, delta * 2, [True, True, False], names=["A", "B", "C"], unmeasurable=["A", "B"]
+    )
+    assert not diff.has_histogram and diff.sdar_s.value == 0.0  # the regression gate's input

@@ -99,3 +99,14 @@ def test_run_with_a_bad_onnx_fails_before_attacking_and_writes_nothing(
     line = one_error_line(args)
     assert "ONNX Runtime cannot load it" in line
     assert not out.exists()
+
+
+def test_a_policy_without_onnx_gates_is_refused_not_passed(tmp_path: Path) -> None:
+    """Not "passed (0 gates)" and exit 0: a check that would check nothing is refused."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("probes: {count: 4}\ngates:\n  clean_accuracy: {min: 0.5}\n")
+    line = one_error_line(["check-onnx", str(tmp_path / "m.onnx"), "--policy", str(policy)])
+    assert "has no ONNX gate, so check-onnx would check nothing" in line
+    policy.write_text("probes: {count: 4}\ngates:\n  onnx_parity: {min_agreement: 1.0}\n")
+    line = one_error_line(["check-onnx", str(tmp_path / "m.onnx"), "--policy", str(policy)])
+    assert "onnx_parity, which compares with the torch model: give it with --target" in line

@@ -157,6 +157,20 @@ def test_a_gate_on_an_unmeasurable_attribute_fails_the_run(normalised: bool) -> 
     assert not passed(verdicts.values())
 
 
+@pytest.mark.parametrize("on_unmeasurable", ["fail", "skip"])
+def test_sdar_is_unmeasurable_when_no_attribute_is_measurable(on_unmeasurable: str) -> None:
+    """No attribute the generator can draw: no histogram, so no SDAR to pass."""
+    gates = GatesSection.model_validate({"sdar": {"max": 1.0}, "clean_accuracy": {"min": 0.5}})
+    r = with_unmeasurable("Mustache", 0.0)
+    r.sensitivity.unmeasurable = r.sensitivity.attributes
+    verdicts = {v.gate: v for v in evaluate(gates, r, on_unmeasurable=on_unmeasurable)}
+    sdar = verdicts["sdar(s)"]
+    want = "unmeasurable" if on_unmeasurable == "fail" else "skipped"
+    assert sdar.status == want and "no histogram attribute" in sdar.message
+    assert verdicts["clean_accuracy"].status == "pass"  # what does not need G is measured
+    assert passed(verdicts.values()) == (on_unmeasurable == "skip")
+
+
 def test_on_unmeasurable_skip_skips_with_the_reason() -> None:
     gates = GatesSection.model_validate({"attribute_effect": {"max": 5.0, "attributes": "all"}})
     result = with_unmeasurable("Young", 0.5)

@@ -73,6 +73,13 @@ def test_good_policy_with_pixel_units(tmp_path: Path) -> None:
         ),
         (GOOD.replace("  steps: 50", "  steps: 50\n  steps: 60"), ":7: attack.steps: given twice"),
         (GOOD + "protected: [Male]\n", ":16: protected: given twice"),
+        (
+            GOOD.replace("attributes: protected", "attributes: []"),
+            ":12: gates.sensitivity.attributes: lists no attribute, so the gate would check "
+            "nothing",
+        ),
+        ("a: &x [1, *x]\n", "its YAML aliases expand to more than 10,000"),
+        ("a: " + "[" * 20_000 + "]" * 20_000 + "\n", "nested too deeply"),
     ],
 )
 def test_bad_policies_are_one_line_with_file_and_line(
@@ -84,6 +91,36 @@ def test_bad_policies_are_one_line_with_file_and_line(
     message = str(info.value)
     assert "\n" not in message and str(path) in message
     assert words in message, message
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """A policy of nested aliases: 9 levels of 9 are half a kilobyte, 387 million values."""
+    lines = ["version: 1", "x:", f"  a0: &a0 [{', '.join(['Male'] * width)}]"]
+    for i in range(1, levels):
+        lines.append(f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]")
+    return "\n".join([*lines, f"protected: *a{levels - 1}", ""])
+
+
+@pytest.mark.parametrize("where", ["protected", "unknown key"])
+def test_an_alias_bomb_is_refused_within_a_second(tmp_path: Path, where: str) -> None:
+    import time
+
+    text = alias_bomb()
+    if where == "unknown key":
+        text = text.replace("protected: *a8", "gates: {sdar: {max: 0.1}}")
+    assert len(text) < 1024
+    path = write(tmp_path, text)
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match="its YAML aliases expand to more than 10,000"):
+        load_policy(path)
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_aliases_of_a_real_size_are_fine(tmp_path: Path) -> None:
+    text = GOOD.replace("protected: [Mustache, Male]", "protected: &mine [Mustache, Male]")
+    text = text.replace("attributes: protected}", "attributes: *mine}")
+    policy = load_policy(write(tmp_path, text))
+    assert policy.gates.sensitivity.attributes == ("Mustache", "Male") == policy.protected
 
 
 def test_unreadable_policy(tmp_path: Path) -> None:

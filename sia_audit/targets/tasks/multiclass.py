@@ -80,6 +80,11 @@ class MulticlassTask(Task):
                 f"multiclass target must output (B, {want}) logits but got {shape(output)}; "
                 "fix the model's head or the contract's num_classes"
             )
+        if output.shape[1] < 2:
+            raise ModelError(
+                f"multiclass target must output logits over two or more classes but got "
+                f"{shape(output)}: one logit is a binary target; use task: binary with its label"
+            )
         if label.dim() != 1:
             raise DataError(f"multiclass labels must be (B,) class indices, got {shape(label)}")
         check_batch(output, label, self.name)
@@ -95,6 +100,15 @@ class MulticlassTask(Task):
     def error(self, output: Tensor, label: Tensor) -> Tensor:
         output = self.check(output, label)
         return (self.predict(output) != label.long()).to(float_dtype(output))
+
+    def validate(self, output: Tensor, label: Tensor) -> None:
+        super().validate(output, label)
+        classes = as_tensor(output, self.name).shape[1]
+        if bool((label.long() >= classes).any()):
+            raise DataError(
+                f"multiclass labels must lie in [0, {classes}) for a model with {classes} "
+                "logits; fix the contract's classes or the model's head"
+            )
 
     def check_label(self, label: Tensor) -> None:
         if label.is_floating_point() and not bool((label == label.round()).all()):
