@@ -7,25 +7,65 @@ that the two agree, so a new key in a writer fails there until its reader knows 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from sia_audit.report_schema.fields import Node
 
 
 class Reader:
-    """`from_dict(data)`: a block read from its saved dict, `PATH` naming it in errors."""
+    """A record of a saved block that reads itself back, field by field, from its annotations.
+
+    `read(node)` fills each dataclass field from the key of the same name with the getter its
+    type calls for: int a count, float a number, str text, bool a flag, `tuple[str, ...]` texts,
+    another Reader its block, `Mapping[str, Reader]` an object of blocks by name; `X | None`
+    takes null. A field made with `older()` may be missing (reports written before it existed).
+    A record whose keys do not map one to one onto its fields writes its own `read`.
+    """
 
     PATH: ClassVar[str] = ""
 
     @classmethod
     def read(cls, d: Node) -> Self:
-        raise NotImplementedError
+        return cls(**{f.name: _field(d, f.name, t, o) for f, t, o in _fields(cls)})
 
     @classmethod
     def from_dict(cls, data: Any, path: str | None = None) -> Self:
         return cls.read(Node.of(data, cls.PATH if path is None else path))
+
+
+def older() -> Any:
+    """A field that reports written before it existed lack (read as None or empty)."""
+    return field(metadata={"older": True})
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[Any, Any, bool], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f, hints[f.name], bool(f.metadata.get("older"))) for f in dataclasses.fields(cls))
+
+
+def _field(d: Node, key: str, kind: Any, missing_ok: bool) -> Any:
+    args = typing.get_args(kind)
+    nullable = type(None) in args
+    if nullable:
+        (kind,) = [a for a in args if a is not type(None)]
+        if d.raw(key, missing_ok) is None:
+            return None
+    origin = typing.get_origin(kind)
+    if origin is tuple:  # tuple[str, ...]
+        return d.texts(key, missing_ok)
+    if origin is Mapping:  # Mapping[str, a Reader]
+        reader = typing.get_args(kind)[1]
+        return {name: reader.read(node) for name, node in d.members(key)}
+    if isinstance(kind, type) and issubclass(kind, Reader):
+        return kind.read(d.node(key))
+    getter = {int: d.count, float: d.number, str: d.text, bool: d.flag}[kind]
+    return getter(key)
 
 
 @dataclass(frozen=True)
@@ -40,22 +80,6 @@ class EstimateRecord(Reader):
     n: int
     level: float
     definition: str
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            value=d.number("value"),
-            low=d.number("low"),
-            high=d.number("high"),
-            n=d.count("n"),
-            level=d.number("level"),
-            definition=d.text("definition"),
-        )
-
-
-def estimate_or_none(d: Node, key: str, optional: bool = False) -> EstimateRecord | None:
-    node = d.node_or_none(key, optional)
-    return None if node is None else EstimateRecord.read(node)
 
 
 def estimates(d: Node, key: str, names: tuple[str, ...] | None = None) -> dict[str, EstimateRecord]:
@@ -107,15 +131,6 @@ class EffectsBlock(Reader):
     excluded: tuple[str, ...]
     effect: Mapping[str, EstimateRecord]
 
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            n=d.count("n"),
-            attributes=d.texts("attributes"),
-            excluded=d.texts("excluded"),
-            effect=estimates(d, "effect"),
-        )
-
 
 @dataclass(frozen=True)
 class PathBlock(Reader):
@@ -132,19 +147,6 @@ class PathBlock(Reader):
     image_share: EstimateRecord
     total: EstimateRecord
 
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            n=d.count("n"),
-            attributes=d.texts("attributes"),
-            excluded=d.texts("excluded"),
-            path=estimates(d, "path"),
-            share=estimates(d, "share"),
-            image=EstimateRecord.read(d.node("image")),
-            image_share=EstimateRecord.read(d.node("image_share")),
-            total=EstimateRecord.read(d.node("total")),
-        )
-
 
 @dataclass(frozen=True)
 class WeightedBlock(Reader):
@@ -156,15 +158,6 @@ class WeightedBlock(Reader):
     attributes: tuple[str, ...]
     excluded: tuple[str, ...]
     w: Mapping[str, EstimateRecord]
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            n=d.count("n"),
-            attributes=d.texts("attributes"),
-            excluded=d.texts("excluded"),
-            w=estimates(d, "w"),
-        )
 
 
 @dataclass(frozen=True)
@@ -179,16 +172,6 @@ class FlipsBlock(Reader):
     rate: Mapping[str, EstimateRecord]
     loss: Mapping[str, EstimateRecord]
 
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            n=d.count("n"),
-            attributes=d.texts("attributes"),
-            excluded=d.texts("excluded"),
-            rate=estimates(d, "rate"),
-            loss=estimates(d, "loss"),
-        )
-
 
 @dataclass(frozen=True)
 class FlagRecord(Reader):
@@ -201,15 +184,6 @@ class FlagRecord(Reader):
     level: str  # fail / warn
     message: str
 
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            name=d.text("name"),
-            raised=d.flag("raised"),
-            level=d.text("level"),
-            message=d.text("message"),
-        )
-
 
 @dataclass(frozen=True)
 class GroupRecord(Reader):
@@ -219,18 +193,8 @@ class GroupRecord(Reader):
 
     label: str
     n: int
-    reason: str | None
+    reason: str | None = older()
     sensitivity: SensitivityBlock | None
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        sens = d.node_or_none("sensitivity")
-        return cls(
-            label=d.text("label"),
-            n=d.count("n"),
-            reason=d.text_or_none("reason", optional=True),
-            sensitivity=None if sens is None else SensitivityBlock.read(sens),
-        )
 
 
 @dataclass(frozen=True)
@@ -242,14 +206,6 @@ class SubpopulationBlock(Reader):
     attribute: str
     in_group: GroupRecord
     out_group: GroupRecord
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            attribute=d.text("attribute"),
-            in_group=GroupRecord.read(d.node("in_group")),
-            out_group=GroupRecord.read(d.node("out_group")),
-        )
 
 
 @dataclass(frozen=True)
@@ -266,17 +222,6 @@ class AttackConfigRecord(Reader):
     eps_x: float
     seed: int
 
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            variant=d.text("variant"),
-            steps=d.count("steps"),
-            eta_x=d.number("eta_x"),
-            eta_a=d.number("eta_a"),
-            eps_x=d.number("eps_x"),
-            seed=d.count("seed"),
-        )
-
 
 @dataclass(frozen=True)
 class AttackRecord(Reader):
@@ -285,31 +230,14 @@ class AttackRecord(Reader):
     PATH = "attack"
 
     config: AttackConfigRecord
-    robust_accuracy: EstimateRecord | None
-    attack_success_rate: EstimateRecord | None
-    psnr_x0: EstimateRecord | None
-    ssim_x0: EstimateRecord | None
-    psnr_recon: EstimateRecord | None  # generator attacks only
-    ssim_recon: EstimateRecord | None
-    mean_nme: EstimateRecord | None  # keypoint tasks only
-    failure_rate: EstimateRecord | None
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        def e(key: str) -> EstimateRecord | None:
-            return estimate_or_none(d, key, optional=True)
-
-        return cls(
-            config=AttackConfigRecord.read(d.node("config")),
-            robust_accuracy=e("robust_accuracy"),
-            attack_success_rate=e("attack_success_rate"),
-            psnr_x0=e("psnr_x0"),
-            ssim_x0=e("ssim_x0"),
-            psnr_recon=e("psnr_recon"),
-            ssim_recon=e("ssim_recon"),
-            mean_nme=e("mean_nme"),
-            failure_rate=e("failure_rate"),
-        )
+    robust_accuracy: EstimateRecord | None = older()
+    attack_success_rate: EstimateRecord | None = older()
+    psnr_x0: EstimateRecord | None = older()
+    ssim_x0: EstimateRecord | None = older()
+    psnr_recon: EstimateRecord | None = older()  # generator attacks only
+    ssim_recon: EstimateRecord | None = older()
+    mean_nme: EstimateRecord | None = older()  # keypoint tasks only
+    failure_rate: EstimateRecord | None = older()
 
 
 @dataclass(frozen=True)
@@ -325,17 +253,6 @@ class TruthRecord(Reader):
     region_pixels: float
     classifier_on_truth: EstimateRecord
 
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            flip_psnr_db=d.number("flip_psnr_db"),
-            copy_psnr_db=d.number("copy_psnr_db"),
-            gain_db=d.number("gain_db"),
-            region_psnr_db=d.number("region_psnr_db"),
-            region_pixels=d.number("region_pixels"),
-            classifier_on_truth=EstimateRecord.read(d.node("classifier_on_truth")),
-        )
-
 
 @dataclass(frozen=True)
 class AttributeEditabilityRecord(Reader):
@@ -347,18 +264,7 @@ class AttributeEditabilityRecord(Reader):
     leakage: EstimateRecord
     most_leaked_to: str | None
     measurable: bool
-    truth: TruthRecord | None
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        truth = d.node_or_none("truth", optional=True)
-        return cls(
-            expression=EstimateRecord.read(d.node("expression")),
-            leakage=EstimateRecord.read(d.node("leakage")),
-            most_leaked_to=d.text_or_none("most_leaked_to"),
-            measurable=d.flag("measurable"),
-            truth=None if truth is None else TruthRecord.read(truth),
-        )
+    truth: TruthRecord | None = older()
 
 
 @dataclass(frozen=True)
@@ -376,15 +282,6 @@ class EditabilityBlock(Reader):
     def unmeasurable(self) -> tuple[str, ...]:
         return tuple(name for name, a in self.attributes.items() if not a.measurable)
 
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            classifier=d.text("classifier"),
-            min_expression=d.number("min_expression"),
-            n=d.count("n"),
-            attributes={k: AttributeEditabilityRecord.read(v) for k, v in d.members("attributes")},
-        )
-
 
 @dataclass(frozen=True)
 class OnnxParityRecord(Reader):
@@ -395,14 +292,6 @@ class OnnxParityRecord(Reader):
     max_abs_diff: float
     agreement: EstimateRecord
     torch_target: str
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            max_abs_diff=d.number("max_abs_diff"),
-            agreement=EstimateRecord.read(d.node("agreement")),
-            torch_target=d.text("torch_target"),
-        )
 
 
 @dataclass(frozen=True)
@@ -416,16 +305,4 @@ class OnnxBlock(Reader):
     provider: str
     onnxruntime_version: str
     clean_accuracy: EstimateRecord
-    parity: OnnxParityRecord | None  # None: no torch target to compare with
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        parity = d.node_or_none("parity", optional=True)
-        return cls(
-            model=d.text("model"),
-            sha256=d.text("sha256"),
-            provider=d.text("provider"),
-            onnxruntime_version=d.text("onnxruntime_version"),
-            clean_accuracy=EstimateRecord.read(d.node("clean_accuracy")),
-            parity=None if parity is None else OnnxParityRecord.read(parity),
-        )
+    parity: OnnxParityRecord | None = older()  # None: no torch target to compare with

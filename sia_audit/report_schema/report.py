@@ -48,20 +48,6 @@ class GateRecord(Reader):
     use_confidence: bool
     message: str
 
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(
-            gate=d.text("gate"),
-            status=d.text("status"),
-            value=d.number_or_none("value"),
-            low=d.number_or_none("low"),
-            high=d.number_or_none("high"),
-            threshold=d.number_or_none("threshold"),
-            bound=d.text_or_none("bound"),
-            use_confidence=d.flag("use_confidence"),
-            message=d.text("message"),
-        )
-
 
 def _sized(d: Node, key: str, values: tuple[Any, ...], n: int) -> tuple[Any, ...]:
     if len(values) != n:
@@ -197,10 +183,6 @@ class BootstrapRecord(Reader):
     resamples: int
     seed: int
     level: float
-
-    @classmethod
-    def read(cls, d: Node) -> Self:
-        return cls(resamples=d.count("resamples"), seed=d.count("seed"), level=d.number("level"))
 
 
 @dataclass(frozen=True)
