@@ -17,6 +17,12 @@ from sia_audit.report_schema import (
     ReportRecord,
     SubpopulationBlock,
 )
+from sia_audit.report_schema.per_attribute import (
+    BY_KEY,
+    PER_ATTRIBUTE,
+    AttributeFigure,
+    headline,
+)
 
 CHART_LABEL_CHARS = 20  # longer attribute names are shortened in the chart (tables show them)
 
@@ -31,29 +37,37 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Column:
+    """A per-attribute figure the table shows (report_schema.per_attribute)."""
+
+    key: str
+    symbol: str
+    title: str
+
+
+@dataclass(frozen=True)
 class SensitivityRow:
     attribute: str
     protected: bool
-    s: Figure
-    h: Figure | None  # None where the attribute is unmeasurable (left out of h)
-    effect: Figure | None
-    single: Figure | None
-    unmeasurable: bool = False  # the generator cannot draw it (editability check)
-    path_share: Figure | None = None  # its share of the attack's first-order loss increase
-    weighted: Figure | None = None  # s times its share of the loss increase (metrics.weighted)
+    unmeasurable: bool  # the generator cannot draw it (editability check)
+    figures: Mapping[str, Figure | None]  # by column key; None where it has no value (h)
+
+    @property
+    def s(self) -> Figure:
+        figure = self.figures["s"]
+        assert figure is not None
+        return figure
 
 
 @dataclass(frozen=True)
 class SensitivityView:
-    rows: tuple[SensitivityRow, ...]  # largest headline figure first (w, or s without it)
+    rows: tuple[SensitivityRow, ...]  # largest headline figure first
+    columns: tuple[Column, ...]  # the figures the report holds, the headline first
+    lead: Column  # the headline figure: orders the rows, draws the chart's first panel
     chart: BarChart
     excluded: tuple[str, ...]
     unmeasurable: tuple[str, ...]
-    has_effect: bool
-    has_single: bool
-    has_path: bool
     has_protected: bool
-    has_weighted: bool  # and it leads: rows in its order, the chart's first panel
     sdar_s: Figure
     sdar_h: Figure
     n: int
@@ -131,93 +145,57 @@ def _short(name: str) -> str:
 
 
 def sensitivity_view(report: ReportRecord) -> SensitivityView:
+    """The per-attribute table and chart: every figure of PER_ATTRIBUTE the report holds."""
     sens, protected, gates = report.sensitivity, report.protected, report.gates
-    effect = {} if report.attribute_effect is None else report.attribute_effect.effect
-    path = report.path_attribution
-    share = {} if path is None else path.share
-    single = {} if report.single_attribute is None else report.single_attribute.s
-    weighted = {} if report.weighted_sensitivity is None else report.weighted_sensitivity.w
     unmeasurable = sens.unmeasurable
-    # The headline figure orders the rows and draws the first panel: w where the report has it
-    # (the planted-truth suite's pick, docs/validity.md), else s; the paper's s stays beside it.
-    leads_w = bool(weighted) and all(a in weighted for a in sens.attributes)
-    lead = weighted if leads_w else sens.s
-    names = sorted(sens.attributes, key=lambda a: -lead[a].value)
+    lead = headline(report)
+    held = [(f, v) for f in PER_ATTRIBUTE if (v := f.read(report))]
+    held.sort(key=lambda item: item[0] is not lead)  # the headline first, the rest in order
+    lead_values = dict(held).get(lead) or {}
+    names = sorted(sens.attributes, key=lambda a: -lead_values[a].value if a in lead_values else 0)
     rows = tuple(
         SensitivityRow(
             attribute=a,
             protected=a in protected,
-            s=figure(sens.s[a], 3, a),
-            h=figure(sens.h.get(a), 3, a),
-            effect=figure(effect.get(a), 4, a),
-            single=figure(single.get(a), 3, a),
             unmeasurable=a in unmeasurable,
-            path_share=figure(share.get(a), 3, a),
-            weighted=figure(weighted.get(a), 3, a),
+            figures={f.key: figure(values.get(a), f.digits, a) for f, values in held},
         )
         for a in names
     )
 
-    def values(block: Mapping[str, EstimateRecord]) -> list[BarValue | None]:
-        return [
-            None if e is None else BarValue(e.value, e.low, e.high)
-            for e in (block.get(a) for a in names)
-        ]
+    def panel(f: AttributeFigure) -> tuple[str, list[BarValue | None], float | None]:
+        values = f.read(report) or {}
+        bars = [None if (e := values.get(a)) is None else BarValue(e.value, e.low, e.high)
+                for a in names]  # fmt: skip
+        return f.label, bars, None if f.verdict is None else _threshold(gates, f.verdict)
 
-    s_panel = ("raw s (mean |a_T - a_0|)", values(sens.s), _threshold(gates, "sensitivity s"))
-    panels = (
-        [
-            (
-                "w = s × loss share",
-                values(weighted),
-                _threshold(gates, "weighted_sensitivity"),
-            ),
-            s_panel,
-        ]
-        if leads_w
-        else [
-            s_panel,
-            (
-                "normalised h = s / Σ s (measurable)",
-                values(sens.h),
-                _threshold(gates, "sensitivity h"),
-            ),
-        ]
-    )
+    second = BY_KEY["h"] if lead.key == "s" else BY_KEY["s"]  # the paper's s beside the lead
     chart = sensitivity_chart(
         [_short(a) for a in names],
-        panels,
+        [panel(lead), panel(second)],
         [a in protected for a in names],
         [a in unmeasurable for a in names],
     )
-    h_def = next((r.h.definition for r in rows if r.h is not None), "")
-    definitions = [("s", rows[0].s.definition), ("h", h_def)] if rows else []
-    if rows and rows[0].weighted is not None:
-        definitions.append(("w", rows[0].weighted.definition))
-    if rows and rows[0].effect is not None:
-        definitions.append(("effect", rows[0].effect.definition))
-    if rows and rows[0].single is not None:
-        definitions.append(("single-attribute s", rows[0].single.definition))
-    if path is not None and rows and rows[0].path_share is not None:
-        image = figure(path.image_share, 3)
-        assert image is not None
-        definitions.append(
-            (
-                "path share",
-                rows[0].path_share.definition + f". The image's own share: {image.value} "
-                f"{image.interval}",
-            )
-        )
+    definitions = []
+    for f, _ in held:
+        first = next((r.figures[f.key] for r in rows if r.figures[f.key] is not None), None)
+        if first is None:
+            continue
+        text = first.definition
+        path = report.path_attribution
+        if f.key == "path_share" and path is not None:
+            image = figure(path.image_share, 3)
+            assert image is not None
+            text += f". The image's own share: {image.value} {image.interval}"
+        definitions.append((f.symbol, text))
     return SensitivityView(
         rows=rows,
+        columns=tuple(Column(f.key, f.symbol, f.title) for f, _ in held),
+        lead=Column(lead.key, lead.symbol, lead.title),
         chart=chart,
         excluded=sens.excluded,
         unmeasurable=unmeasurable,
-        has_effect=any(r.effect is not None for r in rows),
-        has_single=any(r.single is not None for r in rows),
-        has_path=any(r.path_share is not None for r in rows),
         has_protected=any(r.protected for r in rows),
-        has_weighted=leads_w,
         sdar_s=figure(sens.sdar_s, 4),
         sdar_h=figure(sens.sdar_h, 4),
         n=sens.n,

@@ -33,6 +33,7 @@ from sia_audit.report_schema import (
     TimingsBlock,
     damaged,
 )
+from sia_audit.report_schema.per_attribute import BY_KEY
 
 TOP_SENSITIVE = 3
 FAILING = ("fail", "unmeasurable")  # gate statuses that fail a run (as gate.FAILING)
@@ -101,7 +102,8 @@ class ReportView:
     editability: EditabilityView | None = None  # None: no attribute classifier judged G
     flags: tuple[FlagRow, ...] = ()  # the raised validity flags, failing ones first
     flags_checked: int = 0  # how many flags were checked (0: a report from before flags)
-    top_weighted: tuple[SensitivityRow, ...] = ()  # measurable, largest w first; () without w
+    # measurable, largest headline figure first; () when the headline is s (top_sensitive)
+    top_lead: tuple[SensitivityRow, ...] = ()
     gate_counts: str = ""  # "18 passed, 3 skipped"
 
 
@@ -144,14 +146,10 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
         regression=regression,
         sensitivity=sens,
         # What the generator cannot draw is no finding: it is listed apart, not ranked here.
-        # The rows run in the headline figure's order (w where the report has it); each list
-        # ranks by its own figure, as the CLI prints them.
+        # The rows run in the headline figure's order; each list ranks by its own figure, as
+        # the CLI prints them.
         top_sensitive=_top(sens.rows, lambda r: report.sensitivity.s[r.attribute].value),
-        top_weighted=(
-            _top(sens.rows, lambda r: report.weighted_sensitivity.w[r.attribute].value)
-            if sens.has_weighted and report.weighted_sensitivity is not None
-            else ()
-        ),
+        top_lead=() if sens.lead.key == "s" else _top(sens.rows, _by(report, sens.lead.key)),
         attacks=attack_table(report),
         gallery=gallery_cards(report.gallery),
         subpopulations=tuple(
@@ -171,6 +169,12 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
         flags_checked=len(report.flags),
         gate_counts=gate_counts(g.status for g in gates),
     )
+
+
+def _by(report: ReportRecord, key: str) -> Callable[[SensitivityRow], float]:
+    """A row's value of the per-attribute figure `key`, as saved (-inf where it has none)."""
+    values = BY_KEY[key].read(report) or {}
+    return lambda r: values[r.attribute].value if r.attribute in values else float("-inf")
 
 
 def _date(finished: str | None) -> str:

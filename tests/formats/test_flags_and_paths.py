@@ -43,6 +43,10 @@ def with_flags_and_paths(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def keys(view: views.ReportView) -> list[str]:
+    return [c.key for c in view.sensitivity.columns]
+
+
 def test_the_schema_reads_both_blocks(data: dict[str, Any]) -> None:
     report = ReportRecord(with_flags_and_paths(data))
     assert report.path_attribution is not None and len(report.flags) == len(FLAGS)
@@ -66,17 +70,19 @@ def test_raised_flags_lead_failing_first(data: dict[str, Any]) -> None:
 
 def test_path_shares_get_a_column_and_a_definition(data: dict[str, Any]) -> None:
     view = views.build(with_flags_and_paths(data))
-    assert view.sensitivity.has_path and all(r.path_share for r in view.sensitivity.rows)
+    assert "path_share" in keys(view) and all(
+        r.figures["path_share"] for r in view.sensitivity.rows
+    )
     assert any(symbol == "path share" for symbol, _ in view.sensitivity.definitions)
     page = html.render(as_report(with_flags_and_paths(data))).decode()
-    assert '<th class="num">path share</th>' in page
-    assert not views.build(data).sensitivity.has_path  # old reports: no column
+    assert ">path share</th>" in page
+    assert "path_share" not in keys(views.build(data))  # old reports: no column
 
 
 def test_weighted_sensitivity_leads_with_s_beside_it(data: dict[str, Any]) -> None:
     d = with_flags_and_paths(data)
     view = views.build(d)
-    assert view.sensitivity.has_weighted and all(r.weighted for r in view.sensitivity.rows)
+    assert view.sensitivity.lead.key == "w" and all(r.figures["w"] for r in view.sensitivity.rows)
     assert any(symbol == "w" for symbol, _ in view.sensitivity.definitions)
     w = d["figures"]["weighted_sensitivity"]["w"]
     order = [r.attribute for r in view.sensitivity.rows]
@@ -89,7 +95,7 @@ def test_weighted_sensitivity_leads_with_s_beside_it(data: dict[str, Any]) -> No
     head = page.split('<table class="sensitivity">')[1].split("</thead>")[0]
     assert head.index(">w</th>") < head.index(">s</th>") < head.index(">h</th>")
     assert ReportRecord(data).weighted_sensitivity is None  # reports from before it
-    assert not views.build(data).sensitivity.has_weighted
+    assert views.build(data).sensitivity.lead.key == "s"
 
 
 def test_no_raised_flag_is_said_too(data: dict[str, Any]) -> None:
@@ -108,13 +114,37 @@ def test_the_summary_ranks_w_and_s_each_by_its_own_figure(data: dict[str, Any]) 
     by_s = sorted(s, key=lambda a: -s[a]["value"])[:3]
     assert by_w != by_s  # the random w of the fixture orders differently from its s
     view = views.build(d)
-    assert [r.attribute for r in view.top_weighted] == by_w
+    assert [r.attribute for r in view.top_lead] == by_w
     assert [r.attribute for r in view.top_sensitive] == by_s
     text = markdown.render(as_report(d)).decode()
-    leans = text.split("leans on most (w = s × loss share, 95% interval): ")[1].split("\n")[0]
+    leans = text.split("95% interval): ")[1].split("\n")[0]
+    assert "leans on most (w: s times its share of the attack's loss increase;" in text
     sensitive = text.split("(the paper's s, 95% interval): ")[1].split("\n")[0]
     assert [leans.index(f"`{a}`") for a in by_w] == sorted(leans.index(f"`{a}`") for a in by_w)
     assert [sensitive.index(f"`{a}`") for a in by_s] == sorted(
         sensitive.index(f"`{a}`") for a in by_s
     )
-    assert views.build(data).top_weighted == ()  # reports from before w: the s list alone
+    assert views.build(data).top_lead == ()  # reports from before w: the s list alone
+
+
+def test_counterfactual_flips_get_their_columns_from_the_one_table(data: dict[str, Any]) -> None:
+    """A per-attribute figure the report holds is a column: the flip rate and flip loss here."""
+    from sia_audit.metrics.counterfactual import counterfactual_flips
+
+    d = with_flags_and_paths(data)
+    names = d["figures"]["sensitivity"]["attributes"]
+    g = torch.Generator().manual_seed(1)
+    flips = counterfactual_flips(
+        torch.rand(6, len(names), generator=g),
+        torch.rand(6, len(names), generator=g) > 0.7,
+        names=names,
+        config=BootstrapConfig(resamples=50),
+    )
+    d["figures"]["counterfactual_flips"] = flips.as_dict()
+    view = views.build(d)
+    assert {"flip_rate", "flip_loss"} <= set(keys(view))
+    assert all(r.figures["flip_rate"] is not None for r in view.sensitivity.rows)
+    assert any(symbol == "flip rate" for symbol, _ in view.sensitivity.definitions)
+    page = html.render(as_report(d)).decode()
+    head = page.split('<table class="sensitivity">')[1].split("</thead>")[0]
+    assert head.index(">w</th>") < head.index(">flip rate</th>") < head.index(">flip loss</th>")
