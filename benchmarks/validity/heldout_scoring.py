@@ -64,8 +64,10 @@ class Audit:
 
 def load_half(half: str, cache: Path = CACHE) -> list[Audit]:
     """Every audited model of the half (reports that exist)."""
-    from benchmarks.validity.heldout_suite import trained
+    from benchmarks.validity import heldout_suite
 
+    heldout_suite.CACHE = cache  # where `trained` finds the training records
+    trained = heldout_suite.trained
     out = []
     for model in trained(half):
         report = cache / "reports" / Path(model["file"]).stem / "report.json"
@@ -233,17 +235,99 @@ def ranking_table(plants: Sequence[Audit]) -> list[str]:
     return lines
 
 
+# Candidate regression sections: each per-attribute figure alone at a few allowances, and the
+# pairs the report could gate together. Chosen on the choose half (false alarms on null pairs
+# <= 5%, then the most power on the weak band).
+CANDIDATES: dict[str, dict[str, float]] = {
+    **{f"w +{a:g}": {"weighted_increase": a} for a in (0.01, 0.02, 0.03, 0.05)},
+    **{f"s +{a:g}": {"sensitivity_increase": a} for a in (0.02, 0.04, 0.06)},
+    **{f"flip_rate +{a:g}": {"flip_rate_increase": a} for a in (0.02, 0.03, 0.05, 0.08)},
+    **{f"flip_loss +{a:g}": {"flip_loss_increase": a} for a in (0.02, 0.05, 0.1)},
+    **{
+        f"flip_rate +{a:g}, w +{b:g}": {"flip_rate_increase": a, "weighted_increase": b}
+        for a in (0.03, 0.05)
+        for b in (0.02, 0.03)
+    },
+}
+
+
+def gate_table(plants: Sequence[Pair], nulls: Sequence[Pair], sizes: Sequence[int]) -> list[str]:
+    """Per candidate section and probe count: plants failed (all, weak, strong), nulls failed."""
+    weak = [p for p in plants if p[1].band == "weak"]
+    strong = [p for p in plants if p[1].band == "strong"]
+    lines = [
+        "| regression section | probes | plants caught | weak | strong | null pairs failed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, allowances in CANDIDATES.items():
+        section = RegressionSection(**allowances)
+        for n in sizes:
+            cells = []
+            for group in (plants, weak, strong, nulls):
+                failed, tried = gate_rates(section, group, n)
+                cells.append(f"{failed}/{tried}" if tried else "-")
+            lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def threshold_table(audits: Sequence[Audit], figures: Sequence[str]) -> list[str]:
+    """Per figure: the lowest confident max that fails no truthful control of the half (one
+    threshold for every label), and the plants a gate there catches (their planted attribute's
+    low end above it)."""
+    controls = [a for a in audits if a.kind == "control"]
+    plants = [a for a in audits if a.kind == "plant" and a.shortcut]
+    lines = [
+        "| figure | max that fails no control (whose) | plants caught | weak | strong |",
+        "|---|---|---|---|---|",
+    ]
+    for f in figures:
+        worst = max(((v, c.name, attr) for c in controls for attr, v in lows(c, f).items()),
+                    default=(float("nan"), "-", "-"))  # fmt: skip
+        caught = {p.name: lows(p, f)[p.shortcut] > worst[0] for p in plants}
+
+        def frac(band: str | None, caught: dict[str, bool] = caught) -> str:
+            ps = [p for p in plants if band is None or p.band == band]
+            return f"{sum(caught[p.name] for p in ps)}/{len(ps)}"
+
+        lines.append(f"| {f} | {worst[0]:.3f} ({worst[1]}, {worst[2]}) | {frac(None)} "
+                     f"| {frac('weak')} | {frac('strong')} |")  # fmt: skip
+    return lines
+
+
+def plant_table(audits: Sequence[Audit]) -> list[str]:
+    """Every plant: its cell, band, held-out accuracies and the rank of its shortcut."""
+    lines = [
+        "| model | band | clean acc | acc where it disagrees | "
+        + " | ".join(f"rank {f}" for f in FIGURES)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(FIGURES),
+    ]
+    for a in audits:
+        if a.kind != "plant" or a.shortcut is None:
+            continue
+        ranks = " | ".join(str(rank(a, f, a.shortcut)) for f in FIGURES)
+        lines.append(f"| {a.name} | {a.band} | {a.clean_acc:.3f} | {a.disagree_acc:.3f} "
+                     f"| {ranks} |")  # fmt: skip
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=grid.HALVES, required=True)
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--no-gates", action="store_true", help="ranking and thresholds only")
     args = parser.parse_args()
     torch.set_num_threads(1)
     audits = load_half(args.half, args.cache)
     plants = [a for a in audits if a.kind == "plant"]
-    print(f"{len(audits)} audits: {len(plants)} plants, {len(audits) - len(plants)} controls")
-    print("\n".join(ranking_table(plants)))
+    print(f"{len(audits)} audits: {len(plants)} plants, {len(audits) - len(plants)} controls\n")
+    print("\n".join(plant_table(audits)) + "\n")
+    print("\n".join(ranking_table(plants)) + "\n")
+    print("\n".join(threshold_table(audits, ("w", "s", "flip_rate", "flip_loss"))) + "\n")
+    if not args.no_gates:
+        plant_pairs, null_pairs = pairs_of(audits)
+        print("\n".join(gate_table(plant_pairs, null_pairs, args.sizes)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,62 @@
+"""The held-out suite's scorer: ranks, probe subsets and the gate it asks about, on tiny tables."""
+
+from __future__ import annotations
+
+import torch
+
+from benchmarks.validity.heldout_scoring import Audit, chunks, fails, pairs_of, rank, subset
+from sia_audit.gates.regression import ProbeTable
+from sia_audit.metrics.weighted import WeightedInputs
+from sia_audit.policy.gates import RegressionSection
+
+NAMES = ("Bald", "Bangs", "Eyeglasses", "Mustache", "Smiling")
+
+
+def table(shortcut: str | None, n: int = 64, seed: int = 0) -> ProbeTable:
+    g = torch.Generator().manual_seed(seed)
+    changed = torch.rand(n, len(NAMES), generator=g) < 0.02
+    if shortcut is not None:
+        changed[::3, NAMES.index(shortcut)] = True
+    delta = torch.rand(n, len(NAMES), generator=g, dtype=torch.float64) * 0.2
+    return ProbeTable(
+        names=tuple(f"p{i}" for i in range(n)),
+        attributes=NAMES,
+        frozen=("Eyeglasses",),
+        delta=delta,
+        correct_clean=torch.ones(n, dtype=torch.bool),
+        correct_adv=torch.zeros(n, dtype=torch.bool),
+        provenance={},
+        weighted=WeightedInputs(delta, delta * 0.1, torch.ones(n, dtype=torch.float64)),
+        flip_loss=changed.double(),
+        flip_changed=changed,
+    )
+
+
+def audit(name: str, kind: str, seed: int, shortcut: str | None, band: str) -> Audit:
+    return Audit(name, "cnn", "Eyeglasses", kind, seed, shortcut, band, 0.95, 0.82,
+                 table(shortcut, seed=seed))  # fmt: skip
+
+
+def test_the_planted_attribute_ranks_first_on_the_flip_rate_and_the_label_never_ranks() -> None:
+    plant = audit("plant", "plant", 1, "Mustache", "weak")
+    assert rank(plant, "flip_rate", "Mustache") == 1
+    assert "Eyeglasses" not in plant.ranked
+
+
+def test_subsets_are_disjoint_and_keep_the_pairing() -> None:
+    assert chunks(256, 64) == [list(range(i, i + 64)) for i in (0, 64, 128, 192)]
+    t = table("Mustache")
+    half = subset(t, list(range(32, 64)))
+    assert half.names == t.names[32:] and torch.equal(half.flip_changed, t.flip_changed[32:])
+    assert half.weighted is not None and half.weighted.rise.shape == (32,)
+
+
+def test_pairs_and_the_gate_they_ask_about() -> None:
+    control = audit("c1", "control", 1, None, "control")
+    control2 = audit("c2", "control", 2, None, "control")
+    plant = audit("p", "plant", 1, "Mustache", "weak")
+    plants, nulls = pairs_of([control, control2, plant])
+    assert plants == [(control, plant)] and nulls == [(control, control2)]
+    section = RegressionSection(flip_rate_increase=0.05)
+    assert fails(section, control.table, plant.table)  # a third of the answers hang on it
+    assert not fails(section, control.table, control2.table)
