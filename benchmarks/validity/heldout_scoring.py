@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gzip
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.metrics.weighted import statistic as w_statistic
 from sia_audit.policy.gates import RegressionSection
 
-CACHE = paths.CACHE / "heldout"
+RESULTS = paths.LOGS / "heldout"  # the packed audits heldout_suite.py writes
 BOOT = BootstrapConfig(resamples=1000, seed=0, level=0.95)
 
 
@@ -62,16 +63,14 @@ class Audit:
         return tuple(a for a in t.attributes if a not in skip)
 
 
-def load_half(half: str, cache: Path = CACHE) -> list[Audit]:
-    """Every audited model of the half (reports that exist)."""
-    from benchmarks.validity import heldout_suite
-
-    heldout_suite.CACHE = cache  # where `trained` finds the training records
-    trained = heldout_suite.trained
+def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
+    """Every audited model of the half, from the packed results heldout_suite.py writes."""
+    cells = {(arch.key, label) for arch, label in grid.cells(half)}
     out = []
-    for model in trained(half):
-        report = cache / "reports" / Path(model["file"]).stem / "report.json"
-        if not report.exists():
+    for path in sorted(results.glob("*.json.gz")):
+        packed = json.loads(gzip.decompress(path.read_bytes()))
+        model, report = packed["training"], packed["report"]
+        if (model["arch"], model["label"]) not in cells:
             continue
         shortcut = model["shortcut"]
         out.append(
@@ -85,7 +84,7 @@ def load_half(half: str, cache: Path = CACHE) -> list[Audit]:
                 band=model["band"],
                 clean_acc=model["clean_acc"],
                 disagree_acc=model.get(f"acc_where_{shortcut}_disagrees") if shortcut else None,
-                table=table_from_report(json.loads(report.read_text()), str(report)),
+                table=table_from_report(report, str(path)),
             )
         )
     return out
@@ -314,12 +313,12 @@ def plant_table(audits: Sequence[Audit]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=grid.HALVES, required=True)
-    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--no-gates", action="store_true", help="ranking and thresholds only")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    audits = load_half(args.half, args.cache)
+    audits = load_half(args.half, args.results)
     plants = [a for a in audits if a.kind == "plant"]
     print(f"{len(audits)} audits: {len(plants)} plants, {len(audits) - len(plants)} controls\n")
     print("\n".join(plant_table(audits)) + "\n")

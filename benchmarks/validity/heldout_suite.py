@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gzip
 import json
 import subprocess
 import sys
@@ -43,6 +44,9 @@ from sia_audit.fsutil import atomic_write_text
 
 CACHE = paths.CACHE / "heldout"
 LOG = paths.LOGS / "heldout_suite.log"
+# Every audit, packed (its training record and its report.json without the gallery, gzipped),
+# committed so that the scores can be recomputed without the models (a ResNet-18 is 45 MB).
+RESULTS = paths.LOGS / "heldout"
 LOOPS = {"fit": fit, "sgd-aug": fit_sgd_aug}
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}
@@ -194,11 +198,27 @@ def _saved(name: str, kind: str) -> list[dict]:
             for band, model in record["models"].items()]  # fmt: skip
 
 
+def pack(model: dict, report: Path) -> Path:
+    """Write RESULTS/NAME.json.gz: the model's training record and its report, no gallery."""
+    data = json.loads(report.read_text())
+    data["gallery"] = []
+    packed = {"training": model, "report": data}
+    out = RESULTS / f"{Path(model['file']).stem}.json.gz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    blob = gzip.compress(json.dumps(packed, sort_keys=True).encode(), mtime=0)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_bytes(blob)
+    tmp.replace(out)
+    return out
+
+
 def audit(model: dict, log: Log, threads: int) -> Path:
-    """report.json of `sia-audit run` on one saved model under AUDIT_POLICY (cached)."""
+    """report.json of `sia-audit run` on one saved model under AUDIT_POLICY (cached), packed."""
     out = CACHE / "reports" / Path(model["file"]).stem
     report = out / "report.json"
     if report.exists():
+        if not (RESULTS / f"{Path(model['file']).stem}.json.gz").exists():
+            pack(model, report)
         return report
     cmd = [sys.executable, "-m", "sia_audit", "run", str(CACHE / "models" / model["file"]),
            "--policy", str(CACHE / "audit-policy.yaml"), "--out", str(out), "--format", "json",
@@ -209,6 +229,7 @@ def audit(model: dict, log: Log, threads: int) -> Path:
         raise SystemExit(f"{model['file']}: sia-audit run exited {done.returncode}: "
                          f"{done.stderr.strip().splitlines()[-1:]}")  # fmt: skip
     log(f"{model['file']}: audited in {time.time() - t0:.0f}s")
+    pack(model, report)
     return report
 
 
