@@ -64,9 +64,11 @@ class AttackConfig:
                 self.partial_steps,
                 f"at most steps={self.steps} for {variant.name}",
             )
-        if self.random_start and variant.name == "fgsm":
+        if self.random_start and variant.one_step:
             # One step from x0 has no start to randomise; ignoring it would mislabel a report.
-            raise _bad("random_start", True, "false for fgsm (it takes one step from x0)")
+            raise _bad(
+                "random_start", True, f"false for {variant.name} (it takes one step from x0)"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready field values, for report provenance and baseline hashing."""

@@ -329,7 +329,7 @@ def _pixel_attack(
     hook = None if on_step is None else (lambda i, x: on_step(i, x, None))
     # Autocast only changes the dtype of convolutions and matmuls: the updates stay in x0's dtype.
     with amp:
-        if config.variant == "fgsm":
+        if get_variant(config.variant).one_step:
             adversary = pixel.fgsm(x0, label, target=target, task=task, eps_x=config.eps_x)
             if hook is not None:
                 hook(1, adversary)
