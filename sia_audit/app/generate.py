@@ -33,7 +33,7 @@ from sia_audit.fsutil import atomic_dir, atomic_write_text, check_new_dir, check
 from sia_audit.policy import load_policy
 from sia_audit.policy.models import Policy
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
-from sia_audit.probes.celeba_files import NAME_DIGITS, SPLITS
+from sia_audit.probes.celeba_files import LANDMARK_FILE, NAME_DIGITS, SPLITS
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.selection import Selection, matching, parse_where
@@ -110,6 +110,13 @@ class _Inputs:
     env: Setup  # the models on their device, the labels and the attribute radii
     probes: ProbeSet
     hashes: dict[str, str]
+    # The probes' landmarks when the target's task says they are its labels (keypoint tasks:
+    # they go to the landmarks file); None otherwise, and the labels go to LABELS_FILE.
+    landmarks: Tensor | None
+
+    @property
+    def labels_file(self) -> str:
+        return LABELS_FILE if self.landmarks is None else LANDMARK_FILE
 
     @property
     def target(self) -> Target:
@@ -159,7 +166,7 @@ def generate(
         start(len(inputs.probes) * request.per_image)
     with atomic_dir(request.out) as tmp:
         records = _attack_and_write(tmp, inputs, progress, request.per_image)
-        if not inputs.target.task.keypoints:  # keypoint labels are the landmarks file
+        if inputs.landmarks is None:  # otherwise the landmarks file holds the labels
             _write_labels(tmp / LABELS_FILE, inputs.target, records)
         provenance = _provenance(request, inputs, records)
         atomic_write_text(tmp / PROVENANCE_FILE, json.dumps(provenance, indent=2) + "\n")
@@ -225,7 +232,8 @@ def _load(request: GenerateRequest) -> _Inputs:
     config = dataclasses.replace(loaded.config, attack=attack, baselines=(), effects=False)
     env = setup(probes, loaded.generator, loaded.target, config)
     hashes = {**loaded.inputs(), "probe_manifest_sha256": probes.manifest_sha256()}
-    return _Inputs(policy, config, env, probes, hashes)
+    landmarks = env.target.task.exported_landmarks(probes)
+    return _Inputs(policy, config, env, probes, hashes, landmarks)
 
 
 SYNTH_POOL_GROWTH = 64  # synthfaces: draw up to this many faces per asked image to filter
@@ -276,12 +284,9 @@ def _attack_and_write(
     """
     probes, env = inputs.probes, inputs.env
     target, task = env.target, env.target.task
-    landmarks = probes.landmarks if task.keypoints else None
+    landmarks = inputs.landmarks  # only the target's own labels (task.exported_landmarks)
     partition = partition_of(len(probes)).numpy()
     records: list[AdversaryRecord] = []
-    # Landmarks are written only when they are the target's labels: SIA moves the face (a
-    # smile, a jaw), so for a classifier the probe's landmarks would mislabel its adversary.
-    # (task.labels already refused a keypoint target on probes without landmarks.)
     with CelebAWriter(
         tmp, env.generator.attr_names, with_landmarks=landmarks is not None
     ) as writer:
@@ -386,7 +391,7 @@ def _provenance(
         "attributes_continuous": "list_attr_continuous.txt",
         "partition": "list_eval_partition.txt",
     }
-    files["labels"] = "list_landmarks_68.txt" if inputs.target.task.keypoints else LABELS_FILE
+    files["labels"] = inputs.labels_file
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
