@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 import sia_audit
-from sia_audit.app.inputs import BUILTIN, load
+from sia_audit.app.inputs import load
 from sia_audit.attacks.engine import AttackBatch
 from sia_audit.audit import AuditConfig, Progress, Setup, attack_batches, setup
 from sia_audit.errors import DataError, UsageError
@@ -39,6 +39,7 @@ from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.selection import Selection, matching, parse_where
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.probes.synthfaces.dataset import partition_of
+from sia_audit.sources import SYNTHFACES
 from sia_audit.targets.contract import Target
 
 FORMAT = "sia-audit-adversaries"
@@ -253,11 +254,11 @@ def _first_matching(
     count = request.count
     assert count is not None
     p = policy.probes
-    if request.source is None and p.source != BUILTIN:  # the policy's folder, read whole
+    if request.source is None and p.source != SYNTHFACES:  # the policy's folder, read whole
         pool = CelebAProbes(
             Path(p.source), names, split=p.split, preprocess=Preprocess(p.center_crop, p.size)
         )
-    if request.source is not None or p.source != BUILTIN:
+    if request.source is not None or p.source != SYNTHFACES:
         return pool, matching(pool, where)[:count]
     size = count
     while True:

@@ -17,6 +17,7 @@ from sia_audit.policy.gates import (
     GatesSection,
     PerAttackMaxGate,
 )
+from sia_audit.sources import SYNTHFACES
 from sia_audit.targets.tasks import task_names
 
 TaskName = Literal[task_names()]  # type: ignore[valid-type] - the registered tasks (SPEC 4)
@@ -49,9 +50,7 @@ class TargetSection(_Strict):
 class ProbesSection(_Strict):
     """The fixed probe set: the built-in synthetic faces or a CelebA-format folder."""
 
-    source: str = Field(
-        "builtin:synthfaces", description="builtin:synthfaces or a CelebA-format folder path."
-    )
+    source: str = Field(SYNTHFACES, description=f"{SYNTHFACES} or a CelebA-format folder path.")
     count: int = Field(128, ge=1, description="Number of probes (synthfaces, or first N).")
     seed: int = Field(0, ge=0, description="Seed of the synthetic faces.")
     size: int = Field(64, description="Image side in pixels (must match the generator).")
@@ -67,14 +66,14 @@ class GeneratorSection(_Strict):
     """The generator the attack goes through, and the classifier that judges its edits."""
 
     source: str = Field(
-        "builtin:synthfaces",
-        description="builtin:synthfaces, a checkpoint file or an AttGAN-PyTorch experiment folder.",
+        SYNTHFACES,
+        description=f"{SYNTHFACES}, a checkpoint file or an AttGAN-PyTorch experiment folder.",
     )
     attribute_classifier: str | None = Field(
         None,
         description="A TorchScript attribute classifier (logits, names in its "
         "sia_classifier.json) for the editability check. Default: the shipped one for "
-        "builtin:synthfaces, the discriminator's attribute head for an AttGAN-PyTorch folder "
+        f"{SYNTHFACES}, the discriminator's attribute head for an AttGAN-PyTorch folder "
         "whose weights carry D; otherwise editability is not measured.",
     )
 
