@@ -1,8 +1,9 @@
 """Every default of an audit, in one place.
 
 The Python API (`AttackConfig()`, `AuditConfig()`, `BootstrapConfig()`, the editability check)
-and a policy file that leaves a key out read these same values. Change a default here and both
-change.
+and a policy file that leaves a key out read these same values, so that `audit(...)` without a
+config and `sia-audit run` on an empty policy run the same attacks and draw the same intervals.
+Change a default here and both change.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from types import MappingProxyType
 # Named step schedules of the attack. `paper` is the SIA paper's own (T = 200 steps of
 # eta = 0.25/255); `ci` moves as far in total (T * eta) in a quarter of the steps, which is what
 # a gate run on every pull request can afford (the same budget at 4x the speed). Keys a policy
-# sets win over its preset's.
+# sets win over its preset's; `AttackConfig.preset(name, ...)` does the same in Python.
 PRESETS: Mapping[str, Mapping[str, int | float]] = MappingProxyType(
     {
         "ci": MappingProxyType(
@@ -26,7 +27,7 @@ PRESETS: Mapping[str, Mapping[str, int | float]] = MappingProxyType(
         ),
     }
 )  # fmt: skip
-PRESET = "ci"  # the schedule of a policy that names no preset
+PRESET = "ci"  # the schedule of `AttackConfig()` and of a policy that names no preset
 
 VARIANT = "full"  # the main attack: SIA proper, attributes and image at every step
 BASELINES = ("fgsm", "pgd")  # pixel attacks at the same eps_x, for comparison

@@ -1,4 +1,4 @@
-"""One default per setting: the Python API and an empty policy file read the same values."""
+"""One default per setting: the Python API and an empty policy file run the same audit."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import inspect
 from pathlib import Path
 
 from sia_audit.app.inputs import audit_config, bootstrap_config
+from sia_audit.attacks import AttackConfig
 from sia_audit.audit import AuditConfig
 from sia_audit.generators.editability import measure_editability
 from sia_audit.metrics import BootstrapConfig
@@ -22,12 +23,9 @@ def test_the_python_api_defaults_are_an_empty_policys(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text("version: 1\n", encoding="utf-8")
     policy = load_policy(path)
-    config = audit_config(policy, "auto", None)
-    assert (config.baselines, config.batch_size) == (
-        AuditConfig().baselines,
-        AuditConfig().batch_size,
-    )
-    assert config.min_expression == AuditConfig().min_expression
+    assert policy.attack.preset == "ci"
+    assert policy.attack.to_config() == AttackConfig() == AttackConfig.preset("ci")
+    assert audit_config(policy, "auto", None) == AuditConfig()
     assert bootstrap_config(policy) == BootstrapConfig()
     assert policy.subpopulations == AuditConfig().subpopulations
     for function in (measure_editability, editability):

@@ -8,7 +8,7 @@ from typing import Any
 
 from sia_audit import defaults
 from sia_audit.attacks.variants import get_variant
-from sia_audit.defaults import PRESETS
+from sia_audit.defaults import PRESET, PRESETS
 from sia_audit.errors import UsageError
 
 
@@ -31,16 +31,17 @@ def _check_float(field: str, value: object) -> None:
         raise _bad(field, value, "a finite number >= 0 (image units: 1/255 is one grey level)")
 
 
-_START = PRESETS["paper"]  # AttackConfig's step schedule: the paper's
+_START = PRESETS[PRESET]  # where AttackConfig's step schedule starts: the default preset
 
 
 @dataclass(frozen=True)
 class AttackConfig:
     """Hyper-parameters of one attack, in [0, 1] image units.
 
-    The step schedule defaults to the `paper` preset, the rest to sia_audit/defaults.py.
-    Per-attribute radii and the single-attribute update mask are not part of it: they depend on
-    the generator's attribute list and are passed to the engine as tensors.
+    The defaults are those of a policy that sets nothing (sia_audit/defaults.py): the `ci`
+    preset's step schedule. `AttackConfig.preset("paper", ...)` is the paper's. Per-attribute
+    radii and the single-attribute update mask are not part of it: they depend on the
+    generator's attribute list and are passed to the engine as tensors.
     """
 
     variant: str = defaults.VARIANT
@@ -53,6 +54,13 @@ class AttackConfig:
     seed: int = 0
     autocast_bf16: bool = defaults.AUTOCAST_BF16
     channels_last: bool = False
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> AttackConfig:
+        """The named preset's step schedule (`ci` or `paper`), with `overrides` on top."""
+        if name not in PRESETS:
+            raise UsageError(f"unknown attack preset {name!r}; use one of {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
 
     def __post_init__(self) -> None:
         variant = get_variant(self.variant)

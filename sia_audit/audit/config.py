@@ -24,7 +24,8 @@ Batches = Sequence[int]  # first probe index of each batch, in probe order
 class AuditConfig:
     """How to audit: the main attack, the baselines at the same eps, and what to measure.
 
-    The defaults beside the attack's are a policy's that sets nothing (sia_audit/defaults.py).
+    The defaults are a policy's that sets nothing (sia_audit/defaults.py), so `AuditConfig()`
+    audits as `sia-audit run` does on an empty policy.
     """
 
     attack: AttackConfig = field(default_factory=AttackConfig)
