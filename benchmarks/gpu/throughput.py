@@ -191,7 +191,7 @@ def step_rate(
     x0, a0, y = _batch(probes, batch, device)
 
     def timed(n: int) -> float:
-        config = AttackConfig(steps=n, autocast_bf16=bf16)
+        config = AttackConfig.preset("paper", steps=n, autocast_bf16=bf16)
         sync(device)
         t = time.perf_counter()
         attack(x0, a0, y, generator=gen, target=target, task=target.task, config=config)
@@ -237,7 +237,7 @@ def audit_batch(
 ) -> dict[str, Any]:
     """One batch of the whole audit (SIA, FGSM, PGD, effects), and 10,000 x 200 projected."""
     config = AuditConfig(
-        attack=AttackConfig(steps=steps, autocast_bf16=bf16),
+        attack=AttackConfig.preset("paper", steps=steps, autocast_bf16=bf16),
         batch_size=batch,
         device=str(device),
     )

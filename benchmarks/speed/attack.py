@@ -155,11 +155,11 @@ def main() -> None:
     kw = {"generator": gen, "target": target, "task": target.task}
 
     def run(b: int, steps: int, bf16: bool = False) -> None:
-        cfg = AttackConfig(steps=steps, autocast_bf16=bf16)
+        cfg = AttackConfig.preset("paper", steps=steps, autocast_bf16=bf16)
         attack(x_all[:b], a_all[:b], y_all[:b], config=cfg, **kw)
 
     sub = (x0[:LITERAL_IMAGES], a0[:LITERAL_IMAGES], y[:LITERAL_IMAGES])
-    config = AttackConfig(steps=STEPS)
+    config = AttackConfig.preset("paper", steps=STEPS)
 
     def literal(bf16: bool = False) -> None:
         # The literal loop gets the same precision as the engine it is compared with, so each

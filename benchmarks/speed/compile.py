@@ -41,7 +41,7 @@ def main() -> None:
     x0 = torch.rand(BATCH, 3, 64, 64, generator=g)
     a0 = torch.rand(BATCH, len(ATTRIBUTES), generator=g).round()
     y = torch.rand(BATCH, generator=g).round()
-    config = AttackConfig(steps=STEPS)
+    config = AttackConfig.preset("paper", steps=STEPS)
 
     def eager() -> object:
         return attack(x0, a0, y, generator=gen, target=target, task=target.task, config=config)

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 import sia_audit
-from sia_audit.app.inputs import BUILTIN, load
+from sia_audit.app.inputs import load
 from sia_audit.attacks.engine import AttackBatch
 from sia_audit.audit import AuditConfig, Progress, Setup, attack_batches, setup
 from sia_audit.errors import DataError, UsageError
@@ -33,12 +33,13 @@ from sia_audit.fsutil import atomic_dir, atomic_write_text, check_new_dir, check
 from sia_audit.policy import load_policy
 from sia_audit.policy.models import Policy
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
-from sia_audit.probes.celeba_files import NAME_DIGITS, SPLITS
+from sia_audit.probes.celeba_files import LANDMARK_FILE, NAME_DIGITS, SPLITS
 from sia_audit.probes.celeba_writer import CelebAWriter
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.selection import Selection, matching, parse_where
 from sia_audit.probes.synthetic import SynthProbes
 from sia_audit.probes.synthfaces.dataset import partition_of
+from sia_audit.sources import SYNTHFACES
 from sia_audit.targets.contract import Target
 
 FORMAT = "sia-audit-adversaries"
@@ -110,6 +111,13 @@ class _Inputs:
     env: Setup  # the models on their device, the labels and the attribute radii
     probes: ProbeSet
     hashes: dict[str, str]
+    # The probes' landmarks when the target's task says they are its labels (keypoint tasks:
+    # they go to the landmarks file); None otherwise, and the labels go to LABELS_FILE.
+    landmarks: Tensor | None
+
+    @property
+    def labels_file(self) -> str:
+        return LABELS_FILE if self.landmarks is None else LANDMARK_FILE
 
     @property
     def target(self) -> Target:
@@ -159,7 +167,7 @@ def generate(
         start(len(inputs.probes) * request.per_image)
     with atomic_dir(request.out) as tmp:
         records = _attack_and_write(tmp, inputs, progress, request.per_image)
-        if not inputs.target.task.keypoints:  # keypoint labels are the landmarks file
+        if inputs.landmarks is None:  # otherwise the landmarks file holds the labels
             _write_labels(tmp / LABELS_FILE, inputs.target, records)
         provenance = _provenance(request, inputs, records)
         atomic_write_text(tmp / PROVENANCE_FILE, json.dumps(provenance, indent=2) + "\n")
@@ -225,7 +233,8 @@ def _load(request: GenerateRequest) -> _Inputs:
     config = dataclasses.replace(loaded.config, attack=attack, baselines=(), effects=False)
     env = setup(probes, loaded.generator, loaded.target, config)
     hashes = {**loaded.inputs(), "probe_manifest_sha256": probes.manifest_sha256()}
-    return _Inputs(policy, config, env, probes, hashes)
+    landmarks = env.target.task.exported_landmarks(probes)
+    return _Inputs(policy, config, env, probes, hashes, landmarks)
 
 
 SYNTH_POOL_GROWTH = 64  # synthfaces: draw up to this many faces per asked image to filter
@@ -245,11 +254,11 @@ def _first_matching(
     count = request.count
     assert count is not None
     p = policy.probes
-    if request.source is None and p.source != BUILTIN:  # the policy's folder, read whole
+    if request.source is None and p.source != SYNTHFACES:  # the policy's folder, read whole
         pool = CelebAProbes(
             Path(p.source), names, split=p.split, preprocess=Preprocess(p.center_crop, p.size)
         )
-    if request.source is not None or p.source != BUILTIN:
+    if request.source is not None or p.source != SYNTHFACES:
         return pool, matching(pool, where)[:count]
     size = count
     while True:
@@ -276,12 +285,9 @@ def _attack_and_write(
     """
     probes, env = inputs.probes, inputs.env
     target, task = env.target, env.target.task
-    landmarks = probes.landmarks if task.keypoints else None
+    landmarks = inputs.landmarks  # only the target's own labels (task.exported_landmarks)
     partition = partition_of(len(probes)).numpy()
     records: list[AdversaryRecord] = []
-    # Landmarks are written only when they are the target's labels: SIA moves the face (a
-    # smile, a jaw), so for a classifier the probe's landmarks would mislabel its adversary.
-    # (task.labels already refused a keypoint target on probes without landmarks.)
     with CelebAWriter(
         tmp, env.generator.attr_names, with_landmarks=landmarks is not None
     ) as writer:
@@ -386,7 +392,7 @@ def _provenance(
         "attributes_continuous": "list_attr_continuous.txt",
         "partition": "list_eval_partition.txt",
     }
-    files["labels"] = "list_landmarks_68.txt" if inputs.target.task.keypoints else LABELS_FILE
+    files["labels"] = inputs.labels_file
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -1,7 +1,8 @@
 """Everything a run reads before it attacks, loaded and checked so bad input fails first.
 
-Sources are named in one place: `builtin:synthfaces` for the embedded probe set and generator,
-otherwise a path. Everything the report's provenance needs (hashes, seeds) is gathered here.
+A source is `builtin:synthfaces` (sia_audit/sources.py) for the embedded probe set and
+generator, otherwise a path. Everything the report's provenance needs (hashes, seeds) is
+gathered here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from sia_audit.audit import AuditConfig
-from sia_audit.errors import ConfigError, UsageError
+from sia_audit.errors import ConfigError
 from sia_audit.fsutil import sha256_of
 from sia_audit.gates.comparable import differing_provenance, refuse_if
 from sia_audit.gates.regression import ProbeTable, load_report, table_from_report
@@ -28,16 +29,18 @@ from sia_audit.probe_budget import check_probe_memory
 from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.probes.synthetic import SynthProbes
+from sia_audit.sources import SYNTHFACES, is_builtin
 from sia_audit.targets.contract import Target
 from sia_audit.targets.loading import load_target
 
-BUILTIN = "builtin:synthfaces"
+BUILTIN = SYNTHFACES  # the built-in probes and generator
 BUILTIN_GENERATOR = "synthfaces_attgan64.pt"
+GENERATOR_PATHS = "the path of a generator (a checkpoint file or an AttGAN-PyTorch folder)"
 
 
 def generator_path(source: str) -> Path:
     """The checkpoint a generator source names (the shipped one for builtin:synthfaces)."""
-    if source == BUILTIN:
+    if is_builtin(source, kind="generator source", otherwise=GENERATOR_PATHS):
         return Path(str(resources.files("sia_audit") / "assets" / BUILTIN_GENERATOR))
     return Path(source)
 
@@ -65,10 +68,8 @@ def check_attribute_names(policy: Policy, attr_names: tuple[str, ...]) -> None:
 def build_probes(policy: Policy, generator: Generator) -> ProbeSet:
     p = policy.probes
     check_probe_memory(p.count, policy.bootstrap.resamples)  # before anything is allocated
-    if p.source == BUILTIN:
+    if is_builtin(p.source, kind="probe source", otherwise="a folder path"):
         return SynthProbes(count=p.count, seed=p.seed, size=p.size)
-    if p.source.startswith("builtin:"):
-        raise UsageError(f"unknown probe source {p.source!r}; use {BUILTIN} or a folder path")
     return CelebAProbes(
         Path(p.source),
         generator.attr_names,

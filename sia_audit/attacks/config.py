@@ -6,7 +6,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sia_audit import defaults
 from sia_audit.attacks.variants import get_variant
+from sia_audit.defaults import PRESET, PRESETS
 from sia_audit.errors import UsageError
 
 
@@ -29,24 +31,36 @@ def _check_float(field: str, value: object) -> None:
         raise _bad(field, value, "a finite number >= 0 (image units: 1/255 is one grey level)")
 
 
+_START = PRESETS[PRESET]  # where AttackConfig's step schedule starts: the default preset
+
+
 @dataclass(frozen=True)
 class AttackConfig:
-    """Hyper-parameters of one attack (SPEC section 5), in [0, 1] image units.
+    """Hyper-parameters of one attack, in [0, 1] image units.
 
-    Per-attribute radii and the single-attribute update mask are not part of it: they depend on
-    the generator's attribute list and are passed to the engine as tensors.
+    The defaults are those of a policy that sets nothing (sia_audit/defaults.py): the `ci`
+    preset's step schedule. `AttackConfig.preset("paper", ...)` is the paper's. Per-attribute
+    radii and the single-attribute update mask are not part of it: they depend on the
+    generator's attribute list and are passed to the engine as tensors.
     """
 
-    variant: str = "full"
-    steps: int = 200
-    eta_x: float = 0.25 / 255
-    eta_a: float = 0.25 / 255
-    eps_x: float = 1.5 / 255
-    partial_steps: int = 20
+    variant: str = defaults.VARIANT
+    steps: int = int(_START["steps"])
+    eta_x: float = _START["eta_x"]
+    eta_a: float = _START["eta_a"]
+    eps_x: float = _START["eps_x"]
+    partial_steps: int = int(_START["partial_steps"])
     random_start: bool = False
     seed: int = 0
-    autocast_bf16: bool = False
+    autocast_bf16: bool = defaults.AUTOCAST_BF16
     channels_last: bool = False
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> AttackConfig:
+        """The named preset's step schedule (`ci` or `paper`), with `overrides` on top."""
+        if name not in PRESETS:
+            raise UsageError(f"unknown attack preset {name!r}; use one of {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
 
     def __post_init__(self) -> None:
         variant = get_variant(self.variant)
@@ -64,23 +78,12 @@ class AttackConfig:
                 self.partial_steps,
                 f"at most steps={self.steps} for {variant.name}",
             )
-        if self.random_start and variant.name == "fgsm":
+        if self.random_start and variant.one_step:
             # One step from x0 has no start to randomise; ignoring it would mislabel a report.
-            raise _bad("random_start", True, "false for fgsm (it takes one step from x0)")
+            raise _bad(
+                "random_start", True, f"false for {variant.name} (it takes one step from x0)"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready field values, for report provenance and baseline hashing."""
         return asdict(self)
-
-
-# Named settings of the step schedule. `paper` is the paper's own (T = 200, eta 0.25/255, the
-# AttackConfig defaults); `ci` moves as far in total (T * eta) in a quarter of the steps, which
-# is what a gate run on every pull request can afford (SPEC 6a: the same budget at 4x speed).
-# A policy starts from `ci` unless it names another preset; any key it sets wins.
-PRESETS: dict[str, dict[str, int | float]] = {
-    "paper": {"steps": 200, "eta_x": 0.25 / 255, "eta_a": 0.25 / 255, "eps_x": 1.5 / 255,
-              "partial_steps": 20},
-    "ci": {"steps": 50, "eta_x": 1 / 255, "eta_a": 1 / 255, "eps_x": 1.5 / 255,
-           "partial_steps": 20},
-}  # fmt: skip
-DEFAULT_PRESET = "ci"

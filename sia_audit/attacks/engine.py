@@ -1,4 +1,4 @@
-"""Batched Algorithm 1 (SPEC section 5): SIA and its ablations in one loop, FGSM/PGD dispatch."""
+"""Batched Algorithm 1 of the SIA paper: SIA and its ablations in one loop, FGSM/PGD dispatch."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from torch import Tensor
 
 from sia_audit.attacks import pixel
 from sia_audit.attacks.config import AttackConfig
-from sia_audit.attacks.variants import get_variant
+from sia_audit.attacks.variants import Variant, get_variant
 from sia_audit.errors import DataError, ModelError, UsageError
 from sia_audit.generators.interface import Generator, Latent
 from sia_audit.targets.contract import Target
@@ -147,7 +147,7 @@ def attack(
     on_step: StepHook | None = None,
     clean_output: Tensor | None = None,
 ) -> AttackBatch:
-    """Attack one batch of probes with `config.variant`; see SPEC section 5.
+    """Attack one batch of probes with `config.variant` (Algorithm 1 of the SIA paper).
 
     x0 (B, 3, S, S) in [0, 1], a0 (B, K) in [0, 1], label as the task wants it. `eps_a` (K,) is
     the per-attribute radius around a0 (default 1: only the [0, 1] box; 0 freezes); attributes
@@ -173,8 +173,51 @@ def attack(
         )
     if clean_output is not None:
         raise UsageError("clean_output is for pixel attacks; SIA starts from G(x0, a0)")
+    run = _start(x0, a0, label, generator, target, task, config, eps_a, update_mask)
+    # No early stopping: sensitivity is defined over all T steps, so a probe keeps moving after
+    # the target already gets it wrong.
+    for i in range(1, config.steps + 1):
+        _step(run, i)
+        if on_step is not None:
+            on_step(i, run.x.detach(), run.a.detach())
+    return _finish(run)
+
+
+@dataclass
+class _Run:
+    """One generator attack between its steps: the models, the boxes, the iterates (x, a) and
+    what the steps add up. Step 1 fills the `*_start` fields and `first_grad`."""
+
+    variant: Variant
+    config: AttackConfig
+    generator: Generator
+    target: Target
+    task: Task
+    label: Tensor
+    amp: contextlib.AbstractContextManager
+    dtype: torch.dtype
+    a0: Tensor
+    x: Tensor
+    a: Tensor
+    bounds_x: tuple[Tensor, Tensor]
+    bounds_a: tuple[Tensor, Tensor]
+    mask: Tensor | None
+    rmsprop: torch.optim.Optimizer | None
+    path_a: Tensor
+    path_x: Tensor
+    bad: Tensor
+    z: Latent | None = None  # encode(x) cached while x does not move (attr, spt, after PI)
+    loss_start: Tensor | None = None
+    error_start: Tensor | None = None
+    correct_start: Tensor | None = None
+    start: Tensor | None = None
+    first_grad: Tensor | None = None
+
+
+def _check_attributes(generator: Generator | None, a0: Tensor | None, x0: Tensor, name: str) -> int:
+    """The number of attributes K, once the generator and a0 are fit to attack."""
     if generator is None or a0 is None:
-        raise UsageError(f"attack variant {variant.name!r} needs a generator and attributes a0")
+        raise UsageError(f"attack variant {name!r} needs a generator and attributes a0")
     if getattr(generator, "training", False):
         raise UsageError("the generator is in training mode; call .eval() before attacking")
     k = generator.num_attrs
@@ -184,29 +227,36 @@ def attack(
         )
     if not bool(((a0 >= 0) & (a0 <= 1)).all()):
         raise DataError("attributes a0 must lie in [0, 1]; map -1/1 labels to 0/1 first")
+    return k
+
+
+def _start(
+    x0: Tensor,
+    a0: Tensor | None,
+    label: Tensor,
+    generator: Generator | None,
+    target: Target,
+    task: Task,
+    config: AttackConfig,
+    eps_a: Tensor | None,
+    update_mask: Tensor | None,
+) -> _Run:
+    """The checked inputs, their boxes and the starting point (x0, a0), or a random one."""
+    variant = get_variant(config.variant)
+    k = _check_attributes(generator, a0, x0, variant.name)
+    assert generator is not None and a0 is not None
     device, dtype = x0.device, x0.dtype
     radius = _radii(eps_a, k, device, dtype)
     mask = _mask(update_mask, k, device, dtype)
-    amp = autocast_context(config, device)
-    fmt = memory_format(config, device)
-
-    x0 = x0.detach().contiguous(memory_format=fmt)
+    x0 = x0.detach().contiguous(memory_format=memory_format(config, device))
     a0 = a0.detach().to(device=device, dtype=dtype)
     # clip_[0,1](clip_[c - r, c + r](v)) == clamp(v, max(c - r, 0), min(c + r, 1)) for c in
     # [0, 1] and r >= 0, exactly (the bounds are rounded once): one clamp with tensor bounds.
     lo_x, hi_x = (x0 - config.eps_x).clamp_min(0), (x0 + config.eps_x).clamp_max(1)
     lo_a, hi_a = (a0 - radius).clamp_min(0), (a0 + radius).clamp_max(1)
-
     x, a = x0.clone(), a0.clone()
     if config.random_start:
-        # A random start inside the bounds (x in the eps_x ball, a within RANDOM_START_A of a0),
-        # drawn from the config's seed: another ascent path to another adversary of the same
-        # probe (`generate` makes several per image this way). The audit never uses it.
-        gen = torch.Generator().manual_seed(config.seed)
-        noise_x = (torch.rand(x.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(x)
-        noise_a = (torch.rand(a.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(a)
-        x = torch.clamp(x + config.eps_x * noise_x, lo_x, hi_x)
-        a = torch.clamp(a + RANDOM_START_A * noise_a, lo_a, hi_a)
+        x, a = _random_start(x, a, config, (lo_x, hi_x), (lo_a, hi_a))
     rmsprop = None
     if variant.update == "rmsprop":
         # SPT as the paper re-implemented it: raw gradient ascent on a with RMSprop (torch
@@ -214,98 +264,140 @@ def attack(
         # as SIA. RMSprop is elementwise, so probes stay independent.
         a.requires_grad_(True)
         rmsprop = torch.optim.RMSprop([a], lr=config.eta_a, maximize=True)
+    b = x0.shape[0]
+    return _Run(
+        variant=variant,
+        config=config,
+        generator=generator,
+        target=target,
+        task=task,
+        label=label,
+        amp=autocast_context(config, device),
+        dtype=dtype,
+        a0=a0,
+        x=x,
+        a=a,
+        bounds_x=(lo_x, hi_x),
+        bounds_a=(lo_a, hi_a),
+        mask=mask,
+        rmsprop=rmsprop,
+        # Path attribution: each step's gradient, already taken, times the step it drove.
+        path_a=torch.zeros(b, k, device=device, dtype=torch.float32),
+        path_x=torch.zeros(b, device=device, dtype=torch.float32),
+        bad=torch.zeros(b, dtype=torch.bool, device=device),
+    )
 
-    z: Latent | None = None  # encode(x) cached while x does not move (attr, spt, after PI)
-    loss_start = error_start = correct_start = start = first_grad = None
-    # Path attribution (SPEC 6c): each step's gradient, already taken, times the step it drove.
-    path_a = torch.zeros(x0.shape[0], k, device=device, dtype=torch.float32)
-    path_x = torch.zeros(x0.shape[0], device=device, dtype=torch.float32)
-    bad = torch.zeros(x0.shape[0], dtype=torch.bool, device=device)
-    # No early stopping: sensitivity is defined over all T steps, so a probe keeps moving after
-    # the target already gets it wrong.
-    for i in range(1, config.steps + 1):
-        move_x = variant.moves_x(i, config.partial_steps)
-        move_a = variant.moves_a(i, config.partial_steps)
-        with torch.enable_grad(), amp:
-            if move_x:
-                x.requires_grad_(True)
-                z_i = generator.encode(x)
-                z = None
+
+def _random_start(
+    x: Tensor,
+    a: Tensor,
+    config: AttackConfig,
+    box_x: tuple[Tensor, Tensor],
+    box_a: tuple[Tensor, Tensor],
+) -> tuple[Tensor, Tensor]:
+    """A random start inside the bounds (x in the eps_x ball, a within RANDOM_START_A of a0),
+    drawn from the config's seed: another ascent path to another adversary of the same probe
+    (`generate` makes several per image this way). The audit never uses it."""
+    gen = torch.Generator().manual_seed(config.seed)
+    noise_x = (torch.rand(x.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(x)
+    noise_a = (torch.rand(a.shape, generator=gen, dtype=torch.float64) * 2 - 1).to(a)
+    x = torch.clamp(x + config.eps_x * noise_x, *box_x)
+    a = torch.clamp(a + RANDOM_START_A * noise_a, *box_a)
+    return x, a
+
+
+def _step(run: _Run, i: int) -> None:
+    """Step i (1-based): the gradient at (x_{i-1}, a_{i-1}), then each moving space's update."""
+    config = run.config
+    move_x = run.variant.moves_x(i, config.partial_steps)
+    move_a = run.variant.moves_a(i, config.partial_steps)
+    grad = _gradients(run, i, move_x, move_a)
+    with torch.no_grad():
+        # Both updates use the gradient taken at (x_{i-1}, a_{i-1}). torch.sign(0) = 0: an
+        # attribute (or pixel) with exactly zero gradient does not move.
+        if move_a:
+            g_a = grad["a"]
+            if run.mask is not None:
+                g_a = g_a * run.mask
+            a_prev = run.a.detach().clone()
+            if run.rmsprop is not None:
+                run.a.grad = g_a
+                run.rmsprop.step()
+                run.a.grad = None
+                run.a.copy_(torch.clamp(run.a, *run.bounds_a))
             else:
-                if z is None:
-                    with torch.no_grad():
-                        z = generator.encode(x)
-                z_i = z
-            if rmsprop is None:
-                a.requires_grad_(move_a)
-            decoded = generator.decode(z_i, a)
-            output = target(decoded)
-            per_probe = task.loss(output, label)
-        if i == 1:
-            # Step 1 is evaluated at the start (x0, a0): its loss is the reconstruction's.
-            first = output.detach()
-            task.validate(first, label)
-            loss_start = per_probe.detach()
-            error_start, correct_start = task.error(first, label), task.correct(first, label)
-            start = decoded.detach().to(dtype)
-            del first
-        bad |= ~torch.isfinite(per_probe.detach())
-        wrt = {name: t for name, t, moves in (("x", x, move_x), ("a", a, move_a)) if moves}
-        # One backward for the whole batch: the batch loss is a sum, so each probe's gradient
-        # is the gradient of its own loss.
-        grads = torch.autograd.grad(per_probe.sum(), list(wrt.values()))
-        grad = dict(zip(wrt, grads, strict=True))
-        if i == 1:
-            first_grad = torch.sqrt(sum(g.float().pow(2).flatten(1).sum(dim=1) for g in grads))
-        del output, per_probe, z_i, grads, decoded
-        with torch.no_grad():
-            # Both updates use the gradient taken at (x_{i-1}, a_{i-1}). torch.sign(0) = 0: an
-            # attribute (or pixel) with exactly zero gradient does not move.
-            if move_a:
-                g_a = grad["a"]
-                if mask is not None:
-                    g_a = g_a * mask
-                a_prev = a.detach().clone()
-                if rmsprop is not None:
-                    a.grad = g_a
-                    rmsprop.step()
-                    a.grad = None
-                    a.copy_(torch.clamp(a, lo_a, hi_a))
-                else:
-                    a = torch.clamp(a.detach() + config.eta_a * g_a.sign(), lo_a, hi_a)
-                path_a += (grad["a"] * (a.detach() - a_prev)).float()
-            if move_x:
-                x_prev = x.detach()
-                x = torch.clamp(x_prev + config.eta_x * grad["x"].sign(), lo_x, hi_x)
-                path_x += (grad["x"] * (x - x_prev)).flatten(1).sum(dim=1).float()
-        if on_step is not None:
-            on_step(i, x.detach(), a.detach())
+                run.a = torch.clamp(run.a.detach() + config.eta_a * g_a.sign(), *run.bounds_a)
+            run.path_a += (grad["a"] * (run.a.detach() - a_prev)).float()
+        if move_x:
+            x_prev = run.x.detach()
+            run.x = torch.clamp(x_prev + config.eta_x * grad["x"].sign(), *run.bounds_x)
+            run.path_x += (grad["x"] * (run.x - x_prev)).flatten(1).sum(dim=1).float()
 
-    x, a = x.detach(), a.detach()
-    with torch.no_grad(), amp:
-        adversary = generator.decode(z if z is not None else generator.encode(x), a)
-        output = target(adversary)
+
+def _gradients(run: _Run, i: int, move_x: bool, move_a: bool) -> dict[str, Tensor]:
+    """The loss gradient in each space that moves at step i, at the current (x, a)."""
+    generator, task, label = run.generator, run.task, run.label
+    with torch.enable_grad(), run.amp:
+        if move_x:
+            run.x.requires_grad_(True)
+            z_i = generator.encode(run.x)
+            run.z = None
+        else:
+            if run.z is None:
+                with torch.no_grad():
+                    run.z = generator.encode(run.x)
+            z_i = run.z
+        if run.rmsprop is None:
+            run.a.requires_grad_(move_a)
+        decoded = generator.decode(z_i, run.a)
+        output = run.target(decoded)
+        per_probe = task.loss(output, label)
+    if i == 1:
+        # Step 1 is evaluated at the start (x0, a0): its loss is the reconstruction's.
+        first = output.detach()
+        task.validate(first, label)
+        run.loss_start = per_probe.detach()
+        run.error_start, run.correct_start = task.error(first, label), task.correct(first, label)
+        run.start = decoded.detach().to(run.dtype)
+    run.bad |= ~torch.isfinite(per_probe.detach())
+    wrt = {name: t for name, t, moves in (("x", run.x, move_x), ("a", run.a, move_a)) if moves}
+    # One backward for the whole batch: the batch loss is a sum, so each probe's gradient
+    # is the gradient of its own loss.
+    grads = torch.autograd.grad(per_probe.sum(), list(wrt.values()))
+    if i == 1:
+        run.first_grad = torch.sqrt(sum(g.float().pow(2).flatten(1).sum(dim=1) for g in grads))
+    # The graph (output, decoded, the latent) is freed on return, before the update.
+    return dict(zip(wrt, grads, strict=True))
+
+
+def _finish(run: _Run) -> AttackBatch:
+    """The adversary G(x_T, a_T), the target's answer on it, and the batch's results."""
+    generator, task, label = run.generator, run.task, run.label
+    x, a = run.x.detach(), run.a.detach()
+    with torch.no_grad(), run.amp:
+        adversary = generator.decode(run.z if run.z is not None else generator.encode(x), a)
+        output = run.target(adversary)
         loss_adv = task.loss(output, label)
     task.validate(output, label)
-    bad |= ~torch.isfinite(loss_adv)
-    _raise_non_finite(bad)
-    assert loss_start is not None and error_start is not None and correct_start is not None
-    assert start is not None
+    run.bad |= ~torch.isfinite(loss_adv)
+    _raise_non_finite(run.bad)
+    assert run.loss_start is not None and run.error_start is not None
+    assert run.correct_start is not None and run.start is not None
     return AttackBatch(
-        a0=a0,
+        a0=run.a0,
         a_T=a,
         x_T=x.contiguous(),
-        adversary=adversary.to(dtype).contiguous(),
-        start=start.contiguous(),
-        loss_start=loss_start,
+        adversary=adversary.to(run.dtype).contiguous(),
+        start=run.start.contiguous(),
+        loss_start=run.loss_start,
         loss_adv=loss_adv.detach(),
-        error_start=error_start,
+        error_start=run.error_start,
         error_adv=task.error(output, label),
-        correct_start=correct_start,
+        correct_start=run.correct_start,
         correct_adv=task.correct(output, label),
-        path_a=path_a,
-        path_x=path_x,
-        first_grad=first_grad,
+        path_a=run.path_a,
+        path_x=run.path_x,
+        first_grad=run.first_grad,
     )
 
 
@@ -329,7 +421,7 @@ def _pixel_attack(
     hook = None if on_step is None else (lambda i, x: on_step(i, x, None))
     # Autocast only changes the dtype of convolutions and matmuls: the updates stay in x0's dtype.
     with amp:
-        if config.variant == "fgsm":
+        if get_variant(config.variant).one_step:
             adversary = pixel.fgsm(x0, label, target=target, task=task, eps_x=config.eps_x)
             if hook is not None:
                 hook(1, adversary)

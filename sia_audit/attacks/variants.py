@@ -25,6 +25,9 @@ class Variant:
     a_schedule: Schedule
     # "sign": signed-gradient ascent (SIA, PGD, FGSM); "rmsprop": raw gradients (SPT).
     update: Literal["sign", "rmsprop"] = "sign"
+    # One signed step of eps_x from x0 (FGSM), whatever the config's steps: nothing to iterate
+    # and no start to randomise.
+    one_step: bool = False
 
     def moves_x(self, step: int, partial_steps: int) -> bool:
         """Whether x is updated at `step` (1-based)."""
@@ -37,6 +40,10 @@ class Variant:
     @property
     def is_partial(self) -> bool:
         return "partial" in (self.x_schedule, self.a_schedule)
+
+    def steps_taken(self, steps: int) -> int:
+        """The steps this variant takes under a config of `steps` (what a report shows)."""
+        return 1 if self.one_step else steps
 
 
 def _active(schedule: Schedule, step: int, partial_steps: int) -> bool:
@@ -72,7 +79,15 @@ _ALL: tuple[Variant, ...] = (
         "all",
         update="rmsprop",
     ),
-    Variant("fgsm", "FGSM", "one signed step of eps_x on the target alone", False, "all", "none"),
+    Variant(
+        "fgsm",
+        "FGSM",
+        "one signed step of eps_x on the target alone",
+        False,
+        "all",
+        "none",
+        one_step=True,
+    ),
     Variant("pgd", "PGD", "steps signed steps of eta_x in the eps_x ball", False, "all", "none"),
 )
 

@@ -1,4 +1,4 @@
-"""How to audit: the attacks, the batch plan, the device, and the attribute radii of SPEC 5."""
+"""How to audit: the attacks, the batch plan, the device, and the attribute radii."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from sia_audit import defaults
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.attacks.variants import check_plan
 from sia_audit.errors import UsageError
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
-from sia_audit.metrics.editability import DEFAULT_MIN_EXPRESSION
 from sia_audit.targets.contract import Target
 
 Progress = Callable[[str, int], None]  # (stage, probes done in this call)
@@ -22,16 +22,20 @@ Batches = Sequence[int]  # first probe index of each batch, in probe order
 
 @dataclass(frozen=True)
 class AuditConfig:
-    """How to audit: the main attack, the baselines at the same eps, and what to measure."""
+    """How to audit: the main attack, the baselines at the same eps, and what to measure.
+
+    The defaults are a policy's that sets nothing (sia_audit/defaults.py), so `AuditConfig()`
+    audits as `sia-audit run` does on an empty policy.
+    """
 
     attack: AttackConfig = field(default_factory=AttackConfig)
-    baselines: tuple[str, ...] = ("fgsm", "pgd")
-    batch_size: int = 32
+    baselines: tuple[str, ...] = defaults.BASELINES
+    batch_size: int = defaults.BATCH_SIZE
     device: str = "auto"
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     # Per-attribute radius overrides; the target's own label attribute is frozen (0) by default.
     radii: Mapping[str, float] = field(default_factory=dict)
-    subpopulations: tuple[str, ...] = ("Male",)
+    subpopulations: tuple[str, ...] = defaults.SUBPOPULATIONS
     effects: bool = True
     # Counterfactual flips of every attribute on the probes themselves (the main attack's batch).
     flips: bool = True
@@ -39,10 +43,10 @@ class AuditConfig:
     gallery: int = 8
     # Execution options that leave the maths alone (figures equal up to float rounding):
     # torch.compile of G and f, and CUDA graphs on top of it (attacks/acceleration.py).
-    torch_compile: bool = False
-    cuda_graphs: bool = False
-    # Editability (SPEC 6c): attributes whose expression rate falls below this are unmeasurable.
-    min_expression: float = DEFAULT_MIN_EXPRESSION
+    torch_compile: bool = defaults.TORCH_COMPILE
+    cuda_graphs: bool = defaults.CUDA_GRAPHS
+    # Editability: attributes whose expression rate falls below this are unmeasurable.
+    min_expression: float = defaults.MIN_EXPRESSION
 
     def __post_init__(self) -> None:
         check_plan(self.attack.variant, self.baselines)

@@ -22,10 +22,6 @@ from sia_audit.generators.interface import Generator
 from sia_audit.metrics import (
     BootstrapConfig,
     accuracy,
-    attack_success_rate,
-    failure_rate,
-    keypoint_attack_success_rate,
-    mean_nme,
     mean_psnr,
     mean_ssim,
     sensitivity,
@@ -35,7 +31,7 @@ from sia_audit.metrics import (
 from sia_audit.metrics import attribute_effect as effect_estimates
 from sia_audit.metrics.counterfactual import counterfactual_flips
 from sia_audit.metrics.editability import Editability
-from sia_audit.metrics.estimate import EmptyMetricError, Estimate
+from sia_audit.metrics.estimate import EmptyMetricError
 from sia_audit.metrics.path import path_attribution
 from sia_audit.metrics.weighted import weighted_sensitivity
 from sia_audit.probes.interface import ProbeSet
@@ -155,7 +151,6 @@ def measure(
     timings = {"attack": attack_seconds, "metrics": time.perf_counter() - t_metrics}
     if editability is not None:
         timings["editability"] = editability.seconds
-    keypoints = target.task.keypoints
     clean_acc = accuracy(main.correct_clean.bool(), images="clean images x0", config=b)
     recon_acc = accuracy(main.correct_start.bool(), images="reconstructions G(x0, a0)", config=b)
     provenance = {
@@ -180,7 +175,7 @@ def measure(
         "torch_compile": config.torch_compile,
         "cuda_graphs": config.cuda_graphs,
         "task": target.contract.task,
-        "keypoints": keypoints,
+        "keypoints": target.task.keypoints,
         "min_expression": config.min_expression,
     }
     return AuditResult(
@@ -241,20 +236,13 @@ def probe_data(names: Sequence[str], c: Mapping[str, Tensor]) -> ProbeData:
 def summary(
     name: str, cfg: AttackConfig, d: ProbeData, target: Target, b: BootstrapConfig
 ) -> AttackSummary:
-    keypoints = target.task.keypoints
-    threshold = target.contract.nme_failure
-    if keypoints:
-        asr = keypoint_attack_success_rate(
-            d.error_clean, d.error_adv, threshold, attack=name, config=b
-        )
-    else:
-        asr = asr_or_undefined(d, name, b)
+    scored = target.task.attack_figures(d, name, b)  # by the task's error: 0/1 or NME
     cfg_dict = dataclasses.asdict(cfg)
     return AttackSummary(
         name=name,
         config=cfg_dict,
         robust_accuracy=accuracy(d.correct_adv, images=f"{name} adversaries", config=b),
-        attack_success_rate=asr,
+        attack_success_rate=scored.attack_success_rate,
         psnr_x0=mean_psnr(d.psnr_x0, images=f"{name} adversaries", against="x0", config=b),
         ssim_x0=mean_ssim(d.ssim_x0, images=f"{name} adversaries", against="x0", config=b),
         psnr_recon=None
@@ -263,26 +251,7 @@ def summary(
         ssim_recon=None
         if d.ssim_recon is None
         else mean_ssim(d.ssim_recon, images=f"{name} adversaries", against="G(x0, a0)", config=b),
-        mean_nme=mean_nme(d.error_adv, images=f"{name} adversaries", config=b)
-        if keypoints
-        else None,
-        failure_rate=failure_rate(d.error_adv, threshold, images=f"{name} adversaries", config=b)
-        if keypoints
-        else None,
+        mean_nme=scored.mean_nme,
+        failure_rate=scored.failure_rate,
         probes=d,
     )
-
-
-def asr_or_undefined(d: ProbeData, name: str, b: BootstrapConfig) -> Estimate:
-    try:
-        return attack_success_rate(d.correct_clean, d.correct_adv, attack=name, config=b)
-    except EmptyMetricError:
-        # No probe is right on x0: there is nothing to attack. A NaN-free, explicit answer.
-        return Estimate(
-            value=0.0,
-            low=0.0,
-            high=0.0,
-            n=0,
-            level=b.level,
-            definition=f"{name}: undefined, the target gets no probe right on x0",
-        )

@@ -24,15 +24,13 @@ from sia_audit.generators.training.paired import REGION_METRICS, check_init_from
 from sia_audit.generators.training.unpaired import header_attributes
 from sia_audit.probes.celeba_files import ATTR_FILE
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
+from sia_audit.sources import SYNTHFACES, is_builtin
 
-SYNTHFACES = "builtin:synthfaces"
 MODES = ("paired", "unpaired")
 
 
 def _resolve_mode(data: str, mode: str | None) -> str:
-    if data.startswith("builtin:"):
-        if data != SYNTHFACES:
-            raise UsageError(f"unknown built-in data {data!r}; use {SYNTHFACES} or a CelebA folder")
+    if is_builtin(data, kind="built-in data", otherwise="a CelebA folder"):
         if mode == "unpaired":
             raise UsageError(
                 f"{SYNTHFACES} trains in paired mode only; export it with `sia-audit synth` "
@@ -47,8 +45,7 @@ def _resolve_mode(data: str, mode: str | None) -> str:
         )
     if mode == "paired":
         raise UsageError(
-            "paired mode needs the renderer's true edits; use DATA builtin:synthfaces or "
-            "--mode unpaired"
+            f"paired mode needs the renderer's true edits; use DATA {SYNTHFACES} or --mode unpaired"
         )
     return "unpaired"
 

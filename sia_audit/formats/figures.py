@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sia_audit.attacks.variants import VARIANTS
 from sia_audit.formats.charts import BarChart, BarValue, sensitivity_chart
 from sia_audit.report_schema import (
     AttackRecord,
@@ -228,13 +229,15 @@ def attack_table(report: ReportRecord) -> AttackTable:
     rows = []
     for name in order:
         a = attacks[name]
-        one_step = name == "fgsm"  # its config carries the policy's steps, but FGSM takes one
+        # Every attack's config carries the policy's steps; the table says what each one took.
+        variant = VARIANTS.get(name)
+        steps = a.config.steps if variant is None else variant.steps_taken(a.config.steps)
         rows.append(
             AttackRow(
                 name=name,
                 main=name == main,
                 eps=f"{a.config.eps_x * 255:.3g}/255",
-                steps="1" if one_step else str(a.config.steps),
+                steps=str(steps),
                 cells=tuple(figure(_cell(a, key), digits, name) for _, key, digits in used),
             )
         )

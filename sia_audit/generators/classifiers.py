@@ -35,10 +35,10 @@ from sia_audit.generators.reference import (
 )
 from sia_audit.generators.weights import safe_load
 from sia_audit.limits import MAX_INPUT_SIDE, input_size_problem
+from sia_audit.sources import SYNTHFACES
 
 CLASSIFIER_FILE = "sia_classifier.json"
 SHIPPED_CLASSIFIER = "synthfaces_attributes64.pt"
-SHIPPED_FOR = "builtin:synthfaces"
 
 
 class AttributeClassifier(nn.Module):
@@ -256,7 +256,7 @@ def resolve_classifier(
     """The classifier that judges this generator's edits, or None when there is none."""
     if named is not None:
         return load_torchscript_classifier(Path(named), generator)
-    if generator_source == SHIPPED_FOR:
+    if generator_source == SYNTHFACES:  # the shipped classifier judges the shipped generator
         return load_torchscript_classifier(
             shipped_classifier_path(),
             generator,

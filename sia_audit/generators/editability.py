@@ -14,12 +14,12 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from sia_audit import defaults
 from sia_audit.generators.classifiers import AttributeClassifier
 from sia_audit.generators.flips import flipped, intended
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics.bootstrap import DEFAULT, BootstrapConfig, mean_estimate
 from sia_audit.metrics.editability import (
-    DEFAULT_MIN_EXPRESSION,
     Editability,
     TruthCheck,
     crossed,
@@ -83,9 +83,9 @@ def measure_editability(
     generator: Generator,
     classifier: AttributeClassifier,
     *,
-    batch_size: int = 32,
+    batch_size: int = defaults.BATCH_SIZE,
     device: torch.device | str = "cpu",
-    min_expression: float = DEFAULT_MIN_EXPRESSION,
+    min_expression: float = defaults.MIN_EXPRESSION,
     config: BootstrapConfig = DEFAULT,
     progress: Callable[[int], None] | None = None,
 ) -> Editability:

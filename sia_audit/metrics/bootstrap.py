@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from sia_audit import defaults
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 
 # A statistic maps resampled means of per-probe values, (B, *shape), to figures, (B, *out).
@@ -22,9 +23,9 @@ Statistic = Callable[[Tensor], Tensor]
 class BootstrapConfig:
     """How intervals are drawn: number of resamples, seed, and confidence level."""
 
-    resamples: int = 1000
-    seed: int = 0
-    level: float = 0.95
+    resamples: int = defaults.BOOTSTRAP_RESAMPLES
+    seed: int = defaults.BOOTSTRAP_SEED
+    level: float = defaults.BOOTSTRAP_LEVEL
 
     def __post_init__(self) -> None:
         if self.resamples < 1:

@@ -15,10 +15,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from sia_audit import defaults
 from sia_audit.metrics.bootstrap import DEFAULT, BootstrapConfig, mean_estimate
 from sia_audit.metrics.estimate import Estimate
-
-DEFAULT_MIN_EXPRESSION = 0.8
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ def editability(
     *,
     names: Sequence[str],
     classifier: str,
-    min_expression: float = DEFAULT_MIN_EXPRESSION,
+    min_expression: float = defaults.MIN_EXPRESSION,
     truth: Sequence[TruthCheck] | None = None,
     intended: Tensor | None = None,
     config: BootstrapConfig = DEFAULT,

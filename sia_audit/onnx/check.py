@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from sia_audit import defaults
 from sia_audit.metrics import BootstrapConfig, accuracy, mean_estimate
 from sia_audit.onnx.results import OnnxParity, OnnxResult
 from sia_audit.onnx.runtime import OnnxTarget
@@ -34,7 +35,7 @@ def check_onnx(
     torch_target: Target | None = None,
     torch_source: str = "",
     bootstrap: BootstrapConfig,
-    batch_size: int = 32,
+    batch_size: int = defaults.BATCH_SIZE,
     sha256: str = "",
 ) -> OnnxResult:
     """Run the ONNX model (and the torch target, if given) on every clean probe."""

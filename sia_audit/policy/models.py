@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sia_audit.attacks.config import DEFAULT_PRESET, PRESETS, AttackConfig
+from sia_audit import defaults
+from sia_audit.attacks.config import AttackConfig
 from sia_audit.attacks.variants import check_plan
+from sia_audit.defaults import PRESET, PRESETS
 from sia_audit.errors import SiaAuditError
 from sia_audit.policy.base import Strict as _Strict
 from sia_audit.policy.base import pixel_units as _pixel_units
@@ -17,9 +19,12 @@ from sia_audit.policy.gates import (
     GatesSection,
     PerAttackMaxGate,
 )
+from sia_audit.sources import SYNTHFACES
 from sia_audit.targets.tasks import task_names
 
 TaskName = Literal[task_names()]  # type: ignore[valid-type] - the registered tasks (SPEC 4)
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type] - the named step schedules
+_START = PRESETS[PRESET]  # the step schedule of a policy that names no preset
 
 
 class TargetSection(_Strict):
@@ -49,9 +54,7 @@ class TargetSection(_Strict):
 class ProbesSection(_Strict):
     """The fixed probe set: the built-in synthetic faces or a CelebA-format folder."""
 
-    source: str = Field(
-        "builtin:synthfaces", description="builtin:synthfaces or a CelebA-format folder path."
-    )
+    source: str = Field(SYNTHFACES, description=f"{SYNTHFACES} or a CelebA-format folder path.")
     count: int = Field(128, ge=1, description="Number of probes (synthfaces, or first N).")
     seed: int = Field(0, ge=0, description="Seed of the synthetic faces.")
     size: int = Field(64, description="Image side in pixels (must match the generator).")
@@ -67,14 +70,14 @@ class GeneratorSection(_Strict):
     """The generator the attack goes through, and the classifier that judges its edits."""
 
     source: str = Field(
-        "builtin:synthfaces",
-        description="builtin:synthfaces, a checkpoint file or an AttGAN-PyTorch experiment folder.",
+        SYNTHFACES,
+        description=f"{SYNTHFACES}, a checkpoint file or an AttGAN-PyTorch experiment folder.",
     )
     attribute_classifier: str | None = Field(
         None,
         description="A TorchScript attribute classifier (logits, names in its "
         "sia_classifier.json) for the editability check. Default: the shipped one for "
-        "builtin:synthfaces, the discriminator's attribute head for an AttGAN-PyTorch folder "
+        f"{SYNTHFACES}, the discriminator's attribute head for an AttGAN-PyTorch folder "
         "whose weights carry D; otherwise editability is not measured.",
     )
 
@@ -83,7 +86,7 @@ class EditabilitySection(_Strict):
     """The editability check (SPEC 6c): can the generator draw each attribute's change?"""
 
     min_expression: float = Field(
-        0.8,
+        defaults.MIN_EXPRESSION,
         ge=0,
         le=1,
         allow_inf_nan=False,
@@ -143,51 +146,51 @@ class FlagsSection(_Strict):
 
 
 class AttackSection(_Strict):
-    """The SIA attack and its pixel baselines (SPEC 5). Epsilons accept '1.5/255'.
+    """The SIA attack and its pixel baselines. Epsilons accept '1.5/255'.
 
     Keys left out take the values of `preset`: `ci` (the default: 50 steps of 1/255) or
     `paper` (the paper's 200 steps of 0.25/255); both move as far in total.
     """
 
-    preset: Literal["ci", "paper"] = Field(
-        DEFAULT_PRESET,
+    preset: PresetName = Field(
+        PRESET,
         description="Where the step schedule's unset keys come from: ci (50 steps, eta 1/255) "
         "or paper (200 steps, eta 0.25/255, the paper's setting).",
     )
-    variant: str = Field("full", description="The main attack: a variant that moves attributes.")
-    steps: int = Field(PRESETS[DEFAULT_PRESET]["steps"], ge=1, description="Iterations T.")
-    eta_x: float = Field(
-        PRESETS[DEFAULT_PRESET]["eta_x"], gt=0, description="Image step size, [0, 1] units."
+    variant: str = Field(
+        defaults.VARIANT, description="The main attack: a variant that moves attributes."
     )
-    eta_a: float = Field(PRESETS[DEFAULT_PRESET]["eta_a"], gt=0, description="Attribute step size.")
-    eps_x: float = Field(
-        PRESETS[DEFAULT_PRESET]["eps_x"], ge=0, description="Image L-inf radius, [0, 1] units."
-    )
+    steps: int = Field(_START["steps"], ge=1, description="Iterations T.")
+    eta_x: float = Field(_START["eta_x"], gt=0, description="Image step size, [0, 1] units.")
+    eta_a: float = Field(_START["eta_a"], gt=0, description="Attribute step size.")
+    eps_x: float = Field(_START["eps_x"], ge=0, description="Image L-inf radius, [0, 1] units.")
     partial_steps: int = Field(
-        PRESETS[DEFAULT_PRESET]["partial_steps"], ge=0, description="Steps of the partial variants."
+        _START["partial_steps"], ge=0, description="Steps of the partial variants."
     )
     radii: dict[str, float] = Field(
         default_factory=dict,
         description="Per-attribute radius overrides in [0, 1]; the target's label is 0 by default.",
     )
     baselines: tuple[str, ...] = Field(
-        ("fgsm", "pgd"), description="Pixel attacks run at the same eps_x for comparison."
+        defaults.BASELINES, description="Pixel attacks run at the same eps_x for comparison."
     )
     _unique_baselines = field_validator("baselines")(_unique)
-    batch_size: int = Field(32, ge=1, description="Probes per batch (bounds memory).")
+    batch_size: int = Field(
+        defaults.BATCH_SIZE, ge=1, description="Probes per batch (bounds memory)."
+    )
     autocast_bf16: bool = Field(
-        False,
+        defaults.AUTOCAST_BF16,
         description="Run G and the target under bf16 autocast (CUDA or CPU): about 2x faster on "
         "CPUs with AMX, figures differ slightly from float32; reports compare only like with like.",
     )
     torch_compile: bool = Field(
-        False,
+        defaults.TORCH_COMPILE,
         description="Compile G and the target with torch.compile (TorchInductor: a C++ compiler "
         "on CPU, Triton on CUDA). Same figures up to float rounding; costs about a minute of "
         "compilation per process, so it can pay only on long GPU runs (docs/performance.md).",
     )
     cuda_graphs: bool = Field(
-        False,
+        defaults.CUDA_GRAPHS,
         description="With torch_compile on a CUDA device: also record CUDA graphs "
         "(mode='reduce-overhead'). CUDA only; an error elsewhere.",
     )
@@ -197,8 +200,8 @@ class AttackSection(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _fill_from_preset(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("preset", DEFAULT_PRESET) in PRESETS:
-            return {**PRESETS[data.get("preset", DEFAULT_PRESET)], **data}
+        if isinstance(data, dict) and data.get("preset", PRESET) in PRESETS:
+            return {**PRESETS[data.get("preset", PRESET)], **data}
         return data
 
     @field_validator("radii")
@@ -238,9 +241,11 @@ class AttackSection(_Strict):
 class BootstrapSection(_Strict):
     """Percentile bootstrap over probes for every figure's interval."""
 
-    resamples: int = Field(1000, ge=1, description="Number of resamples.")
-    seed: int = Field(0, ge=0, description="Seed of the resampling.")
-    level: float = Field(0.95, gt=0, lt=1, description="Two-sided confidence level.")
+    resamples: int = Field(defaults.BOOTSTRAP_RESAMPLES, ge=1, description="Number of resamples.")
+    seed: int = Field(defaults.BOOTSTRAP_SEED, ge=0, description="Seed of the resampling.")
+    level: float = Field(
+        defaults.BOOTSTRAP_LEVEL, gt=0, lt=1, description="Two-sided confidence level."
+    )
 
 
 class Policy(_Strict):
@@ -262,7 +267,7 @@ class Policy(_Strict):
         (), description="Attributes whose sensitivity the policy protects (marked in reports)."
     )
     subpopulations: tuple[str, ...] = Field(
-        ("Male",), description="Binary attributes to split the sensitivity by."
+        defaults.SUBPOPULATIONS, description="Binary attributes to split the sensitivity by."
     )
     gates: GatesSection = Field(default_factory=GatesSection)
 

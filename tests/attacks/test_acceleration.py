@@ -33,7 +33,7 @@ def test_compiled_attack_equals_eager(attgan: Generator, target: Target) -> None
     before_g, before_t = _state(attgan), _state(target)
     fast_g, fast_t = accelerate(attgan, target, compile=True)
     for variant in ("full", "attr"):  # attr also exercises the no-grad cached encode
-        config = AttackConfig(variant=variant, steps=3)
+        config = AttackConfig.preset("paper", variant=variant, steps=3)
         eager = attack(x0, a0, y, generator=attgan, target=target, task=target.task, config=config)
         compiled = attack(
             x0, a0, y, generator=fast_g, target=fast_t, task=fast_t.task, config=config

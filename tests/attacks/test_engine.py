@@ -293,12 +293,14 @@ def test_clean_loss_is_the_reconstruction_loss(attgan: Generator, target: Target
 def test_speed_options_keep_the_attack_and_its_boxes(attgan: Generator, target: Target) -> None:
     x0, a0, y = probes(3)
     kw = {"generator": attgan, "target": target, "task": target.task}
-    plain = attack(x0, a0, y, config=AttackConfig(steps=3), **kw)
-    layout = attack(x0, a0, y, config=AttackConfig(steps=3, channels_last=True), **kw)
+    plain = attack(x0, a0, y, config=AttackConfig.preset("paper", steps=3), **kw)
+    layout_cfg = AttackConfig.preset("paper", steps=3, channels_last=True)
+    layout = attack(x0, a0, y, config=layout_cfg, **kw)
     # channels_last changes only the memory layout: same steps up to float reassociation.
     torch.testing.assert_close(layout.adversary, plain.adversary, atol=1e-5, rtol=0)
     torch.testing.assert_close(layout.loss_adv, plain.loss_adv, atol=1e-5, rtol=1e-5)
-    fast = attack(x0, a0, y, config=AttackConfig(steps=3, autocast_bf16=True), **kw)
+    fast_cfg = AttackConfig.preset("paper", steps=3, autocast_bf16=True)
+    fast = attack(x0, a0, y, config=fast_cfg, **kw)
     # bf16 runs G and f in lower precision (so it is not a no-op on CPU) but keeps float32
     # results and the same projections.
     assert fast.adversary.dtype == fast.loss_adv.dtype == torch.float32

@@ -200,8 +200,9 @@ def test_presets_fill_the_keys_a_policy_leaves_out(tmp_path: Path) -> None:
     assert (ci.preset, ci.steps, ci.eta_x, ci.eta_a) == ("ci", 50, 1 / 255, 1 / 255)
     paper = load_policy(write(tmp_path, "attack: {preset: paper}\n")).attack
     assert (paper.steps, paper.eta_x, paper.eta_a) == (200, 0.25 / 255, 0.25 / 255)
-    # The paper's preset is the engine's own default configuration, so they cannot drift.
-    assert paper.to_config() == AttackConfig()
+    # Both presets are the engine's by name (AttackConfig() being ci), so they cannot drift.
+    assert paper.to_config() == AttackConfig.preset("paper")
+    assert ci.to_config() == AttackConfig.preset("ci") == AttackConfig()
     mixed = load_policy(write(tmp_path, "attack: {preset: paper, steps: 100}\n")).attack
     assert (mixed.steps, mixed.eta_a) == (100, 0.25 / 255)
     with pytest.raises(ConfigError, match="attack.preset"):

@@ -38,9 +38,10 @@ from sia_audit.probes.synthfaces.params import (
 )
 from sia_audit.probes.synthfaces.renderer import render
 from sia_audit.probes.synthfaces.sampler import AttributeSampler
+from sia_audit.sources import SYNTHFACES
 
 MODE = "paired"
-DATA = "builtin:synthfaces"
+DATA = SYNTHFACES
 REGION_METRICS = ("l1", "rms")
 
 # Called every `monitor_every` steps with (step, generator in eval mode); returns named figures.

@@ -6,8 +6,17 @@ import torch
 from torch import Tensor
 
 from sia_audit.errors import DataError, ModelError
+from sia_audit.metrics.accuracy import failure_rate, keypoint_attack_success_rate, mean_nme
+from sia_audit.metrics.bootstrap import BootstrapConfig
 from sia_audit.probes.interface import ProbeSet
-from sia_audit.targets.tasks.base import Task, check_batch, float_dtype, shape
+from sia_audit.targets.tasks.base import (
+    ErrorFigures,
+    Outcome,
+    Task,
+    check_batch,
+    float_dtype,
+    shape,
+)
 
 # Outer eye corners in the 0-based iBUG-68 layout: the inter-ocular distance of the NME.
 IBUG68_OUTER_EYE_CORNERS = (36, 45)
@@ -37,6 +46,22 @@ class KeypointTask(Task):
             raise DataError("a keypoint target needs probe landmarks; this probe set has none")
         h, w = probes.output_size
         return probes.landmarks / torch.tensor([w, h], dtype=probes.landmarks.dtype)
+
+    def exported_landmarks(self, probes: ProbeSet) -> Tensor | None:
+        """The probes' own landmarks: they are the label the attack ascended against."""
+        return probes.landmarks
+
+    def attack_figures(self, d: Outcome, attack: str, config: BootstrapConfig) -> ErrorFigures:
+        """Success rate, mean NME and failure rate, all against the contract's nme_failure."""
+        images = f"{attack} adversaries"
+        t = self.nme_failure
+        return ErrorFigures(
+            keypoint_attack_success_rate(
+                d.error_clean, d.error_adv, t, attack=attack, config=config
+            ),
+            mean_nme(d.error_adv, images=images, config=config),
+            failure_rate(d.error_adv, t, images=images, config=config),
+        )
 
     def dummy_labels(self) -> Tensor:
         k = self.num_keypoints or 68

@@ -2,20 +2,25 @@
 
 A task knows everything the pipeline needs about a model's output: the loss the attack ascends,
 the prediction and error, the label each probe carries for it, a valid label batch for load-time
-checks, which generator attributes are its own label (frozen in the attack), and whether its
-error is a keypoint NME. No other module compares task names.
+checks, which generator attributes are its own label (frozen in the attack), the figures that
+score an attack by its error, and which labels an export of adversaries writes. No other module
+compares task names or asks which kind of task it holds.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 import torch
 from torch import Tensor
 
 from sia_audit.errors import DataError, ModelError, UsageError
+from sia_audit.metrics.accuracy import attack_success_rate
+from sia_audit.metrics.bootstrap import BootstrapConfig
+from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 from sia_audit.probes.interface import ProbeSet
 
 
@@ -29,6 +34,24 @@ class Contract(Protocol):
     num_keypoints: int | None
     heatmap_sigma: float
     nme_failure: float
+
+
+class Outcome(Protocol):
+    """Per-probe results of one attack that a task scores (results.ProbeData has them)."""
+
+    error_clean: Tensor
+    error_adv: Tensor
+    correct_clean: Tensor
+    correct_adv: Tensor
+
+
+@dataclass(frozen=True)
+class ErrorFigures:
+    """The figures of one attack that depend on how the task scores an answer."""
+
+    attack_success_rate: Estimate
+    mean_nme: Estimate | None = None  # keypoint tasks: the adversaries' mean NME
+    failure_rate: Estimate | None = None  # keypoint tasks: the share of them past nme_failure
 
 
 def shape(t: Tensor) -> tuple[int, ...]:
@@ -65,7 +88,9 @@ class Task(ABC):
     """
 
     name: ClassVar[str]
-    keypoints: ClassVar[bool] = False  # the error is a keypoint NME, labels are landmarks
+    # The error is a keypoint NME and the labels are landmarks; a report records it. Code that
+    # needs to act on it asks the task (attack_figures, exported_landmarks) instead.
+    keypoints: ClassVar[bool] = False
     outputs_logits: ClassVar[bool] = False  # the loss expects logits (a validity flag checks)
 
     @classmethod
@@ -85,8 +110,34 @@ class Task(ABC):
         return str(label)
 
     def frozen_attributes(self) -> tuple[str, ...]:
-        """Generator attributes that are the target's own label: radius 0 by default (SPEC 5)."""
+        """Generator attributes that are the target's own label: radius 0 by default, so that
+        the attack cannot succeed by changing the very attribute the target predicts."""
         return ()
+
+    def exported_landmarks(self, probes: ProbeSet) -> Tensor | None:
+        """The landmarks an export of adversaries writes beside them: none by default, since
+        SIA moves the face (a smile, a jaw) and a probe's landmarks would mislabel its
+        adversary; its label goes to a label file instead (`label_text`)."""
+        return None
+
+    def attack_figures(self, d: Outcome, attack: str, config: BootstrapConfig) -> ErrorFigures:
+        """An attack's success rate: among the probes right on x0, the share it turns wrong.
+
+        With no probe right on x0 there is nothing to attack: the rate is an explicit 0 over 0
+        probes, said so in its definition, rather than NaN.
+        """
+        try:
+            asr = attack_success_rate(d.correct_clean, d.correct_adv, attack=attack, config=config)
+        except EmptyMetricError:
+            asr = Estimate(
+                value=0.0,
+                low=0.0,
+                high=0.0,
+                n=0,
+                level=config.level,
+                definition=f"{attack}: undefined, the target gets no probe right on x0",
+            )
+        return ErrorFigures(asr)
 
     @abstractmethod
     def check(self, output: Tensor, label: Tensor) -> Tensor:

@@ -1,0 +1,48 @@
+"""Every default of an audit, in one place.
+
+The Python API (`AttackConfig()`, `AuditConfig()`, `BootstrapConfig()`, the editability check)
+and a policy file that leaves a key out read these same values, so that `audit(...)` without a
+config and `sia-audit run` on an empty policy run the same attacks and draw the same intervals.
+Change a default here and both change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+# Named step schedules of the attack. `paper` is the SIA paper's own (T = 200 steps of
+# eta = 0.25/255); `ci` moves as far in total (T * eta) in a quarter of the steps, which is what
+# a gate run on every pull request can afford (the same budget at 4x the speed). Keys a policy
+# sets win over its preset's; `AttackConfig.preset(name, ...)` does the same in Python.
+PRESETS: Mapping[str, Mapping[str, int | float]] = MappingProxyType(
+    {
+        "ci": MappingProxyType(
+            {"steps": 50, "eta_x": 1 / 255, "eta_a": 1 / 255, "eps_x": 1.5 / 255,
+             "partial_steps": 20}
+        ),
+        "paper": MappingProxyType(
+            {"steps": 200, "eta_x": 0.25 / 255, "eta_a": 0.25 / 255, "eps_x": 1.5 / 255,
+             "partial_steps": 20}
+        ),
+    }
+)  # fmt: skip
+PRESET = "ci"  # the schedule of `AttackConfig()` and of a policy that names no preset
+
+VARIANT = "full"  # the main attack: SIA proper, attributes and image at every step
+BASELINES = ("fgsm", "pgd")  # pixel attacks at the same eps_x, for comparison
+BATCH_SIZE = 32  # probes per batch: bounds memory, never changes a figure
+SUBPOPULATIONS = ("Male",)  # binary attributes the sensitivity is split by
+# An attribute whose expression rate (the share of probes where flipping it moves the attribute
+# classifier across 0.5 the right way) is below this is unmeasurable with the generator.
+MIN_EXPRESSION = 0.8
+
+# The percentile bootstrap over probes behind every interval.
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+BOOTSTRAP_LEVEL = 0.95
+
+# Execution options, off unless asked for (bf16 changes the last digits of the figures).
+AUTOCAST_BF16 = False
+TORCH_COMPILE = False
+CUDA_GRAPHS = False
