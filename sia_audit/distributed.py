@@ -1,4 +1,4 @@
-"""Runs across processes and machines with torch.distributed (SPEC 13): shard, agree, gather.
+"""Runs across processes and machines with torch.distributed: shard, agree, gather.
 
 SIA is independent per probe, so a run shards the probe set's batches across ranks; rank 0
 gathers every batch's numbers, measures and writes the one report, and the other ranks write

@@ -46,7 +46,7 @@ class ProbeData:
     # (N, K) flipping k in G's input: the loss change, and whether right/wrong changed (0/1)
     flip_loss: Tensor | None = None
     flip_changed: Tensor | None = None
-    path_a: Tensor | None = None  # (N, K) path attribution of each attribute (SPEC 6c)
+    path_a: Tensor | None = None  # (N, K) path attribution of each attribute
     path_x: Tensor | None = None  # (N,) the image's path term
     first_grad: Tensor | None = None  # (N,) L2 norm of the first step's gradient
     output_min: Tensor | None = None  # (N,) smallest raw output of the target on x0

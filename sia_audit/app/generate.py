@@ -183,8 +183,9 @@ def generate(
 
 
 def _load(request: GenerateRequest) -> _Inputs:
-    """Policy, target, generator and the chosen images, checked against each other (SPEC 10:
-    exit 2): the policy's probes or the `source` folder's images, filtered by `where`."""
+    """Policy, target, generator and the chosen images, checked against each other (a
+    mismatch is exit 2): the policy's probes or the `source` folder's images, filtered by
+    `where`."""
     policy = load_policy(request.policy_path)
     first_n = request.count if not request.where else None  # --where: N after filtering
     if first_n is not None:

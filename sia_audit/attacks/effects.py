@@ -1,6 +1,6 @@
 """What one attribute's change does to the target, decoded from a single encoding per probe.
 
-- the attribute effect (SPEC 6): the loss an adversary loses when one attribute is reset to a0;
+- the attribute effect: the loss an adversary loses when one attribute is reset to a0;
 - counterfactual flips: how the target's loss and right/wrong move when one attribute of the
   probe itself is flipped in the generator's input (the flips the editability check draws).
 

@@ -35,7 +35,8 @@ class AttackBatch:
     always means x0, the probe as given). `error_*` is
     0/1 misclassification or NME (keypoints); `correct_*` applies the task's failure rule.
     `a0` is the labelled start: the paper's Eq. 2 measures from a_1 (the first iterate), which
-    differs from a_0 by at most eta_a; SPEC 6 measures sensitivity from a_0, so a0 is kept.
+    differs from a_0 by at most eta_a; sensitivity is measured from a_0 (docs/design.md), so a0
+    is kept.
     `start` is that starting image: G(x0, a0) as step 1 decoded it (so a caller needs no
     reconstruction pass of its own), or x0; with a random start, the random starting point.
     `path_a` (B, K) is the path attribution of each attribute: sum over the steps of
@@ -78,7 +79,8 @@ def autocast_context(
 
 def memory_format(config: AttackConfig, device: torch.device) -> torch.memory_format:
     # Only the inputs are converted: the caller's modules are never mutated; convolutions follow
-    # the input's layout. On CPU it pays at 128 px and above only (SPEC 6b).
+    # the input's layout. On CPU it paid at 128 px and above only
+    # (docs/performance.md).
     return torch.channels_last if config.channels_last else torch.contiguous_format
 
 

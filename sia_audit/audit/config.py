@@ -76,7 +76,8 @@ def resolve_device(name: str) -> torch.device:
 def attribute_radii(generator: Generator, target: Target, radii: Mapping[str, float]) -> Tensor:
     """eps_a per generator attribute: 1 (only the box) unless frozen or overridden.
 
-    The target's own label attributes (its task says which) are frozen by default (SPEC 5).
+    The target's own label attributes (its task says which) are frozen by default: moving
+    them would change the truth, not find a shortcut.
     """
     names = generator.attr_names
     unknown = [n for n in radii if n not in names]

@@ -1,4 +1,4 @@
-"""Every figure of an audit from the per-probe numbers of all its batches (SPEC 6)."""
+"""Every figure of an audit from the per-probe numbers of all its batches (docs/design.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Attribute classifiers that judge a generator's edits (editability, SPEC 6c).
+"""Attribute classifiers that judge a generator's edits (editability).
 
 Three sources, tried in this order:
 - a TorchScript classifier named in the policy (`generator.attribute_classifier`), carrying its

@@ -15,7 +15,7 @@ Latent: TypeAlias = tuple[Tensor, ...]
 
 
 class Generator(ABC):
-    """An attribute-conditioned image generator in the units of SPEC section 3.
+    """An attribute-conditioned image generator in the units of docs/design.md.
 
     Images are float tensors (B, 3, S, S) in [0, 1] with S = `image_size`; attribute vectors are
     (B, K) in [0, 1] with K = len(`attr_names`), column k meaning `attr_names[k]`. Both

@@ -1,4 +1,4 @@
-"""Metrics: pure functions from per-probe tensors to figures with bootstrap intervals (SPEC 6)."""
+"""Metrics: pure functions from per-probe tensors to figures with bootstrap intervals."""
 
 from __future__ import annotations
 

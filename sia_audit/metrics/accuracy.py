@@ -1,4 +1,4 @@
-"""Accuracy, attack success rate (ASR) and keypoint NME figures (SPEC 4 and 6) with intervals."""
+"""Accuracy, attack success rate (ASR) and keypoint NME figures with intervals."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sia_audit.metrics.bootstrap import (
 )
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 
-FAILURE_THRESHOLD = 0.10  # SPEC 4: a keypoint prediction fails when its NME exceeds this
+FAILURE_THRESHOLD = 0.10  # a keypoint prediction fails when its NME exceeds this
 LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 36, 45  # 0-based iBUG-68 outer eye corners
 
 ASR_UNDEFINED = (

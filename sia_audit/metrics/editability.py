@@ -1,4 +1,4 @@
-"""Editability (SPEC 6c): can the generator draw a change of each attribute? Pure figures.
+"""Editability: can the generator draw a change of each attribute? Pure figures.
 
 The audit flips each attribute k of every probe (a_k -> 1 - a_k) in the generator's input and
 asks an attribute classifier whether the output shows the change. An attribute the generator

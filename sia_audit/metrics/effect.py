@@ -1,4 +1,4 @@
-"""Attribute effect (SPEC 6): per attribute, the mean loss drop from undoing its change alone."""
+"""Attribute effect: per attribute, the mean loss drop from undoing its change alone."""
 
 from __future__ import annotations
 

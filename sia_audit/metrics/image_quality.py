@@ -33,7 +33,7 @@ def _check_pair(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if not torch.isfinite(t).all():
             raise ValueError("images hold non-finite values (NaN or inf)")
         if t.numel() and (t.min() < -_RANGE_SLACK or t.max() > 1.0 + _RANGE_SLACK):
-            raise ValueError("images must be in [0, 1] (SPEC 3); got values outside it")
+            raise ValueError("images must be in [0, 1]; got values outside it")
     return a, b
 
 

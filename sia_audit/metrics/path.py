@@ -1,4 +1,4 @@
-"""Path attribution (SPEC 6c): the first-order part of the attack's loss increase that each
+"""Path attribution: the first-order part of the attack's loss increase that each
 attribute's movement carried, per attribute, with its share of the whole."""
 
 from __future__ import annotations

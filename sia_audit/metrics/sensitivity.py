@@ -1,4 +1,4 @@
-"""Per-attribute sensitivity s, normalised histogram h and SDAR (SPEC 6), with intervals."""
+"""Per-attribute sensitivity s, normalised histogram h and SDAR, with intervals."""
 
 from __future__ import annotations
 

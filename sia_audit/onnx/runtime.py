@@ -1,8 +1,8 @@
 """An ONNX model as a sia-audit Target: an ONNX Runtime session behind the contract's adapter.
 
 ONNX Runtime is asked for its CUDA provider only when torch sees a GPU: onnxruntime-gpu lists
-CUDA as available on any machine, and asking for it without a GPU prints a libcuda error
-(SPEC 6b). The contract comes from the model's `sia_target.json` metadata entry (written by
+CUDA as available on any machine, and asking for it without a GPU prints a libcuda error.
+The contract comes from the model's `sia_target.json` metadata entry (written by
 scripts/export_onnx.py), else from the torch target it is compared with; the policy's
 `target:` section wins over both, as for torch targets.
 
@@ -50,7 +50,7 @@ def import_onnxruntime() -> ModuleType:
     except ImportError as exc:
         if isinstance(exc, ModuleNotFoundError) and exc.name == "onnxruntime":
             message = f"ONNX Runtime is not installed; --onnx and check-onnx need it: {EXTRAS}"
-        else:  # installed but broken, e.g. both builds installed, then one removed (SPEC 6b)
+        else:  # installed but broken, e.g. both builds installed, then one removed
             message = f"ONNX Runtime cannot be imported ({_one_line(exc)}); reinstall it: {EXTRAS}"
         raise OnnxRuntimeMissing(message) from None
     return onnxruntime

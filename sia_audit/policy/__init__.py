@@ -1,4 +1,4 @@
-"""Audit policies: the YAML file a team writes, validated with pydantic (SPEC 9)."""
+"""Audit policies: the YAML file a team writes, validated with pydantic."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The policy's gates (SPEC 9): thresholds on one audit's figures and regression allowances."""
+"""The policy's gates: thresholds on one audit's figures and regression allowances."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class SensitivityGate(MaxGate):
 
 
 class AttributeEffectGate(MaxGate):
-    """Ceiling on the attribute effect (SPEC 6): the target's mean loss drop when one
+    """Ceiling on the attribute effect: the target's mean loss drop when one
     attribute's change alone is undone in the final adversaries. Unlike s, which signed steps
     make similar for every attribute with a consistent gradient, it says how much of the
     attack an attribute carried."""
@@ -63,7 +63,7 @@ class AttributeEffectGate(MaxGate):
 
 
 class PathShareGate(MaxGate):
-    """Ceiling on an attribute's path share (SPEC 6c): the fraction of the attack's first-order
+    """Ceiling on an attribute's path share: the fraction of the attack's first-order
     loss increase that its moves carried. A share, unlike the effect's loss drop, does not grow
     with how wrong a model already is, so one threshold means the same for every model."""
 

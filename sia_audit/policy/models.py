@@ -1,4 +1,4 @@
-"""The audit policy (SPEC 9) as pydantic models: unknown keys are errors, every field documented."""
+"""The audit policy as pydantic models: unknown keys are errors, every field documented."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sia_audit.policy.gates import (
 from sia_audit.sources import SYNTHFACES
 from sia_audit.targets.tasks import task_names
 
-TaskName = Literal[task_names()]  # type: ignore[valid-type] - the registered tasks (SPEC 4)
+TaskName = Literal[task_names()]  # type: ignore[valid-type] - the registered tasks
 PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type] - the named step schedules
 _START = PRESETS[PRESET]  # the step schedule of a policy that names no preset
 
@@ -83,7 +83,7 @@ class GeneratorSection(_Strict):
 
 
 class EditabilitySection(_Strict):
-    """The editability check (SPEC 6c): can the generator draw each attribute's change?"""
+    """The editability check: can the generator draw each attribute's change?"""
 
     min_expression: float = Field(
         defaults.MIN_EXPRESSION,

@@ -31,7 +31,7 @@ def _is_count(v: object, minimum: int) -> bool:
 
 @dataclass(frozen=True)
 class TargetContract:
-    """What a target expects and returns (SPEC section 4).
+    """What a target expects and returns (docs/design.md, targets and tasks).
 
     `input_size` is (height, width) in pixels; `mean`/`std` are per-channel RGB normalisation in
     [0, 1] units (ImageNet: (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225)). `label` is the

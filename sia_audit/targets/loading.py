@@ -56,7 +56,7 @@ def _load_export(path: Path) -> tuple[nn.Module, str]:
             "save it with torch.export.save"
         ) from exc
     module = program.module()
-    for p in module.parameters():  # exported parameters come back trainable (SPEC 6b)
+    for p in module.parameters():  # exported parameters come back trainable
         p.requires_grad_(False)
     contract = extra[CONTRACT_FILE]
     return module, contract.decode() if isinstance(contract, bytes) else contract
@@ -118,7 +118,7 @@ def load_model(source: str, *, allow_code: bool = False, state_dict: Path | None
 def resolve_contract(
     source: str, embedded: str, policy: Mapping[str, Any] | None
 ) -> TargetContract:
-    """The policy's `target:` section wins over the archive's `sia_target.json` (SPEC 4)."""
+    """The policy's `target:` section wins over the archive's `sia_target.json`, key by key."""
     data: dict[str, Any] = {}
     if embedded:
         try:

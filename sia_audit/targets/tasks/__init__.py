@@ -1,4 +1,4 @@
-"""Target tasks (SPEC 4): one module per task, registered by name when this package loads.
+"""Target tasks: one module per task, registered by name when this package loads.
 
 A new task is one module here (a `Task` subclass under `@register_task`) plus its tests: every
 module of the package is imported below, and the policy's `target.task` choices and the

@@ -1,4 +1,4 @@
-"""What the two keypoint tasks share: landmark labels and the NME error (SPEC 4)."""
+"""What the two keypoint tasks share: landmark labels and the NME error."""
 
 from __future__ import annotations
 

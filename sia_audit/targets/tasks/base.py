@@ -1,4 +1,4 @@
-"""The Task interface of SPEC section 4 and its registry by name; one module per task beside it.
+"""The Task interface (docs/design.md) and its registry by name; one module per task beside it.
 
 A task knows everything the pipeline needs about a model's output: the loss the attack ascends,
 the prediction and error, the label each probe carries for it, a valid label batch for load-time

@@ -1,4 +1,4 @@
-"""binary: one logit per image for an attribute (SPEC 4)."""
+"""binary: one logit per image for an attribute."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""keypoints-coords: landmark coordinates in [0, 1] (SPEC 4)."""
+"""keypoints-coords: landmark coordinates in [0, 1]."""
 
 from __future__ import annotations
 

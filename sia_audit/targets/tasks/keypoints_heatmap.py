@@ -1,4 +1,4 @@
-"""keypoints-heatmap: one heatmap per landmark (SPEC 4)."""
+"""keypoints-heatmap: one heatmap per landmark."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""multiclass: logits over classes named by probe attributes (SPEC 4)."""
+"""multiclass: logits over classes named by probe attributes."""
 
 from __future__ import annotations
 
