@@ -1,4 +1,4 @@
-"""Harden the biased demo model with SIA adversaries, then audit it again (issue 9, paper 4.4).
+"""Harden the biased demo model with SIA adversaries, then audit it again (paper 4.4).
 
 The biased Eyeglasses classifier (examples/models/eyeglasses_biased.pt, planted shortcut
 Mustache; recipe in scripts.training.classifier) is fine-tuned for ONE epoch in three arms

@@ -33,7 +33,7 @@ CELL = 96
 TRAIN_LOG = ROOT / "docs" / "logs" / "train_default_generator.log"
 FINETUNE_LOG = ROOT / "docs" / "logs" / "finetune_default_generator.log"
 OBS_MARK = "<!-- observations: add a '## Observations' section here after looking -->"
-# Goals (issue 14): every flip beats copying x by GOAL_GAIN dB and scores GOAL_REGION inside
+# Goals: every flip beats copying x by GOAL_GAIN dB and scores GOAL_REGION inside
 # its own region; reconstruction and random continuous edits above their floors.
 GOAL_REC = 33.0
 GOAL_RANDOM = 28.0
@@ -308,7 +308,7 @@ pixels the true edit changes (> 1/255; mean pixels per face in the column after 
 *Region, G(truth)* is what G scores in the same pixels when its input already shows the edit,
 G(R(id, nu, a'), a') against R(id, nu, a'): where it is well above *region*, the decoder can
 draw those pixels and the shortfall is the edit's, not the decoder's. *Expression
-rate* is the audit's own editability check (SPEC 6c) on {edit.n} synthfaces probes of the same
+rate* is the audit's own editability check on {edit.n} synthfaces probes of the same
 seed: the fraction where the flip moves the shipped attribute classifier's prediction across
 0.5 the right way, with its 95% interval; an audit marks an attribute below 0.8 unmeasurable.
 
@@ -317,7 +317,7 @@ seed: the fraction where the flip moves the shipped attribute classifier's predi
 Weakest flip: {worst} ({full.flip_by_attr[worst]:.1f} dB); largest gain over copying x:
 {best_gain}. {_losers(full)}
 
-Goals set for this generator (issue 14): every flip beats copying x by >= {GOAL_GAIN:.0f} dB and
+Goals set for this generator: every flip beats copying x by >= {GOAL_GAIN:.0f} dB and
 scores >= {GOAL_REGION:.0f} dB inside its region; reconstruction >= {GOAL_REC:.0f} dB; random
 continuous edits >= {GOAL_RANDOM:.0f} dB. {_goals(full)}
 

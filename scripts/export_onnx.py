@@ -4,7 +4,7 @@ ONNX Runtime gives no input gradients, so these files serve only `sia-audit chec
 `sia-audit run --onnx` (clean accuracy and parity with the torch model). The contract
 (`sia_target.json` of the TorchScript archive) is copied into the ONNX model's metadata under
 the same name, so the ONNX file is self-describing. The legacy TorchScript exporter is used
-(`dynamo=False`): the dynamo exporter needs onnxscript (SPEC 6b).
+(`dynamo=False`): the dynamo exporter needs onnxscript.
 
     .venv/bin/python scripts/export_onnx.py                  # the two Eyeglasses models
     .venv/bin/python scripts/export_onnx.py keypoints --out-dir /tmp

@@ -4,7 +4,7 @@ A small CNN at 64 px with one logit per attribute, trained on fresh renders agai
 attributes' intensities (BCE with soft targets, so its 0.5 line is the renderer's half-way
 look). Half of each batch is blurred and noised: the classifier judges generator outputs, which
 are softer than renders, and must not read softness as an attribute. The editability check
-(SPEC 6c) uses it for the embedded default; its own check against the renderer's truth is in
+uses it for the embedded default; its own check against the renderer's truth is in
 every synthfaces report.
 
     PYTHONPATH=. .venv/bin/python scripts/train_attribute_classifier.py

@@ -1,7 +1,7 @@
 """Train the demo Eyeglasses classifiers on synthfaces (seeded); save TorchScript + contract.
 
 Each model is a small CNN at 64x64 (the keypoint detector has its own script,
-scripts/train_keypoints_demo.py). Following SPEC 6a, training batches mix raw renders with
+scripts/train_keypoints_demo.py). Training batches mix raw renders with
 the shipped generator's reconstructions G(x, a), so the target is robust to G before anything
 is attacked through it (an audit of a target that already fails on reconstructions measures
 noise). The contract travels inside the archive as `sia_target.json`. The recipes and the

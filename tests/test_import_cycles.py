@@ -1,4 +1,4 @@
-"""The package's modules import one another without cycles (data flows one way, SPEC 2).
+"""The package's modules import one another without cycles (data flows one way).
 
 Imports are read from the source: module-level, function-level and `if TYPE_CHECKING:` ones
 alike (a type-only cycle still ties two modules into one). `from pkg import sub` counts as

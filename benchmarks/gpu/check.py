@@ -1,8 +1,8 @@
-"""The GPU check of issue 19: correctness on CUDA, throughput at the paper's shapes, torchrun.
+"""The GPU check: correctness on CUDA, throughput at the paper's shapes, torchrun.
 
 One run writes OUT/gpu_check.json (every figure; FORMAT_VERSION and a meta block) and
 OUT/gpu_check.log (readable), plus the report.json of the CPU and device demo runs. Sections,
-each with its own time budget (docs/performance.md, "GPU (issue 19)"):
+each with its own time budget (docs/performance.md, "GPU"):
 
 1. correctness (benchmarks/gpu/correctness.py): the demo audit on CUDA against the CPU, and
    bf16 autocast, torch.compile and CUDA graphs against plain CUDA;

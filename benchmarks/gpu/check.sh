@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of issue 19 in one command; docs/performance.md, "GPU (issue 19)", says what it
+# The GPU check in one command; docs/performance.md, "GPU", says what it
 # measures and how to read it.
 #
 #   bash benchmarks/gpu/check.sh OUT [--dry-run] [--sections a,b] [--budget S] [--threads N]

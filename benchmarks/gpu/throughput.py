@@ -47,7 +47,7 @@ CELEBA_13 = (
 )  # fmt: skip  # AttGAN-PyTorch's default attribute list, in its order
 LABEL = "Eyeglasses"
 AUDIT_PROBES, AUDIT_STEPS = 10_000, 200  # the paper's setting
-GOAL_MINUTES = 10.0  # issue 19: the paper's setting on one H100/H200-class GPU
+GOAL_MINUTES = 10.0  # the paper's setting on one H100/H200-class GPU
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The paper's Tables 4 and 5 on synthfaces: adversarial fine-tuning and its transfer (issue 17).
+"""The paper's Tables 4 and 5 on synthfaces: adversarial fine-tuning and its transfer.
 
 For each of SEEDS, a regular Eyeglasses classifier (the demo's control recipe, BASE_STEPS
 steps, that seed) is the `none` model. FT_PROBES decorrelated training faces (seed 300 + seed,
@@ -13,7 +13,7 @@ Every model is then audited with `sia-audit run`'s own code on EVAL_PROBES test 
 77) twice: at eps_x 1.5/255 (SIA, FGSM and PGD) and at 4/255 (SIA and FGSM), as the paper's
 rows. Table 4 is each model's accuracy on each attack's adversaries (the report's robust
 accuracy); Table 5 is the SDAR(s) of each model's SIA histogram at each eps (measurable
-attributes, SPEC 6); every figure is given as mean and spread over the seeds.
+attributes); every figure is given as mean and spread over the seeds.
 
     PYTHONPATH=. nice .venv/bin/python -m benchmarks.paper.adversarial [--report-only]
 

@@ -1,4 +1,4 @@
-"""The paper's Table 6 on synthfaces: learning from a 1:99 imbalanced training set (issue 17).
+"""The paper's Table 6 on synthfaces: learning from a 1:99 imbalanced training set.
 
 For each label (Eyeglasses and Bangs, as in the paper) one training set of N_TRAIN rendered
 faces holds exactly 1% positives; every other attribute is drawn independently at its default

@@ -1,4 +1,4 @@
-"""The paper's orderings on the synthetic domain (issue 8): Table 2 and the Table 3 ablation.
+"""The paper's orderings on the synthetic domain: Table 2 and the Table 3 ablation.
 
 Table 2: attack success rate (ASR) of FGSM, PGD and SIA (variant full) at eps_x 1.5/255, 2/255
 and 4/255. Table 3: Full vs A (attr) vs I (image) vs A+PI vs I+PA at the policy's eps_x
@@ -6,8 +6,9 @@ and 4/255. Table 3: Full vs A (attr) vs I (image) vs A+PI vs I+PA at the policy'
 on the first 256 probes of the validity pool (builtin synthfaces, seed 1), for the demo's
 biased and control Eyeglasses models, with the attack settings of policies/fairness.yaml
 (50 signed steps, eta_x 1/255, eta_a 4/255; PGD: the same 50 steps of 1/255, no random start;
-FGSM: one step of eps_x). ASR follows SPEC 6: among probes the model gets right on x0, the
-fraction whose adversary it gets wrong, with the policy's 1,000-resample bootstrap interval.
+FGSM: one step of eps_x). ASR as docs/design.md defines it: among probes the model gets right
+on x0, the fraction whose adversary it gets wrong, with the policy's 1,000-resample bootstrap
+interval.
 
     PYTHONPATH=. nice -n 10 .venv/bin/python -m benchmarks.paper.orderings
 

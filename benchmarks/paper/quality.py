@@ -1,4 +1,4 @@
-"""The paper's Table 1 on synthfaces: image quality of SIA and SPT adversaries (issue 17).
+"""The paper's Table 1 on synthfaces: image quality of SIA and SPT adversaries.
 
 SPT (attributes only, raw gradients with RMSprop), SIA attribute-only (`attr`: signed steps in
 attribute space) and SIA proper (`full`: signed steps in both spaces), each at 50 and 200 steps

@@ -1,6 +1,6 @@
-"""Shared helpers of the validity benchmarks (issue 8): cached per-probe attacks, logs, settings.
+"""Shared helpers of the validity benchmarks: cached per-probe attacks, logs, settings.
 
-SIA is independent per probe (SPEC 5: no coupling between the images of a batch), so a large
+SIA is independent per probe (no coupling between the images of a batch), so a large
 pool is attacked once, chunk by chunk, through the audit's own batch loop
 (`sia_audit.audit.audit_batches`), and every chunk's per-probe numbers are cached in
 benchmarks/.cache/ (gitignored): an interrupted run resumes, and a rerun only recomputes the

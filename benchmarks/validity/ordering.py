@@ -3,11 +3,11 @@
 At eps_x = 1.5/255 the image-space steps alone, projected through G, flip few predictions of a
 robust target; adding the attribute space flips more. The demo control
 (examples/models/eyeglasses_control.pt) is attacked on 64 probes (`SynthProbes(count=64,
-seed=7)`) with T = 50 image steps of 1/255 (SPEC 6a: the movement budget of the paper's 200 steps
+seed=7)`) with T = 50 image steps of 1/255 (the movement budget of the paper's 200 steps
 of 0.25/255) by `full`, `image` and `attr`, in three settings: attribute steps of 1/255 and of
 4/255 (the paper's larger step, Table 1) at eps_x 1.5/255, and 4/255 steps at eps_x 4/255.
 Counted per attack: probes right on x0 whose adversary is wrong (flips). The check (a test of
-the suite until issue 15): in the second setting full flips more than image, and at least 3.
+the suite until it moved here): in the second setting full flips more than image, and at least 3.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.validity.ordering
 

@@ -1,4 +1,4 @@
-"""The planted-truth suite (issue 16): realistic biased models, their controls, every figure scored.
+"""The planted-truth suite: realistic biased models, their controls, every figure scored.
 
 For each architecture (SmallCNN, SmallResNet), each label and each of six shortcut attributes
 spread over the face, a classifier is trained with the shortcut planted. Its pull is set by two

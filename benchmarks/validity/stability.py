@@ -1,4 +1,4 @@
-"""Stability of the sensitivity histogram over disjoint probe subsets (issue 8; paper App. E).
+"""Stability of the sensitivity histogram over disjoint probe subsets (paper App. E).
 
 One pool of builtin synthfaces probes (seed 1, not the policy's 0) is attacked once with the
 settings of policies/fairness.yaml (SIA full, 50 signed steps, eta_a 4/255, eps_x 1.5/255;

@@ -2,7 +2,7 @@
 
 A recipe says what a model predicts and the data it learns from; `train_classifier` follows it
 from its seed, so a recipe and a step count decide the weights. Training batches mix raw renders
-with the shipped generator's reconstructions (SPEC 6a).
+with the shipped generator's reconstructions, so that an audit through G measures the target.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def evaluate_classifier(
     held_out: HeldOut | None = None,
 ) -> dict[str, float]:
     """Clean (x0) and reconstruction (G(x0, a0)) accuracy on held-out faces, and the shortcut
-    check (SPEC 6a).
+    check: a planted correlation is not always learned.
 
     The held-out faces are decorrelated and truthfully labelled, like the audit's probes, and
     seeded apart from training (10_000 + seed); where the shortcut attribute disagrees with the

@@ -1,8 +1,8 @@
 """Training faces for the demo targets: rendered synthfaces, their labels and landmarks.
 
 Every demo target reads 64x64 RGB images normalised with mean = std = 0.5 (its contract says
-so), and is trained on a mix of raw renders and the shipped generator's reconstructions G(x, a)
-(SPEC 6a), so that an audit through G measures the target, not G's reconstruction error.
+so), and is trained on a mix of raw renders and the shipped generator's reconstructions
+G(x, a), so that an audit through G measures the target, not G's reconstruction error.
 """
 
 from __future__ import annotations

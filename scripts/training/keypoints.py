@@ -15,7 +15,7 @@ the peak-1 Gaussian itself (the KL fixes a map up to a constant, the squared err
 constant), so at convergence the maps fit the contract and the MSE the attack ascends measures
 how far a prediction moved.
 
-As for the classifiers (SPEC 6a), half of every batch is seen through the shipped generator,
+As for the classifiers, half of every batch is seen through the shipped generator,
 G(x, a), so the detector is robust to reconstructions before anything is attacked through it.
 Maps are 64x64, one cell per input pixel (made at 32x32 and unfolded by a pixel shuffle), so
 rounding to the argmax's cell costs ~0.02 NME instead of ~0.04 at 32x32.

@@ -1,4 +1,4 @@
-"""No input or event text is ever expanded into a `run:` script (script injection, SPEC 12)."""
+"""No input or event text is ever expanded into a `run:` script (script injection)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Path attribution (SPEC 6c): each step's gradient times the step it drove, per attribute and
+"""Path attribution: each step's gradient times the step it drove, per attribute and
 for the image; together they add up to the first-order loss change along the path."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Passes computed once and shared (issue 8), each equal to the pass it replaces.
+"""Passes computed once and shared, each equal to the pass it replaces.
 
 The audit takes the reconstruction G(x0, a0) from the main attack's first step instead of
 decoding it again, and hands its clean target output to the pixel baselines instead of letting

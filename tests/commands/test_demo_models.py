@@ -71,7 +71,7 @@ def test_control_passes_the_same_policy(control) -> None:
 
 
 def test_the_biased_model_really_uses_its_shortcut(demo, control) -> None:
-    """SPEC 6a: check the shortcut was learned before expecting SIA to find it."""
+    """Check the shortcut was learned before expecting SIA to find it."""
 
     def accuracy_where_mustache_disagrees(report: dict) -> float:
         probes = report["probes"]

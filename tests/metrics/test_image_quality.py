@@ -14,7 +14,7 @@ from sia_audit.probes.synthfaces.renderer import render
 
 
 def reference_ssim(x: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """scikit-image with the settings that match Wang et al. 2004 (SPEC 6b)."""
+    """scikit-image with the settings that match Wang et al. 2004."""
     return [
         structural_similarity(
             a.numpy(),

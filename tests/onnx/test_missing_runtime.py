@@ -43,7 +43,7 @@ def test_run_with_onnx_names_the_extra_before_the_audit(tmp_path: Path) -> None:
 
 class _Broken(MetaPathFinder):
     """An onnxruntime that is installed but fails to import (both builds installed, then one
-    uninstalled, leaves such a folder: SPEC 6b)."""
+    uninstalled, leaves such a folder)."""
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
         if name == "onnxruntime":

@@ -1,4 +1,4 @@
-"""The GPU check of issue 19 (benchmarks/gpu/check.sh): its dry run, its rules, its budgets.
+"""The GPU check (benchmarks/gpu/check.sh): its dry run, its rules, its budgets.
 
 No GPU is at hand here, so the suite runs the check's `--dry-run` (the same code on the CPU at
 toy sizes) through the shell entry point and reads the JSON it writes; the comparison rules and
