@@ -165,15 +165,16 @@ def tune(arch: grid.Arch, label: str, attr: str, log: Log) -> list[dict]:
 
 
 def train_half(half: str, log: Log) -> None:
-    """Every control of the half first (both seeds), then every plant, cell by cell (label by
-    label, so that each architecture's first models come early)."""
+    """Every control of the half first (both seeds), then the first shortcut of every cell,
+    then the second: a run stopped part-way leaves every cell with the same number of plants.
+    Cells go label by label, so that each architecture's first models come early."""
     cells = sorted(grid.cells(half), key=lambda cell: list(grid.LABELS).index(cell[1]))
     for arch, label in cells:
         for seed in grid.CONTROL_SEEDS:
             train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
-    for arch, label in cells:
-        for attr in grid.LABELS[label][1]:
-            tune(arch, label, attr, log)
+    for which in range(2):
+        for arch, label in cells:
+            tune(arch, label, grid.LABELS[label][1][which], log)
 
 
 def trained(half: str) -> list[dict]:
