@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -98,7 +99,6 @@ class AuditResult:
     reconstruction_accuracy: Estimate
     sensitivity: Sensitivity
     subpopulations: dict[str, SubpopulationSensitivity]
-    effects: AttributeEffects | None
     single_attribute: Sensitivity | None
     attacks: dict[str, AttackSummary]
     gallery: tuple[GalleryItem, ...]
@@ -106,15 +106,40 @@ class AuditResult:
     timings: dict[str, float]
     # Can the generator draw each attribute? None when no attribute classifier was available.
     editability: Editability | None = None
-    path_attribution: PathAttribution | None = None  # None for runs saved before it existed
-    # s times the effect share (metrics.weighted); None without effects or a loss increase.
-    weighted: WeightedSensitivity | None = None
-    # Flip rate and flip loss per attribute (metrics.counterfactual); None when not measured.
-    flips: CounterfactualFlips | None = None
+    # The per-attribute figures beyond s (audit.figures), by their block in report.json; None
+    # where this audit cannot have one (no effects, or an attack that raised no loss).
+    figures: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def main(self) -> AttackSummary:
         return self.attacks[self.main_attack]
+
+    def block(self, name: str) -> Any | None:
+        """A per-attribute figure by its block name: `sensitivity` and `single_attribute` are
+        measured apart, the others are in `figures`. Its values are aligned with `.attributes`."""
+        if name == "sensitivity":
+            return self.sensitivity
+        if name == "single_attribute":
+            return self.single_attribute
+        return self.figures.get(name)
+
+    @property
+    def effects(self) -> AttributeEffects | None:
+        return self.figures.get("attribute_effect")
+
+    @property
+    def path_attribution(self) -> PathAttribution | None:
+        return self.figures.get("path_attribution")
+
+    @property
+    def weighted(self) -> WeightedSensitivity | None:
+        """s times the effect share (metrics.weighted); None without effects or a loss rise."""
+        return self.figures.get("weighted_sensitivity")
+
+    @property
+    def flips(self) -> CounterfactualFlips | None:
+        """Flip rate and flip loss per attribute (metrics.counterfactual)."""
+        return self.figures.get("counterfactual_flips")
 
 
 @dataclass(frozen=True)

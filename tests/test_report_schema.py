@@ -65,7 +65,8 @@ def test_the_fixed_report_reads_block_by_block() -> None:
     assert r.attacks["fgsm"].psnr_recon is None and r.attacks["full"].psnr_recon is not None
     assert r.attacks["full"].config.steps == 3
     assert r.subpopulations["Male"].in_group.n == 4 and r.single_attribute is None
-    assert r.attribute_effect is not None and set(r.attribute_effect.effect) == set(sens.attributes)
+    effect = r.block("attribute_effect")
+    assert effect is not None and set(effect.get("effect") or ()) == set(sens.attributes)
     p = r.probes
     assert len(p.names) == 6 and len(p.attributes) == 15 and p.frozen == ("Eyeglasses",)
     assert p.delta is not None and len(p.delta) == 6 and all(len(row) == 15 for row in p.delta)
@@ -205,8 +206,9 @@ def test_sensitivity_effects_and_subpopulations_read_back() -> None:
     assert block.unmeasurable == ("b",) and set(block.h) == {"a", "c"}
     assert block.s["b"] == rs.EstimateRecord.from_dict(written["s"]["b"])
     effects = attribute_effect(delta, names=names, config=CONFIG).as_dict()
-    assert set(effects) == fields(rs.EffectsBlock)
-    assert rs.EffectsBlock.from_dict(effects).effect["c"].n == 4
+    block = rs.AttributeBlock.from_dict(effects)
+    assert block.get("effect") is not None and block.get("effect")["c"].n == 4
+    assert set(effects) == {"n", "attributes", "excluded", *block.estimates, *block.scalars}
     group = torch.tensor([True, True, True, False])
     sub = subpopulation_sensitivity(delta, group, attribute="a", names=names, config=CONFIG)
     read = rs.SubpopulationBlock.from_dict(sub.as_dict())
@@ -297,8 +299,9 @@ def test_path_attribution_and_flags_read_back() -> None:
         path_a, torch.tensor([0.1, 0.0, 0.2, 0.1]), [True, True, False], names=["a", "b", "c"],
         config=CONFIG,
     ).as_dict()  # fmt: skip
-    block = rs.PathBlock.from_dict(written)
-    assert set(written) == fields(rs.PathBlock)
-    assert block.excluded == ("c",) and set(block.share) == {"a", "b"}
+    block = rs.AttributeBlock.from_dict(written)
+    assert set(written) == {"n", "attributes", "excluded", *block.estimates, *block.scalars}
+    assert set(block.scalars) == {"image", "image_share", "total"}
+    assert block.excluded == ("c",) and set(block.get("share") or ()) == {"a", "b"}
     flag = ValidityFlag("loss_not_raised", True, "fail", "the attack raised nothing")
     assert dataclasses.asdict(rs.FlagRecord.from_dict(flag.as_dict())) == flag.as_dict()

@@ -14,10 +14,10 @@ from torch import Tensor
 import sia_audit
 from sia_audit.attacks.config import AttackConfig
 from sia_audit.audit.config import AuditConfig, plan_batches
+from sia_audit.audit.figures import attribute_figures
 from sia_audit.audit.gallery import merge_gallery
 from sia_audit.audit.loop import BatchNumbers, setup
 from sia_audit.gates.numerics import FLOORS as ROUNDING_FLOORS
-from sia_audit.generators.flips import label_partners
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import (
     BootstrapConfig,
@@ -28,12 +28,7 @@ from sia_audit.metrics import (
     single_attribute_sensitivity,
     subpopulation_sensitivity,
 )
-from sia_audit.metrics import attribute_effect as effect_estimates
-from sia_audit.metrics.counterfactual import counterfactual_flips
 from sia_audit.metrics.editability import Editability
-from sia_audit.metrics.estimate import EmptyMetricError
-from sia_audit.metrics.path import path_attribution
-from sia_audit.metrics.weighted import weighted_sensitivity
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.results import AttackSummary, AuditResult, GalleryItem, ProbeData
 from sia_audit.targets.contract import Target
@@ -100,41 +95,7 @@ def measure(
             config=b,
             unmeasurable=unmeasurable,
         )
-    effects = (
-        effect_estimates(main.effects, included, names=attr_names, config=b)
-        if main.effects is not None
-        else None
-    )
-    weighted = None
-    if main.effects is not None:
-        try:
-            weighted = weighted_sensitivity(
-                delta,
-                main.effects,
-                main.loss_adv - main.loss_start,
-                included,
-                names=attr_names,
-                config=b,
-            )
-        except EmptyMetricError:  # the attack did not raise the loss: no shares to weigh by
-            weighted = None
-    path = None
-    if main.path_a is not None and main.path_x is not None:
-        try:
-            path = path_attribution(main.path_a, main.path_x, included, names=attr_names, config=b)
-        except EmptyMetricError:  # the attack did not raise the loss: no shares of nothing
-            path = None
-    flips = None
-    if main.flip_loss is not None and main.flip_changed is not None:
-        partners = label_partners(attr_names, frozen)
-        kept = [k and a not in partners for a, k in zip(attr_names, included.tolist(), strict=True)]
-        flips = counterfactual_flips(
-            main.flip_loss,
-            main.flip_changed,
-            kept,
-            names=attr_names,
-            config=b,
-        )
+    figures = attribute_figures(main, attr_names, included.tolist(), frozen, b)
     single = None
     if config.single_attribute:
         deltas = [
@@ -186,16 +147,13 @@ def measure(
         reconstruction_accuracy=recon_acc,
         sensitivity=sens,
         subpopulations=subpops,
-        effects=effects,
         single_attribute=single,
         attacks=attacks,
         gallery=tuple(gallery),
         provenance=provenance,
         timings=timings,
         editability=None if editability is None else editability.editability,
-        path_attribution=path,
-        weighted=weighted,
-        flips=flips,
+        figures=figures,
     )
 
 

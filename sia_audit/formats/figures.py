@@ -183,9 +183,10 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
         if first is None:
             continue
         text = first.definition
-        path = report.path_attribution
-        if f.key == "path_share" and path is not None:
-            image = figure(path.image_share, 3)
+        block = report.block(f.block)
+        scalars = getattr(block, "scalars", {})
+        if f.values == "share" and "image_share" in scalars:  # the image's own path share
+            image = figure(scalars["image_share"], 3)
             assert image is not None
             text += f". The image's own share: {image.value} {image.interval}"
         definitions.append((f.symbol, text))

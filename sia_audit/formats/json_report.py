@@ -84,17 +84,13 @@ def report_dict(outcome: RunOutcome) -> dict[str, Any]:
             "reconstruction_accuracy": _estimate(r.reconstruction_accuracy),
             "sensitivity": r.sensitivity.as_dict(),
             "subpopulations": {k: v.as_dict() for k, v in r.subpopulations.items()},
-            "attribute_effect": None if r.effects is None else r.effects.as_dict(),
             "single_attribute": None
             if r.single_attribute is None
             else r.single_attribute.as_dict(),
             "attacks": attacks,
             "editability": None if r.editability is None else r.editability.as_dict(),
-            "path_attribution": None
-            if r.path_attribution is None
-            else r.path_attribution.as_dict(),
-            "weighted_sensitivity": None if r.weighted is None else r.weighted.as_dict(),
-            "counterfactual_flips": None if r.flips is None else r.flips.as_dict(),
+            # Every per-attribute figure beyond s (audit.figures), under its block name.
+            **{name: None if f is None else f.as_dict() for name, f in r.figures.items()},
         },
         "flags": [f.as_dict() for f in outcome.flags],
         "probes": {

@@ -18,7 +18,7 @@ from sia_audit.errors import DataError, UsageError
 from sia_audit.gates.comparable import differing_provenance
 from sia_audit.policy.models import Policy
 from sia_audit.report_schema import ReportRecord
-from sia_audit.report_schema.per_attribute import BY_GATE
+from sia_audit.report_schema.per_attribute import BY_GATE, PER_ATTRIBUTE
 
 # Margins above the largest truthful figure, per gate: the most the largest low end moved
 # between two truthful models that differ only in their seed, on the validity suite's choose
@@ -73,9 +73,10 @@ def calibrate(
         if g is None:
             continue
         best: tuple[float, str, str | None] | None = None
-        normalised = getattr(g, "normalised", False)  # a sensitivity gate on h
+        if getattr(g, "normalised", False):  # a sensitivity gate on h
+            figure = next(f for f in PER_ATTRIBUTE if f.gate == gate and f.normalised)
         for name, r in reports:
-            values = r.sensitivity.h if normalised else figure.read(r)
+            values = figure.read(r)
             if values is None:
                 raise DataError(f"{name} holds no {figure.symbol}: re-run it with this sia-audit")
             for attr in _attributes(g.attributes, values, policy, r):

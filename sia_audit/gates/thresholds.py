@@ -22,6 +22,7 @@ from sia_audit.policy.gates import (
     SensitivityGate,
     WeightedSensitivityGate,
 )
+from sia_audit.report_schema.per_attribute import PER_ATTRIBUTE
 from sia_audit.results import AuditResult, GateVerdict, Status
 
 FAILING: tuple[Status, ...] = ("fail", "unmeasurable")  # the statuses that fail a run
@@ -121,49 +122,20 @@ def _verdicts(
             why = f"no histogram attribute has an expression rate >= {_min_expression(result)}"
             verdict = unmeasurable(verdict, why, on_unmeasurable)
         yield verdict
-    # w first: the figure the report leads with.
-    if gates.weighted_sensitivity is not None:
-        g = gates.weighted_sensitivity
-        if result.weighted is None:
-            yield skipped(
-                "weighted_sensitivity", "no weighted sensitivity: no effects, or no loss increase"
-            )
-        else:
-            yield from _per_attribute(
-                "weighted_sensitivity", g, result.weighted.w, result, protected, on_unmeasurable
-            )
-    if gates.flip_rate is not None:
-        g = gates.flip_rate
-        if result.flips is None:
-            yield skipped("flip_rate", "counterfactual flips were not measured in this audit")
-        else:
-            flips = result.flips
-            yield from _per_attribute(
-                "flip_rate", g, flips.rate, result, protected, on_unmeasurable, flips.attributes
-            )
-    if gates.sensitivity is not None:
-        g = gates.sensitivity
-        symbol = "h" if g.normalised else "s"
-        values = sens.h if g.normalised else sens.s
+    # Every per-attribute gate, in the table's order (report_schema.per_attribute).
+    for row in PER_ATTRIBUTE:
+        g = getattr(gates, row.gate) if row.gate is not None else None
+        if g is None or getattr(g, "normalised", False) != row.normalised:
+            continue
+        block = result.block(row.block)
+        if block is None:
+            yield skipped(row.gate, row.missing)
+            continue
+        assert row.verdict is not None
+        values = getattr(block, row.values)
         yield from _per_attribute(
-            f"sensitivity {symbol}", g, values, result, protected, on_unmeasurable
+            row.verdict, g, values, result, protected, on_unmeasurable, block.attributes
         )
-    if gates.attribute_effect is not None:
-        g = gates.attribute_effect
-        if result.effects is None:
-            yield skipped("attribute_effect", "the attribute effect was not computed")
-        else:
-            yield from _per_attribute(
-                "attribute_effect", g, result.effects.effect, result, protected, on_unmeasurable
-            )
-    if gates.path_share is not None:
-        g = gates.path_share
-        if result.path_attribution is None:
-            yield skipped("path_share", "no path attribution: the attack raised no loss")
-        else:
-            yield from _per_attribute(
-                "path_share", g, result.path_attribution.share, result, protected, on_unmeasurable
-            )
     if gates.clean_accuracy is not None:
         g = gates.clean_accuracy
         yield check_min("clean_accuracy", result.clean_accuracy, g.min, g.use_confidence)

@@ -104,6 +104,10 @@ class SensitivityBlock(Reader):
     sdar_s: EstimateRecord
     sdar_h: EstimateRecord
 
+    def get(self, key: str) -> Mapping[str, EstimateRecord] | None:
+        """The estimates of `s` or `h` by attribute (as AttributeBlock.get)."""
+        return {"s": self.s, "h": self.h}.get(key)
+
     @classmethod
     def read(cls, d: Node) -> Self:
         attributes = d.texts("attributes")
@@ -121,56 +125,41 @@ class SensitivityBlock(Reader):
 
 
 @dataclass(frozen=True)
-class EffectsBlock(Reader):
-    """Per attribute, the loss drop when it alone is reset to a0 (metrics.AttributeEffects)."""
+class AttributeBlock(Reader):
+    """A per-attribute figure's block (audit.figures writes it): estimates per attribute under
+    one key or more (w, rate and loss, ...) and any single estimates beside them (the image's
+    own path share)."""
 
-    PATH = "figures.attribute_effect"
-
-    n: int
-    attributes: tuple[str, ...]
-    excluded: tuple[str, ...]
-    effect: Mapping[str, EstimateRecord]
-
-
-@dataclass(frozen=True)
-class PathBlock(Reader):
-    """Per attribute, the loss increase its moves carried and its share (metrics.path)."""
-
-    PATH = "figures.path_attribution"
+    PATH = "figures.block"
 
     n: int
     attributes: tuple[str, ...]
     excluded: tuple[str, ...]
-    path: Mapping[str, EstimateRecord]
-    share: Mapping[str, EstimateRecord]
-    image: EstimateRecord
-    image_share: EstimateRecord
-    total: EstimateRecord
+    estimates: Mapping[str, Mapping[str, EstimateRecord]]  # by key, then by attribute
+    scalars: Mapping[str, EstimateRecord]
 
+    def get(self, key: str) -> Mapping[str, EstimateRecord] | None:
+        return self.estimates.get(key)
 
-@dataclass(frozen=True)
-class WeightedBlock(Reader):
-    """Per attribute, s times its share of the attack's loss increase (metrics.weighted)."""
-
-    PATH = "figures.weighted_sensitivity"
-
-    n: int
-    attributes: tuple[str, ...]
-    excluded: tuple[str, ...]
-    w: Mapping[str, EstimateRecord]
-
-
-@dataclass(frozen=True)
-class FlipsBlock(Reader):
-    """Per attribute, the flip rate and flip loss of counterfactual flips (metrics)."""
-
-    PATH = "figures.counterfactual_flips"
-
-    n: int
-    attributes: tuple[str, ...]
-    excluded: tuple[str, ...]
-    rate: Mapping[str, EstimateRecord]
-    loss: Mapping[str, EstimateRecord]
+    @classmethod
+    def read(cls, d: Node) -> Self:
+        found: dict[str, Mapping[str, EstimateRecord]] = {}
+        scalars: dict[str, EstimateRecord] = {}
+        for key in d.obj:
+            if key in ("n", "attributes", "excluded"):
+                continue
+            node = d.node(key)
+            if "value" in node.obj:  # one estimate
+                scalars[key] = EstimateRecord.read(node)
+            else:
+                found[key] = estimates(d, key)
+        return cls(
+            n=d.count("n"),
+            attributes=d.texts("attributes"),
+            excluded=d.texts("excluded"),
+            estimates=found,
+            scalars=scalars,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
-"""The per-attribute figures of a saved report, one row each: what the report's table shows,
-what a policy can gate, and how a saved report holds it.
+"""The per-attribute figures of a report, one row each: what the report's table shows, what a
+policy can gate, and where a report (or an audit's result) holds it.
 
-Everything that reads "every per-attribute figure" (the report's table and chart, threshold
-calibration) reads this table, so a new figure is one row here.
+Everything that reads "every per-attribute figure" (threshold gates, the report's table and
+chart, threshold calibration) reads this table, so a new figure is one row here; audit.figures
+computes the figures that are not s, under the same block names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sia_audit.report_schema.figures import EstimateRecord
@@ -18,64 +19,68 @@ Values = Mapping[str, EstimateRecord]
 
 @dataclass(frozen=True)
 class AttributeFigure:
-    """One per-attribute figure of a report."""
+    """One per-attribute figure."""
 
     key: str  # short name: w, s, h, flip_rate, ...
+    block: str  # its block under report.json's `figures` (and audit.figures)
+    values: str  # the key (or result attribute) of its estimates within the block
     symbol: str  # as printed in a table heading
     label: str  # as printed over a chart panel
     title: str  # what it is, in a line (a heading's tooltip)
     digits: int
-    read: Callable[[ReportRecord], Values | None]  # None: the report does not hold it
     gate: str | None = None  # the policy's threshold gate on it (a key under `gates:`)
     verdict: str | None = None  # how its gates are named in verdicts: VERDICT[attribute]
+    missing: str = "not measured in this audit"  # why a gate on it is skipped without it
+    normalised: bool = False  # the `sensitivity` gate with `normalised: true` gates this one
 
-
-def _block(name: str, values: str) -> Callable[[ReportRecord], Values | None]:
-    def read(r: ReportRecord) -> Values | None:
-        block = getattr(r, name)
-        return None if block is None else getattr(block, values)
-
-    return read
+    def read(self, report: ReportRecord) -> Values | None:
+        """Its estimates by attribute in a saved report; None where the report has none."""
+        block = report.block(self.block)
+        return None if block is None else block.get(self.values)
 
 
 PER_ATTRIBUTE: tuple[AttributeFigure, ...] = (
     AttributeFigure(
-        "w", "w", "w = s × loss share", "s times its share of the attack's loss increase", 3,
-        _block("weighted_sensitivity", "w"), "weighted_sensitivity", "weighted_sensitivity",
+        "w", "weighted_sensitivity", "w", "w", "w = s × loss share",
+        "s times its share of the attack's loss increase", 3, "weighted_sensitivity",
+        "weighted_sensitivity", "no weighted sensitivity: no effects, or no loss increase",
     ),
     AttributeFigure(
-        "flip_rate", "flip rate", "flip rate (answers one flip changes)",
-        "how often flipping it alone in the generator's input changes whether the target is "
-        "right", 3, _block("counterfactual_flips", "rate"), "flip_rate", "flip_rate",
+        "flip_rate", "counterfactual_flips", "rate", "flip rate",
+        "flip rate (answers one flip changes)", "how often flipping it alone in the "
+        "generator's input changes whether the target is right", 3, "flip_rate", "flip_rate",
+        "counterfactual flips were not measured in this audit",
     ),
     AttributeFigure(
-        "s", "s", "raw s (mean |a_T - a_0|)", "the paper's sensitivity: how far the attack "
-        "moved it", 3, lambda r: r.sensitivity.s, "sensitivity", "sensitivity s",
+        "s", "sensitivity", "s", "s", "raw s (mean |a_T - a_0|)",
+        "the paper's sensitivity: how far the attack moved it", 3, "sensitivity",
+        "sensitivity s",
     ),
     AttributeFigure(
-        "h", "h", "normalised h = s / Σ s (measurable)", "s over the sum of s", 3,
-        lambda r: r.sensitivity.h, None, "sensitivity h",
+        "h", "sensitivity", "h", "h", "normalised h = s / Σ s (measurable)",
+        "s over the sum of s", 3, "sensitivity", "sensitivity h", normalised=True,
     ),
     AttributeFigure(
-        "effect", "effect", "effect (loss drop)", "the loss drop when its change alone is "
-        "undone", 4, _block("attribute_effect", "effect"), "attribute_effect",
-        "attribute_effect",
+        "effect", "attribute_effect", "effect", "effect", "effect (loss drop)",
+        "the loss drop when its change alone is undone", 4, "attribute_effect",
+        "attribute_effect", "the attribute effect was not computed",
     ),
     AttributeFigure(
-        "single", "single-attribute s", "single-attribute s", "s when the attack moves it "
-        "alone", 3, _block("single_attribute", "s"),
+        "single", "single_attribute", "s", "single-attribute s", "single-attribute s",
+        "s when the attack moves it alone", 3,
     ),
     AttributeFigure(
-        "path_share", "path share", "path share", "its share of the attack's first-order "
-        "loss increase", 3, _block("path_attribution", "share"), "path_share", "path_share",
+        "path_share", "path_attribution", "share", "path share", "path share",
+        "its share of the attack's first-order loss increase", 3, "path_share", "path_share",
+        "no path attribution: the attack raised no loss",
     ),
     AttributeFigure(
-        "flip_loss", "flip loss", "flip loss", "the mean change of the target's loss when it "
-        "alone is flipped", 3, _block("counterfactual_flips", "loss"),
+        "flip_loss", "counterfactual_flips", "loss", "flip loss", "flip loss",
+        "the mean change of the target's loss when it alone is flipped", 3,
     ),
 )  # fmt: skip
 BY_KEY = {f.key: f for f in PER_ATTRIBUTE}
-BY_GATE = {f.gate: f for f in PER_ATTRIBUTE if f.gate is not None}
+BY_GATE = {f.gate: f for f in PER_ATTRIBUTE if f.gate is not None and not f.normalised}
 
 # The figure a report leads with (orders its table, draws the chart's first panel, heads the
 # summary): the first of these that the report holds for every attribute. The paper's s

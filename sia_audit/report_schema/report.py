@@ -3,6 +3,7 @@ gallery, provenance and timings."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -16,17 +17,14 @@ from sia_audit.report_schema.fields import Node, SchemaError, flag, number
 from sia_audit.report_schema.figures import (
     AttackConfigRecord,
     AttackRecord,
+    AttributeBlock,
     EditabilityBlock,
-    EffectsBlock,
     EstimateRecord,
     FlagRecord,
-    FlipsBlock,
     OnnxBlock,
-    PathBlock,
     Reader,
     SensitivityBlock,
     SubpopulationBlock,
-    WeightedBlock,
 )
 
 SCHEMA_VERSION = 1
@@ -291,10 +289,20 @@ class ReportRecord:
     def subpopulations(self) -> Mapping[str, SubpopulationBlock]:
         return {k: SubpopulationBlock.read(v) for k, v in self._figures.members("subpopulations")}
 
-    @cached_property
-    def attribute_effect(self) -> EffectsBlock | None:
-        node = self._figures.node_or_none("attribute_effect", optional=True)
-        return None if node is None else EffectsBlock.read(node)
+    def block(self, name: str) -> SensitivityBlock | AttributeBlock | None:
+        """A per-attribute figure's block by name (report_schema.per_attribute reads through it):
+        `sensitivity`, `single_attribute`, or one audit.figures writes. None where the report has
+        none (null, or written before the figure existed)."""
+        if name == "sensitivity":
+            return self.sensitivity
+        if name == "single_attribute":
+            return self.single_attribute
+        return self._blocks(name)
+
+    @functools.cache  # noqa: B019 - one report, a handful of names
+    def _blocks(self, name: str) -> AttributeBlock | None:
+        node = self._figures.node_or_none(name, optional=True)
+        return None if node is None else AttributeBlock.read(node)
 
     @cached_property
     def single_attribute(self) -> SensitivityBlock | None:
@@ -309,21 +317,6 @@ class ReportRecord:
     def editability(self) -> EditabilityBlock | None:
         node = self._figures.node_or_none("editability", optional=True)  # before editability
         return None if node is None else EditabilityBlock.read(node)
-
-    @cached_property
-    def path_attribution(self) -> PathBlock | None:
-        node = self._figures.node_or_none("path_attribution", optional=True)  # before it existed
-        return None if node is None else PathBlock.read(node)
-
-    @cached_property
-    def weighted_sensitivity(self) -> WeightedBlock | None:
-        node = self._figures.node_or_none("weighted_sensitivity", optional=True)  # before it
-        return None if node is None else WeightedBlock.read(node)
-
-    @cached_property
-    def counterfactual_flips(self) -> FlipsBlock | None:
-        node = self._figures.node_or_none("counterfactual_flips", optional=True)  # before them
-        return None if node is None else FlipsBlock.read(node)
 
     @cached_property
     def flags(self) -> tuple[FlagRecord, ...]:

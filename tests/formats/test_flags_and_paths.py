@@ -49,10 +49,10 @@ def keys(view: views.ReportView) -> list[str]:
 
 def test_the_schema_reads_both_blocks(data: dict[str, Any]) -> None:
     report = ReportRecord(with_flags_and_paths(data))
-    assert report.path_attribution is not None and len(report.flags) == len(FLAGS)
+    assert report.block("path_attribution") is not None and len(report.flags) == len(FLAGS)
     assert report.flags[1].raised and report.flags[1].level == "fail"
     old = ReportRecord(data)  # a report from before either existed
-    assert old.path_attribution is None and old.flags == ()
+    assert old.block("path_attribution") is None and old.flags == ()
 
 
 def test_raised_flags_lead_failing_first(data: dict[str, Any]) -> None:
@@ -94,7 +94,7 @@ def test_weighted_sensitivity_leads_with_s_beside_it(data: dict[str, Any]) -> No
     page = html.render(as_report(d)).decode()
     head = page.split('<table class="sensitivity">')[1].split("</thead>")[0]
     assert head.index(">w</th>") < head.index(">s</th>") < head.index(">h</th>")
-    assert ReportRecord(data).weighted_sensitivity is None  # reports from before it
+    assert ReportRecord(data).block("weighted_sensitivity") is None  # reports from before it
     assert views.build(data).sensitivity.lead.key == "s"
 
 

@@ -45,7 +45,21 @@ def test_check_min(value, low, high, limit, confidence, status) -> None:
     assert check_min("clean_accuracy", est(value, low, high), limit, confidence).status == status
 
 
-def fake_result() -> SimpleNamespace:
+class FakeResult(SimpleNamespace):
+    """An audit result's figures by block name, as results.AuditResult.block reads them."""
+
+    def block(self, name: str) -> SimpleNamespace | None:
+        blocks = {
+            "sensitivity": self.sensitivity,
+            "attribute_effect": self.effects,
+            "path_attribution": self.path_attribution,
+            "weighted_sensitivity": self.weighted,
+            "counterfactual_flips": self.flips,
+        }
+        return blocks.get(name)
+
+
+def fake_result() -> FakeResult:
     sens = SimpleNamespace(
         attributes=("Mustache", "Male", "Young"),
         excluded=("Eyeglasses",),
@@ -65,9 +79,12 @@ def fake_result() -> SimpleNamespace:
         attributes=sens.attributes,
         effect=(est(0.05, 0.02, 0.08), est(0.60, 0.45, 0.75), est(0.01, 0.0, 0.02)),
     )
-    return SimpleNamespace(
+    return FakeResult(
         sensitivity=sens,
         effects=effects,
+        path_attribution=None,
+        weighted=None,
+        flips=None,
         clean_accuracy=est(1.0, 1.0, 1.0),
         reconstruction_accuracy=est(0.97, 0.95, 0.99),
         attacks={"full": full, "pgd": pgd},
@@ -126,7 +143,7 @@ def test_attribute_effect_gate_reads_the_effects_by_name() -> None:
         "attribute_effect[Male]": "fail",  # 0.60 [0.45, 0.75]: the whole interval is above
         "attribute_effect[Young]": "pass",
     }
-    without = SimpleNamespace(**{**vars(fake_result()), "effects": None})
+    without = FakeResult(**{**vars(fake_result()), "effects": None})
     [skip] = evaluate(gates, without)
     assert skip.status == "skipped" and "not computed" in skip.message
 
@@ -139,7 +156,7 @@ def with_unmeasurable(name: str, expression: float) -> SimpleNamespace:
         min_expression=0.8,
         of=lambda n: SimpleNamespace(expression=est(expression, expression - 0.1, expression)),
     )
-    return SimpleNamespace(**{**vars(r), "editability": editability})
+    return FakeResult(**{**vars(r), "editability": editability})
 
 
 @pytest.mark.parametrize("normalised", [False, True])
@@ -185,7 +202,8 @@ def test_path_share_gate_reads_the_shares_by_name() -> None:
     gates = GatesSection.model_validate({"path_share": {"max": 0.3, "attributes": "all"}})
     r = fake_result()
     r.path_attribution = SimpleNamespace(
-        share=(est(0.55, 0.5, 0.6), est(0.1, 0.05, 0.15), est(0.2, 0.1, 0.3))
+        attributes=r.sensitivity.attributes,
+        share=(est(0.55, 0.5, 0.6), est(0.1, 0.05, 0.15), est(0.2, 0.1, 0.3)),
     )
     assert {v.gate: v.status for v in evaluate(gates, r)} == {
         "path_share[Mustache]": "fail",
@@ -203,7 +221,8 @@ def test_weighted_sensitivity_gate_reads_w_by_name_and_skips_without_it() -> Non
     )
     r = fake_result()
     r.weighted = SimpleNamespace(
-        w=(est(0.20, 0.12, 0.3), est(0.06, 0.04, 0.08), est(0.01, 0.0, 0.02))
+        attributes=r.sensitivity.attributes,
+        w=(est(0.20, 0.12, 0.3), est(0.06, 0.04, 0.08), est(0.01, 0.0, 0.02)),
     )
     assert {v.gate: v.status for v in evaluate(gates, r)} == {
         "weighted_sensitivity[Mustache]": "fail",
