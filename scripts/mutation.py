@@ -66,6 +66,7 @@ FUNCTIONS = ("sia_audit.commands.run.x_finish__mutmut_*",)
 # in the function does not lose the judgement; a changed line does, and must be judged again.
 ZIP = "names and the mask have one entry per attribute by construction: strict changes nothing"
 SKIP_ONLY = "only `skip` is compared: any other value fails the run, as `fail` does"
+ONE_PROBE = "a run has a probe at least (probes.count >= 1): a non-empty list of bools is bool"
 PLACEHOLDER = "a placeholder whose message unmeasurable() replaces, or a new skip replaces"
 EQUIVALENT: tuple[tuple[str, str, str], ...] = (
     ("sia_audit.metrics.sensitivity.*", "zip(names, mask.tolist(),", ZIP),
@@ -133,6 +134,17 @@ EQUIVALENT: tuple[tuple[str, str, str], ...] = (
      "unreachable: a report holds s for every attribute, so the loop returns s at the latest"),
     ("sia_audit.report_schema.per_attribute:*drop 's'", "",
      "without s in the list the headline falls back to s all the same"),
+    ("sia_audit.gates.regression.x_regression_verdicts*", "+out = _per_attribute_verdicts(",
+     "out is empty just before: = and += give the same list"),
+    *(("sia_audit.gates.regression.x_table_from_report*", f"+{line}",
+       ONE_PROBE)
+      for field, key in (("correct_clean", "correct_clean"), ("correct_adv", "correct_adversary"))
+      for line in (f"{field}=torch.tensor(p.{key}, dtype=None)",
+                   f"{field}=torch.tensor(p.{key}, )")),
+    *(("sia_audit.gates.regression.x_table_from_report*",
+       f"+else torch.tensor(p.flip_changed, {x})", ONE_PROBE) for x in ("dtype=None", "")),
+    ("sia_audit.cli.*_Cli*make_context*", '.rstrip("XX.XX")',
+     "the group's own errors (an unknown option or command) end in a quote, never in an X"),
     ("sia_audit.cli.*_Cli*make_context*", "super().make_context(info_name, args, None",
      "the group is the top-level command: its parent is None"),
     ("sia_audit.cli.*_Cli*make_context*", "super().make_context(info_name, args, **extra)",
@@ -199,16 +211,13 @@ def mutmut_results() -> dict[str, str]:
 
 
 def mutated_line(name: str) -> str:
-    """The `+` lines of a mutmut mutant's diff."""
+    """A mutmut mutant's diff on one line: `-old +new` (an argument dropped has no `+`)."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     with contextlib.chdir(ROOT):
-        diff = get_diff_for_mutant(name)
-    return "\n".join(
-        line[1:].strip()
-        for line in diff.splitlines()
-        if line.startswith("+") and not line.startswith("+++")
-    )
+        diff = get_diff_for_mutant(name).splitlines()
+    changed = [x for x in diff if x[:1] in "+-" and x[:3] not in ("+++", "---")]
+    return " ".join(x[0] + x[1:].strip() for x in sorted(changed, key=lambda x: x[0] == "+"))
 
 
 def mutmut_module(name: str) -> tuple[str, str]:

@@ -184,6 +184,10 @@ def test_reconstruction_accuracy_below_the_floor_is_flagged() -> None:
         "target on reconstructions too")  # fmt: skip
     default = {f.name: f.raised for f in validity_flags(result(), LOGITS, {})}
     assert default["low_reconstruction_accuracy"]  # 0.875 < the default floor 0.9
+    on_it = result(reconstruction_accuracy=SimpleNamespace(value=0.9))
+    assert not {f.name: f.raised for f in validity_flags(on_it, LOGITS, {})}[
+        "low_reconstruction_accuracy"
+    ]
 
 
 def test_what_the_generator_cannot_draw_or_was_not_judged_is_flagged() -> None:

@@ -516,5 +516,19 @@ def test_a_report_holds_every_per_probe_array_a_regression_compares() -> None:
     assert w.rise.dtype == torch.float64 and w.effects.dtype == torch.float64
     assert w.rise.tolist() == [a - s for a, s in zip(p["loss_adversary"], p["loss_start"],
                                                      strict=True)]  # fmt: skip
+    report["figures"]["sensitivity"]["unmeasurable"] = ["Bald"]
+    assert table_from_report(report, "r.json").unmeasurable == ("Bald",)
     del p["loss_start"]  # written before w's inputs were saved: no w to compare
     assert table_from_report(report, "r.json").weighted is None
+
+
+def test_the_policys_bootstrap_draws_every_interval() -> None:
+    """Another seed gives other intervals on every compared gate: none uses a default."""
+    section = RegressionSection(**EVERY)
+    base, head = varied(1), varied(2)
+    first = regression_verdicts(section, base, head, (), BootstrapConfig(50, seed=1, level=0.5))
+    other = regression_verdicts(section, base, head, (), BootstrapConfig(50, seed=2, level=0.5))
+    compared = [
+        (a.gate, a.low, b.low) for a, b in zip(first, other, strict=True) if a.low is not None
+    ]
+    assert len(compared) == 17 and all(a != b for _, a, b in compared), compared

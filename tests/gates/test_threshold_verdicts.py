@@ -273,7 +273,7 @@ def test_a_gate_on_what_the_generator_cannot_draw_never_passes(normalised: bool)
     assert (male.status, male.message) == ("unmeasurable", f"sensitivity {symbol}[Male]{tail}")
     # s keeps its figure (0.5, on the line); h has none for an attribute it leaves out.
     assert male.value == (None if normalised else 0.5)
-    assert male.use_confidence is not normalised  # s keeps its gate's setting
+    assert male.use_confidence == (not normalised)  # s keeps its gate's setting
     assert got[f"sensitivity {symbol}[Young]"].status == "pass"
     assert got["flip_rate[Male]"].status == "unmeasurable"
     assert not passed(got.values())
