@@ -181,7 +181,9 @@ class _Cli(click.Group):
             see = f"; see `{where} --help`" if where else ""
             message = exc.format_message().rstrip(".")
             click.echo(f"sia-audit: error: {message}{see}", err=True)
-            ctx.exit(exc.exit_code)
+            # Not exc.exit_code: click's ClickException and FileError carry 1, which here says a
+            # gate failed. Whatever click refuses is bad input.
+            ctx.exit(SiaAuditError.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise  # --help, --version, ctx.exit: click's own way out
         except Exception as exc:
