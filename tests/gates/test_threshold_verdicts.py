@@ -25,6 +25,7 @@ from sia_audit.metrics import Estimate
 from sia_audit.onnx.results import OnnxParity, OnnxResult
 from sia_audit.policy.gates import GatesSection
 from sia_audit.results import GateVerdict
+from tests.fakes import FakeResult
 
 
 def est(value: float, low: float | None = None, high: float | None = None) -> Estimate:
@@ -83,7 +84,7 @@ def test_a_min_fails_below_and_passes_on_the_line(
     )
 
 
-def result() -> SimpleNamespace:
+def result() -> FakeResult:
     """An audit's figures over Mustache, Male, Young (Eyeglasses frozen, Blond_Hair the label's
     partner): on each per-attribute figure Mustache lies above 0.5, Male exactly on it."""
 
@@ -107,13 +108,15 @@ def result() -> SimpleNamespace:
     pgd = SimpleNamespace(
         attack_success_rate=Estimate(0.0, 0.0, 0.0, 0, 0.95, ""), robust_accuracy=est(0.5)
     )
-    return SimpleNamespace(
+    return FakeResult(
         sensitivity=sens,
         editability=None,
-        weighted=SimpleNamespace(w=(*three(1.0), est(0.0))),
+        weighted=SimpleNamespace(w=(*three(1.0), est(0.0)), attributes=sens.attributes),
         flips=SimpleNamespace(rate=three(0.875), attributes=("Mustache", "Male", "Young")),
-        effects=SimpleNamespace(effect=(*three(2.0), est(0.0))),
-        path_attribution=SimpleNamespace(share=(*three(0.75), est(0.0))),
+        effects=SimpleNamespace(effect=(*three(2.0), est(0.0)), attributes=sens.attributes),
+        path_attribution=SimpleNamespace(
+            share=(*three(0.75), est(0.0)), attributes=sens.attributes
+        ),
         clean_accuracy=est(0.875, 0.75, 1.0),
         reconstruction_accuracy=est(0.375, 0.25, 0.5),
         attacks={"full": full, "pgd": pgd},
@@ -246,7 +249,7 @@ def test_missing_figures_skip_their_gates_with_the_reason() -> None:
     ]  # fmt: skip
 
 
-def unmeasurable_male() -> SimpleNamespace:
+def unmeasurable_male() -> FakeResult:
     r = result()
     r.sensitivity.unmeasurable = ("Male",)
     rates = {"Male": est(0.25), "Mustache": est(0.875), "Young": est(1.0)}

@@ -10,6 +10,7 @@ from sia_audit.errors import ConfigError
 from sia_audit.gates.thresholds import check_max, check_min, evaluate, passed
 from sia_audit.metrics import Estimate
 from sia_audit.policy.gates import GatesSection
+from tests.fakes import FakeResult
 
 
 def est(value: float, low: float, high: float, n: int = 100) -> Estimate:
@@ -43,20 +44,6 @@ def test_check_max(value, low, high, limit, confidence, status) -> None:
 )
 def test_check_min(value, low, high, limit, confidence, status) -> None:
     assert check_min("clean_accuracy", est(value, low, high), limit, confidence).status == status
-
-
-class FakeResult(SimpleNamespace):
-    """An audit result's figures by block name, as results.AuditResult.block reads them."""
-
-    def block(self, name: str) -> SimpleNamespace | None:
-        blocks = {
-            "sensitivity": self.sensitivity,
-            "attribute_effect": self.effects,
-            "path_attribution": self.path_attribution,
-            "weighted_sensitivity": self.weighted,
-            "counterfactual_flips": self.flips,
-        }
-        return blocks.get(name)
 
 
 def fake_result() -> FakeResult:
