@@ -165,16 +165,18 @@ def tune(arch: grid.Arch, label: str, attr: str, log: Log) -> list[dict]:
 
 
 def train_half(half: str, log: Log) -> None:
-    """Every control of the half first (both seeds), then the first shortcut of every cell,
-    then the second: a run stopped part-way leaves every cell with the same number of plants.
-    Cells go label by label, so that each architecture's first models come early."""
+    """Label by label, each cell's controls (both seeds) and then its first shortcut; after
+    every label, the second shortcuts. A run stopped part-way leaves whole cells: a null pair
+    and a plant, which is what the false-alarm rate and the power are read from."""
     cells = sorted(grid.cells(half), key=lambda cell: list(grid.LABELS).index(cell[1]))
+    for label in dict.fromkeys(label for _, label in cells):
+        for arch, _ in (cell for cell in cells if cell[1] == label):
+            for seed in grid.CONTROL_SEEDS:
+                train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
+        for arch, _ in (cell for cell in cells if cell[1] == label):
+            tune(arch, label, grid.LABELS[label][1][0], log)
     for arch, label in cells:
-        for seed in grid.CONTROL_SEEDS:
-            train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
-    for which in range(2):
-        for arch, label in cells:
-            tune(arch, label, grid.LABELS[label][1][which], log)
+        tune(arch, label, grid.LABELS[label][1][1], log)
 
 
 def trained(half: str) -> list[dict]:
