@@ -30,7 +30,13 @@ PRESETS: Mapping[str, Mapping[str, int | float]] = MappingProxyType(
 PRESET = "ci"  # the schedule of `AttackConfig()` and of a policy that names no preset
 
 VARIANT = "full"  # the main attack: SIA proper, attributes and image at every step
-BASELINES = ("fgsm", "pgd")  # pixel attacks at the same eps_x, for comparison
+# Pixel attacks at the same eps_x, for comparison: none unless a policy lists them, a gate
+# names them, or a validity flag set to `fail` reads them (`Policy.pixel_baselines`).
+BASELINES: tuple[str, ...] = ()
+# What the validity flags read when the baselines ran (gates.flags).
+FLAG_BASELINES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"pgd_weaker_than_fgsm": ("fgsm", "pgd"), "pixel_level_failures": ("fgsm",)}
+)
 BATCH_SIZE = 32  # probes per batch: bounds memory, never changes a figure
 SUBPOPULATIONS = ("Male",)  # binary attributes the sensitivity is split by
 # An attribute whose expression rate (the share of probes where flipping it moves the attribute

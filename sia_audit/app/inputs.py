@@ -88,7 +88,7 @@ def audit_config(policy: Policy, device: str, batch_size: int | None) -> AuditCo
     a = policy.attack
     return AuditConfig(
         attack=a.to_config(),
-        baselines=a.baselines,
+        baselines=policy.pixel_baselines(),
         batch_size=batch_size or a.batch_size,
         device=device,
         bootstrap=bootstrap_config(policy),

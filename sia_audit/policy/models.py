@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sia_audit import defaults
 from sia_audit.attacks.config import AttackConfig
-from sia_audit.attacks.variants import check_plan
+from sia_audit.attacks.variants import PIXEL_VARIANTS, check_plan
 from sia_audit.defaults import PRESET, PRESETS
 from sia_audit.errors import SiaAuditError
 from sia_audit.policy.base import Strict as _Strict
@@ -171,8 +171,11 @@ class AttackSection(_Strict):
         default_factory=dict,
         description="Per-attribute radius overrides in [0, 1]; the target's label is 0 by default.",
     )
-    baselines: tuple[str, ...] = Field(
-        defaults.BASELINES, description="Pixel attacks run at the same eps_x for comparison."
+    baselines: tuple[str, ...] | None = Field(
+        None,
+        description="Pixel attacks run at the same eps_x for comparison (fgsm, pgd). Left out: "
+        "those a gate names (attack_success_rate, robust_accuracy) or a validity flag set to "
+        "fail reads (pgd_weaker_than_fgsm: both, pixel_level_failures: fgsm); none by default.",
     )
     _unique_baselines = field_validator("baselines")(_unique)
     batch_size: int = Field(
@@ -217,7 +220,7 @@ class AttackSection(_Strict):
         # The engine's own checks (variant names, the main/baseline rules, partial steps), so
         # that a policy fails here, with its file and line, and not after loading the models.
         try:
-            check_plan(self.variant, self.baselines)
+            check_plan(self.variant, self.baselines or ())
             self.to_config()
         except SiaAuditError as exc:
             raise ValueError(str(exc)) from None
@@ -278,6 +281,26 @@ class Policy(_Strict):
     def _generator_string(cls, v: object) -> object:
         return {"source": v} if isinstance(v, str) else v
 
+    def pixel_baselines(self) -> tuple[str, ...]:
+        """The pixel baselines the audit runs: those `attack.baselines` lists; when it is left
+        out, those a gate names and those a validity flag set to `fail` reads (in that order)."""
+        if self.attack.baselines is not None:
+            return self.attack.baselines
+        named: list[str] = []
+        if self.gates.attack_success_rate is not None:
+            named += self.gates.attack_success_rate.max
+        if self.gates.robust_accuracy is not None:
+            named += self.gates.robust_accuracy.min
+        levels = self.flags.levels()
+        for flag, attacks in defaults.FLAG_BASELINES.items():
+            if levels[flag] == "fail":
+                named += attacks
+        out: list[str] = []
+        for name in named:  # another name is the main attack, or an error said below
+            if name in PIXEL_VARIANTS and name not in out:
+                out.append(name)
+        return tuple(out)
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
         for name in PER_ATTRIBUTE_GATES:
@@ -295,7 +318,7 @@ class Policy(_Strict):
             if gate is None:
                 continue
             limits = gate.max if isinstance(gate, PerAttackMaxGate) else gate.min
-            known = {self.attack.variant, *self.attack.baselines}
+            known = {self.attack.variant, *self.pixel_baselines()}
             unknown = sorted(set(limits) - known)
             if unknown:
                 raise ValueError(f"gates.{name} names attacks {unknown} the policy does not run")

@@ -42,6 +42,7 @@ class FakeProbes:
 
 CONFIG = AuditConfig(
     attack=AttackConfig(steps=6, eta_x=1 / 255, eta_a=0.05, eps_x=4 / 255),
+    baselines=("fgsm", "pgd"),
     bootstrap=BootstrapConfig(resamples=200, seed=3),
     subpopulations=("Male",),
     gallery=4,
