@@ -1,4 +1,4 @@
-"""What an audit costs on real-face shapes, on this CPU: the figures docs/real-faces.md quotes.
+"""What an audit costs on real-face shapes, on this CPU: what docs/guide/real-faces.md quotes.
 
 The shapes of an audit on real faces: the reference AttGAN-PyTorch generator at 128 px with its
 13 CelebA attributes (its own layout and defaults, seeded random weights: speed does not depend

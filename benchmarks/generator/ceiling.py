@@ -1,12 +1,12 @@
-"""Issue 14: the best region PSNR any generator can reach, given what the input shows.
+"""The best region PSNR any generator can reach, given what the input shows.
 
 A generator sees the input face x and the target attributes, never the renderer's parameters.
 Some parameters of the true edit do not show in x at all: the eyeglasses' frame colour and
 shape on a face without glasses, the length of the hair under a bald scalp. No generator can
 know them, and for squared error the best it can draw is the true edit averaged over every
 value they may take, E[R(id, nu, a') | x]. This measures that average's PSNR against the truth,
-inside each attribute's region (the issue's goal figure): a ceiling that no generator of
-renderer version 2 can beat, whatever its training.
+inside each attribute's region (the figure the region goal is set on): a ceiling that no
+generator of renderer version 2 can beat, whatever its training.
 
 How: an identity parameter is *hidden* on a face when resampling it alone leaves x unchanged,
 under two tests: every pixel within 1e-6 (exactly hidden), or within one grey level, 1/255

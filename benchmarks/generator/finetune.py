@@ -1,7 +1,7 @@
-"""Issue 14 pilot: does more region-weighted training close the generator's detail gap?
+"""Pilot: does more region-weighted training close the generator's detail gap?
 
-The shipped generator (9,000 steps, lambda_region 1) misses the issue's detail goals: inside
-their own regions the flips of small features score 19-22 dB against the 25 asked, random
+The shipped generator (9,000 steps, lambda_region 1) misses the generator's detail goals: inside
+their own regions the flips of small features score 19-22 dB against the goal of 25, random
 continuous edits 26.7 dB against 28. Its decoder can draw those pixels (reconstructing the true
 edit itself, G(truth, b), scores 26.5-35.5 dB in the same regions), so the gap is the edit's.
 This pilot fine-tunes the shipped weights for a few thousand more steps with the region term

@@ -1,4 +1,4 @@
-"""Issue 14 pilot: does a full-resolution head sharpen the generator's small features?
+"""Pilot: does a full-resolution head sharpen the generator's small features?
 
 `benchmarks/generator/sharpness.py` found the shipped generator drawing its small features as
 the true edit blurred by 0.74-1.34 px where the region goal allows 0.53-0.70 px. The AttGAN

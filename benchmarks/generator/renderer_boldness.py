@@ -1,7 +1,7 @@
-"""Issue 14: would drawing the small features bolder bring the region goal within reach?
+"""Would drawing the small features bolder bring the region goal within reach?
 
-The issue allows a new renderer version that draws a feature bolder when it is too small to learn
-at 64 px. `benchmarks/generator/sharpness.py` found that G draws the small features about as the
+A new renderer version may draw a feature bolder when it is too small to learn at 64 px.
+`benchmarks/generator/sharpness.py` found that G draws the small features about as the
 renderer's truth blurred by 0.67-0.95 px (the best fine-tuned candidate), and that the 25 dB
 region goal allows only 0.53-0.70 px. This asks what a bolder renderer changes in that budget,
 without training anything: for each small feature, on the renderer of the checkout it runs

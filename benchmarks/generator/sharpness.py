@@ -1,7 +1,7 @@
-"""Issue 14: what the region goal asks of a generator, in pixels of blur.
+"""What the region goal asks of a generator, in pixels of blur.
 
 The shipped generator's flips of small features score 19-22 dB inside their own regions against
-the 25 dB the issue asks. This measures what that gap is: for every attribute, the Gaussian blur
+the 25 dB goal. This measures what that gap is: for every attribute, the Gaussian blur
 (sigma, in pixels at 64 px) of the renderer's own true edit that scores the same region PSNR as
 G's flip (G's "equivalent blur"), the blur the goal allows (the sigma at which the blurred truth
 falls to 25 dB), and what shifting the truth by one pixel costs. A generator at the goal draws

@@ -370,7 +370,7 @@ def measure(section: Section, shapes: Shapes, device: torch.device) -> None:
 
 
 def summarise(items: Mapping[str, Any], shapes: Shapes) -> dict[str, Any]:
-    """The best rate per precision and mode, and the projection the issue asks for."""
+    """The best rate per precision and mode, and the projection of the paper's setting."""
     best = {
         name: _best(items, prefix)
         for name, prefix in (

@@ -44,7 +44,7 @@ from sia_audit.metrics import attribute_effect, sensitivity
 LOG = paths.LOGS / "validity_stability.log"
 PLOT = paths.ROOT / "docs" / "validity-stability.png"
 SIZES = (256, 512, 1024)
-# The paper's Appendix E layout: disjoint sets of different sizes, by index.
+# The paper's stability layout: disjoint sets of different sizes, by index.
 CROSS = {256: (0, 256), 512: (256, 768), 1024: (1024, 2048)}
 # The paper's own figures (Tables 8-11: CelebA test images 2,000 / 5,000 / 10,000), to set
 # the goal in context: the same Spearman computed on the paper's histograms.

@@ -12,13 +12,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-DOC = ROOT / "docs" / "github-action.md"
+DOC = ROOT / "docs" / "guide" / "github-action.md"
 
 
 def doc_example(folder: Path) -> Path:
-    """The example workflow of docs/github-action.md, written to `folder` for the linters."""
+    """The example workflow of docs/guide/github-action.md, written to `folder` for the linters."""
     blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.DOTALL)
-    assert len(blocks) == 1, "docs/github-action.md should hold one yaml example"
+    assert len(blocks) == 1, "docs/guide/github-action.md should hold one yaml example"
     path = folder / "model-audit.yml"
     path.write_text(blocks[0])
     return path

@@ -1,5 +1,5 @@
-"""docs/your-model.md, followed from an empty folder: its Python (a torchvision ResNet-18 saved
-with save_target, then exported to ONNX) and its policy end in a report. The policy is run
+"""docs/guide/your-model.md, followed from an empty folder: its Python (a torchvision ResNet-18
+saved with save_target, then exported to ONNX) and its policy end in a report. The policy is run
 with 2 probes and 1 step so that this costs seconds; the guide's own settings are measured there.
 """
 
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "your-model.md"
+DOC = ROOT / "docs" / "guide" / "your-model.md"
 
 
 def blocks(language: str) -> list[str]:
