@@ -116,6 +116,8 @@ def as_yaml(policy: Policy, rows: Sequence[Calibrated]) -> str:
     for row in rows:
         g = getattr(policy.gates, row.gate)
         extra = f", on: {g.on}" if row.gate == "sdar" else ""
+        if getattr(g, "normalised", False):  # the ceiling is on h: pasted, it must stay on h
+            extra += ", normalised: true"
         attrs = getattr(g, "attributes", None)
         if attrs is not None:
             listed = attrs if isinstance(attrs, str) else "[" + ", ".join(attrs) + "]"

@@ -163,3 +163,13 @@ def test_each_gate_has_its_own_margin() -> None:
                        "attribute_effect": 0.1, "path_share": 0.03, "sdar": 0.02}  # fmt: skip
     mine = calibrate(p, [("r", ReportRecord(d))], {"sdar": 0.5})
     assert {c.gate: c.margin for c in mine}["sdar"] == 0.5
+
+
+def test_a_ceiling_on_h_stays_on_h_when_pasted() -> None:
+    """A ceiling calibrated on the normalised sensitivity must not be pasted as one on s."""
+    p = policy("gates:\n  sensitivity: {max: 1, normalised: true, attributes: all}\n")
+    got = as_yaml(p, [Calibrated("sensitivity", 0.5, "a.json", "Male", 0.04, True)])
+    line = got.splitlines()[1]
+    assert line.startswith("  sensitivity: {max: 0.54, normalised: true, attributes: all,")
+    pasted = policy(got)
+    assert pasted.gates.sensitivity is not None and pasted.gates.sensitivity.normalised
