@@ -28,6 +28,7 @@ from torch import Tensor
 
 from benchmarks import paths
 from benchmarks.validity import heldout_grid as grid
+from sia_audit.gates.calibrate import MARGINS
 from sia_audit.gates.regression import ProbeTable, regression_verdicts, table_from_report
 from sia_audit.generators.flips import label_partners
 from sia_audit.metrics import BootstrapConfig
@@ -293,6 +294,54 @@ def threshold_table(audits: Sequence[Audit], figures: Sequence[str]) -> list[str
     return lines
 
 
+# The figures `sia-audit calibrate` sets a ceiling on, by their gate's name there.
+CALIBRATED = {"w": "weighted_sensitivity", "s": "sensitivity", "flip_rate": "flip_rate"}
+
+
+def procedure_table(audits: Sequence[Audit], margins: dict[str, float]) -> list[str]:
+    """The calibrate procedure, cell by cell: a ceiling set on one truthful model (its largest
+    low end + the gate's margin) is checked on the other seed (a false alarm when the sibling's
+    largest low end is above it) and on the cell's plants (caught when the shortcut's low end
+    is above it). 'needed' is the largest sibling excess over the pairs: the smallest margin
+    that fails no sibling of the half."""
+    cells: dict[tuple[str, str], list[Audit]] = {}
+    for a in audits:
+        cells.setdefault((a.arch, a.label), []).append(a)
+    lines = [
+        "| figure | margin | needed (whose) | siblings failed | plants caught | weak | strong |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f, gate in CALIBRATED.items():
+        margin = margins[gate]
+        needed, whose, alarms, pairs = float("-inf"), "-", 0, 0
+        caught: dict[str, list[bool]] = {"weak": [], "strong": []}
+        for cell in cells.values():
+            controls = [a for a in cell if a.kind == "control"]
+            top = {c.name: max(lows(c, f).values()) for c in controls}
+            for one in controls:
+                for other in controls:
+                    if other is one:
+                        continue
+                    pairs += 1
+                    excess = top[other.name] - top[one.name]
+                    alarms += excess > margin
+                    if excess > needed:
+                        needed, whose = excess, f"{one.name} -> {other.name}"
+            base = next((c for c in controls if c.seed == grid.PLANT_SEED), None)
+            for p in (a for a in cell if a.kind == "plant" and a.shortcut):
+                if base is not None and p.band in caught:
+                    caught[p.band].append(lows(p, f)[p.shortcut] > top[base.name] + margin)
+
+        def frac(xs: list[bool]) -> str:
+            return f"{sum(xs)}/{len(xs)}" if xs else "-"
+
+        shown = f"{needed:.3f} ({whose})" if pairs else "-"
+        lines.append(f"| {f} | {margin:g} | {shown} | {alarms}/{pairs} "
+                     f"| {frac(caught['weak'] + caught['strong'])} | {frac(caught['weak'])} "
+                     f"| {frac(caught['strong'])} |")  # fmt: skip
+    return lines
+
+
 def plant_table(audits: Sequence[Audit]) -> list[str]:
     """Every plant: its cell, band, held-out accuracies and the rank of its shortcut."""
     lines = [
@@ -324,6 +373,7 @@ def main() -> None:
     print("\n".join(plant_table(audits)) + "\n")
     print("\n".join(ranking_table(plants)) + "\n")
     print("\n".join(threshold_table(audits, ("w", "s", "flip_rate", "flip_loss"))) + "\n")
+    print("\n".join(procedure_table(audits, dict(MARGINS))) + "\n")
     if not args.no_gates:
         plant_pairs, null_pairs = pairs_of(audits)
         print("\n".join(gate_table(plant_pairs, null_pairs, args.sizes)))
