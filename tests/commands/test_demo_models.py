@@ -56,7 +56,7 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
 
 
 def test_the_gated_figure_separates_the_two_models_by_three_half_widths(demo, control) -> None:
-    """Issue 16: on the gated figure the biased and control models sit >= 3 half-widths apart."""
+    """On the gated figure the biased and control models sit >= 3 half-widths apart."""
     biased = demo[1]["figures"]["weighted_sensitivity"]["w"]["Mustache"]
     clean = json.loads(control[1].read_text())["figures"]["weighted_sensitivity"]["w"]["Mustache"]
     half = max((e["high"] - e["low"]) / 2 for e in (biased, clean))
