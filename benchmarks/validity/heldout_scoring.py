@@ -34,9 +34,11 @@ from sia_audit.generators.flips import label_partners
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.metrics.weighted import statistic as w_statistic
+from sia_audit.policy import load_policy
 from sia_audit.policy.gates import RegressionSection
 
 RESULTS = paths.LOGS / "heldout"  # the packed audits heldout_suite.py writes
+SHIPPED = paths.ROOT / "policies" / "fairness.yaml"  # its regression section is scored too
 BOOT = BootstrapConfig(resamples=1000, seed=0, level=0.95)
 
 
@@ -243,6 +245,7 @@ CANDIDATES: dict[str, dict[str, float]] = {
     **{f"s +{a:g}": {"sensitivity_increase": a} for a in (0.02, 0.04, 0.06)},
     **{f"flip_rate +{a:g}": {"flip_rate_increase": a} for a in (0.02, 0.03, 0.05, 0.08)},
     **{f"flip_loss +{a:g}": {"flip_loss_increase": a} for a in (0.02, 0.05, 0.1)},
+    **{f"sdar +{a:g}": {"sdar_increase": a} for a in (0.01, 0.02)},
     **{
         f"flip_rate +{a:g}, w +{b:g}": {"flip_rate_increase": a, "weighted_increase": b}
         for a in (0.03, 0.05)
@@ -259,8 +262,11 @@ def gate_table(plants: Sequence[Pair], nulls: Sequence[Pair], sizes: Sequence[in
         "| regression section | probes | plants caught | weak | strong | null pairs failed |",
         "|---|---|---|---|---|---|",
     ]
-    for name, allowances in CANDIDATES.items():
-        section = RegressionSection(**allowances)
+    sections = {name: RegressionSection(**allowances) for name, allowances in CANDIDATES.items()}
+    shipped = load_policy(SHIPPED).gates.regression
+    if shipped is not None:
+        sections[f"{SHIPPED.name} as shipped"] = shipped
+    for name, section in sections.items():
         for n in sizes:
             cells = []
             for group in (plants, weak, strong, nulls):
