@@ -84,7 +84,7 @@ def test_the_command_writes_a_gates_fragment(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert "flip_rate: {max: 0.11, attributes: [Mustache, Bald], use_confidence: false}" in text
+    assert "flip_rate: {max: 0.13, attributes: [Mustache, Bald], use_confidence: false}" in text
     assert "largest value 0.0800" in text
     merged = tmp_path / "merged.yaml"
     merged.write_text("version: 1\n" + text)

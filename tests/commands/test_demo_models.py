@@ -99,4 +99,5 @@ def test_compare_flags_the_biased_model_as_a_regression(demo, control, tmp_path:
         cli, ["compare", str(control[1]), str(head), "--policy", str(FAIRNESS)]
     )
     assert result.exit_code == 1, result.output
-    assert "regression s[Mustache]" in result.stdout
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert any("regression w[Mustache]" in line for line in failed), result.stdout

@@ -159,7 +159,7 @@ def test_each_gate_has_its_own_margin() -> None:
     )
     p = policy("gates:\n" + gates + "  sdar: {max: 1}\n")
     margins = {c.gate: c.margin for c in calibrate(p, [("r", ReportRecord(d))])}
-    assert margins == {"weighted_sensitivity": 0.02, "sensitivity": 0.04, "flip_rate": 0.03,
+    assert margins == {"weighted_sensitivity": 0.03, "sensitivity": 0.04, "flip_rate": 0.05,
                        "attribute_effect": 0.1, "path_share": 0.03, "sdar": 0.02}  # fmt: skip
     mine = calibrate(p, [("r", ReportRecord(d))], {"sdar": 0.5})
     assert {c.gate: c.margin for c in mine}["sdar"] == 0.5
