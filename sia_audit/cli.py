@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import signal
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -224,4 +223,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

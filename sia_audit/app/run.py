@@ -134,7 +134,7 @@ def conclude(loaded: Loaded, result: AuditResult) -> RunOutcome:
     inputs = loaded.inputs()
     head = table_from_result(result, inputs)
     verdicts += regressions(policy, loaded.base, head, str(loaded.baseline))
-    notes = ()
+    notes: tuple[str, ...] = ()
     if loaded.baseline is not None and policy.gates.regression is None:
         notes = (
             f"--baseline {loaded.baseline} was not used: the policy has no regression gates "

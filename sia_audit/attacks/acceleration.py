@@ -13,7 +13,7 @@ which records CUDA graphs: CUDA only, and it needs fixed batch shapes to pay.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +25,12 @@ from sia_audit.targets.contract import Target
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+class CompileFn(Protocol):
+    """Compiles a function into one with the same signature (torch.compile, set up)."""
+
+    def __call__(self, fn: _F, /) -> _F: ...
+
+
 class CompiledGenerator(nn.Module, Generator):
     """`inner` with compiled `encode` and `decode`; same attributes, weights and eval mode.
 
@@ -32,7 +38,7 @@ class CompiledGenerator(nn.Module, Generator):
     `accelerate` after moving to the device (moving later only triggers a recompilation).
     """
 
-    def __init__(self, inner: Generator, compile_fn: Callable[[_F], _F]) -> None:
+    def __init__(self, inner: Generator, compile_fn: CompileFn) -> None:
         super().__init__()
         self.inner = inner
         self.attr_names = inner.attr_names
@@ -54,7 +60,7 @@ class CompiledGenerator(nn.Module, Generator):
 class CompiledTarget(Target):
     """A Target over the same model and contract whose forward (adapt + model) is compiled."""
 
-    def __init__(self, inner: Target, compile_fn: Callable[[_F], _F]) -> None:
+    def __init__(self, inner: Target, compile_fn: CompileFn) -> None:
         super().__init__(inner.model, inner.contract)
         self._compiled = compile_fn(super().forward)
 
@@ -75,7 +81,7 @@ def _cloning(fn: _F) -> _F:
             return tuple(t.clone() for t in out)
         return out.clone()
 
-    return wrapped  # type: ignore[return-value]
+    return cast(_F, wrapped)  # same arguments, and outputs of the same kind
 
 
 def _device_of(module: object) -> torch.device | None:
@@ -85,12 +91,12 @@ def _device_of(module: object) -> torch.device | None:
     return None
 
 
-def _compiler(cuda_graphs: bool, dynamic: bool | None) -> Callable[[_F], _F]:
+def _compiler(cuda_graphs: bool, dynamic: bool | None) -> CompileFn:
     mode = "reduce-overhead" if cuda_graphs else "default"
 
     def compile_fn(fn: _F) -> _F:
         compiled = torch.compile(fn, mode=mode, dynamic=dynamic)
-        return _cloning(compiled) if cuda_graphs else compiled  # type: ignore[return-value]
+        return cast(_F, _cloning(compiled) if cuda_graphs else compiled)  # fn's signature
 
     return compile_fn
 

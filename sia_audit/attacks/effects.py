@@ -11,6 +11,7 @@ Both encode an image once and decode K + 1 attribute variants of every probe, st
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -20,6 +21,11 @@ from sia_audit.generators.flips import flipped
 from sia_audit.generators.interface import Generator, map_latent
 from sia_audit.targets.contract import Target
 from sia_audit.targets.tasks import Task
+
+
+def _tiled(t: Tensor, n: int) -> Tensor:
+    """`t` repeated `n` times along the batch (first) dimension."""
+    return t.repeat(n, *([1] * (t.dim() - 1)))
 
 
 def _variant_outcomes(
@@ -45,9 +51,9 @@ def _variant_outcomes(
         z = generator.encode(x.detach())
         for start in range(0, v, per_call):
             n = min(per_call, v - start)
-            zn = map_latent(z, lambda t, n=n: t.repeat(n, *([1] * (t.dim() - 1))))
+            zn = map_latent(z, partial(_tiled, n=n))
             images = generator.decode(zn, variants[start : start + n].reshape(n * b, k))
-            labels = label.repeat(n, *([1] * (label.dim() - 1)))
+            labels = _tiled(label, n)
             out = target(images)
             losses[start : start + n] = task.loss(out, labels).view(n, b)
             correct[start : start + n] = task.correct(out, labels).bool().view(n, b)

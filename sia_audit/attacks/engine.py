@@ -367,7 +367,8 @@ def _gradients(run: _Run, i: int, move_x: bool, move_a: bool) -> dict[str, Tenso
     # is the gradient of its own loss.
     grads = torch.autograd.grad(per_probe.sum(), list(wrt.values()))
     if i == 1:
-        run.first_grad = torch.sqrt(sum(g.float().pow(2).flatten(1).sum(dim=1) for g in grads))
+        squares = [g.float().pow(2).flatten(1).sum(dim=1) for g in grads]
+        run.first_grad = torch.sqrt(sum(squares[1:], start=squares[0]))
     # The graph (output, decoded, the latent) is freed on return, before the update.
     return dict(zip(wrt, grads, strict=True))
 

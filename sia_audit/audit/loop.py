@@ -200,6 +200,7 @@ def _numbers(probes: ProbeSet, env: Setup, config: AuditConfig, b: BatchAttacks)
         uses_g = get_variant(name).uses_generator
         effects = flip_loss = flip_changed = None
         if uses_g and config.effects:
+            assert r.a_T is not None  # a variant that uses the generator moves attributes
             effects = per_probe_effects(
                 r.x_T, b.a0, r.a_T, b.y, generator=generator, target=target, task=target.task
             )
@@ -263,5 +264,6 @@ def _single_attribute(b: BatchAttacks, env: Setup, config: AuditConfig) -> list[
             eps_a=env.eps_a,
             update_mask=mask,
         )
+        assert r.a_T is not None and r.a0 is not None  # the main attack moves attributes
         deltas.append((r.a_T - r.a0).cpu())
     return deltas

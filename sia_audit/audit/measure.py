@@ -72,20 +72,20 @@ def measure(
         for name in names
     }
     gallery: list[GalleryItem] = []
-    for b in numbers:
-        merge_gallery(gallery, b.gallery, config.gallery)
+    for batch in numbers:
+        merge_gallery(gallery, batch.gallery, config.gallery)
     main = data[config.attack.variant]
     included = env.eps_a.cpu() > 0
     frozen = tuple(n for n, keep in zip(attr_names, included.tolist(), strict=True) if not keep)
     b = config.bootstrap
-    delta = main.delta
-    assert delta is not None
+    delta, a0 = main.delta, main.a0
+    assert delta is not None and a0 is not None
     unmeasurable = () if editability is None else editability.editability.unmeasurable
     unmeasurable = tuple(a for a in unmeasurable if a not in frozen)
     sens = sensitivity(delta, included, names=attr_names, config=b, unmeasurable=unmeasurable)
     subpops = {}
     for attr in config.subpopulations:
-        group = main.a0[:, attr_names.index(attr)] >= 0.5
+        group = a0[:, attr_names.index(attr)] >= 0.5
         subpops[attr] = subpopulation_sensitivity(
             delta,
             group,
@@ -98,10 +98,7 @@ def measure(
     figures = attribute_figures(main, attr_names, included.tolist(), frozen, b)
     single = None
     if config.single_attribute:
-        deltas = [
-            None if numbers[0].single[j] is None else torch.cat([n.single[j] for n in numbers])
-            for j in range(len(attr_names))
-        ]
+        deltas = [_joined([n.single[j] for n in numbers]) for j in range(len(attr_names))]
         single = single_attribute_sensitivity(
             deltas, included, names=attr_names, config=b, unmeasurable=unmeasurable
         )
@@ -155,6 +152,15 @@ def measure(
         editability=None if editability is None else editability.editability,
         figures=figures,
     )
+
+
+def _joined(runs: Sequence[Tensor | None]) -> Tensor | None:
+    """One attribute's single-attribute deltas over all batches (None where it was not run)."""
+    if runs[0] is None:
+        return None
+    ran = [r for r in runs if r is not None]
+    assert len(ran) == len(runs), "a single-attribute run is missing from some batches"
+    return torch.cat(ran)
 
 
 def probe_data(names: Sequence[str], c: Mapping[str, Tensor]) -> ProbeData:

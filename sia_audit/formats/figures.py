@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from sia_audit.attacks.variants import VARIANTS
 from sia_audit.formats.charts import BarChart, BarValue, sensitivity_chart
@@ -116,6 +117,10 @@ class SubpopView:
     sdar: tuple[Figure | None, ...]
 
 
+@overload
+def figure(e: EstimateRecord, digits: int = 3, name: str = "") -> Figure: ...
+@overload
+def figure(e: EstimateRecord | None, digits: int = 3, name: str = "") -> Figure | None: ...
 def figure(e: EstimateRecord | None, digits: int = 3, name: str = "") -> Figure | None:
     """An estimate as printed; `name` is cut from its definition to make it generic."""
     if e is None:

@@ -88,18 +88,17 @@ def calibrate(
                     best = (v, name, attr)
         if best is not None:
             out.append(Calibrated(gate, best[0], best[1], best[2], margin[gate], g.use_confidence))
-    if policy.gates.sdar is not None:
-        g = policy.gates.sdar
-        values = [(name, r.sensitivity.sdar_s if g.on == "s" else r.sensitivity.sdar_h)
-                  for name, r in reports]  # fmt: skip
-        name, e = max(values, key=lambda item: item[1].low if g.use_confidence else item[1].value)
-        v = e.low if g.use_confidence else e.value
-        out.append(Calibrated("sdar", v, name, None, margin["sdar"], g.use_confidence))
+    if (sdar := policy.gates.sdar) is not None:
+        sdars = [(name, r.sensitivity.sdar_s if sdar.on == "s" else r.sensitivity.sdar_h)
+                 for name, r in reports]  # fmt: skip
+        name, e = max(sdars, key=lambda item: item[1].low if sdar.use_confidence else item[1].value)
+        v = e.low if sdar.use_confidence else e.value
+        out.append(Calibrated("sdar", v, name, None, margin["sdar"], sdar.use_confidence))
     return out
 
 
 def _attributes(
-    which: object, values: Mapping[str, object], policy: Policy, r: ReportRecord
+    which: str | Sequence[str], values: Mapping[str, object], policy: Policy, r: ReportRecord
 ) -> list[str]:
     """The gate's attributes that the report measured (not frozen, drawn by the generator)."""
     unmeasurable = set(r.sensitivity.unmeasurable)
@@ -108,7 +107,7 @@ def _attributes(
     elif which == "protected":
         names = list(policy.protected)
     else:
-        names = list(which)  # type: ignore[call-overload]
+        names = list(which)
     return [a for a in names if a in values and a not in unmeasurable]
 
 

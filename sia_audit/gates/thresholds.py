@@ -114,17 +114,18 @@ def _verdicts(
     on_unmeasurable: OnUnmeasurable,
 ) -> Iterable[GateVerdict]:
     sens = result.sensitivity
-    if gates.sdar is not None:
-        g = gates.sdar
-        figure = sens.sdar_s if g.on == "s" else sens.sdar_h
-        verdict = check_max(f"sdar({g.on})", figure, g.max, g.use_confidence)
+    if (sdar := gates.sdar) is not None:
+        figure = sens.sdar_s if sdar.on == "s" else sens.sdar_h
+        verdict = check_max(f"sdar({sdar.on})", figure, sdar.max, sdar.use_confidence)
         if all(a in sens.unmeasurable for a in sens.attributes):  # no spread to gate
             why = f"no histogram attribute has an expression rate >= {_min_expression(result)}"
             verdict = unmeasurable(verdict, why, on_unmeasurable)
         yield verdict
     # Every per-attribute gate, in the table's order (report_schema.per_attribute).
     for row in PER_ATTRIBUTE:
-        g = getattr(gates, row.gate) if row.gate is not None else None
+        if row.gate is None:
+            continue
+        g = getattr(gates, row.gate)
         if g is None or getattr(g, "normalised", False) != row.normalised:
             continue
         block = result.block(row.block)
@@ -136,17 +137,17 @@ def _verdicts(
         yield from _per_attribute(
             row.verdict, g, values, result, protected, on_unmeasurable, block.attributes
         )
-    if gates.clean_accuracy is not None:
-        g = gates.clean_accuracy
-        yield check_min("clean_accuracy", result.clean_accuracy, g.min, g.use_confidence)
-    if gates.reconstruction_accuracy is not None:
-        g = gates.reconstruction_accuracy
+    if (clean := gates.clean_accuracy) is not None:
+        yield check_min("clean_accuracy", result.clean_accuracy, clean.min, clean.use_confidence)
+    if (recon := gates.reconstruction_accuracy) is not None:
         yield check_min(
-            "reconstruction_accuracy", result.reconstruction_accuracy, g.min, g.use_confidence
+            "reconstruction_accuracy",
+            result.reconstruction_accuracy,
+            recon.min,
+            recon.use_confidence,
         )
-    if gates.attack_success_rate is not None:
-        g = gates.attack_success_rate
-        for name, limit in g.max.items():
+    if (asr_gate := gates.attack_success_rate) is not None:
+        for name, limit in asr_gate.max.items():
             gate = f"attack_success_rate[{name}]"
             if name not in result.attacks:
                 yield skipped(gate, "this attack was not run")
@@ -154,19 +155,19 @@ def _verdicts(
                 yield skipped(gate, "no probe was right on x0, so there was nothing to attack")
             else:
                 asr = result.attacks[name].attack_success_rate
-                yield check_max(gate, asr, limit, g.use_confidence)
-    if gates.robust_accuracy is not None:
-        g = gates.robust_accuracy
-        for name, limit in g.min.items():
+                yield check_max(gate, asr, limit, asr_gate.use_confidence)
+    if (robust := gates.robust_accuracy) is not None:
+        for name, limit in robust.min.items():
             gate = f"robust_accuracy[{name}]"
             if name not in result.attacks:
                 yield skipped(gate, "this attack was not run")
             else:
                 acc = result.attacks[name].robust_accuracy
-                yield check_min(gate, acc, limit, g.use_confidence)
-    if gates.psnr is not None:
-        g = gates.psnr
-        yield check_min(f"psnr[{result.main_attack}]", result.main.psnr_x0, g.min, g.use_confidence)
+                yield check_min(gate, acc, limit, robust.use_confidence)
+    if (psnr := gates.psnr) is not None:
+        yield check_min(
+            f"psnr[{result.main_attack}]", result.main.psnr_x0, psnr.min, psnr.use_confidence
+        )
 
 
 def _per_attribute(

@@ -48,6 +48,10 @@ class AttributeClassifier(nn.Module):
     those the generator has. Inputs are resized to the model's size and normalised as it expects.
     """
 
+    columns: Tensor  # buffers, registered in __init__
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self,
         model: nn.Module,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import TYPE_CHECKING, Self, TypeAlias
 
+import torch
 from torch import Tensor
 
 # An opaque encoding of a batch of images: a tuple of tensors, each with the batch on dim 0.
@@ -40,6 +41,13 @@ class Generator(ABC):
 
     def __call__(self, x: Tensor, a: Tensor) -> Tensor:
         return self.decode(self.encode(x), a)
+
+    if TYPE_CHECKING:
+        # An audit places its generator with nn.Module's to() and eval(), which the shipped
+        # generators inherit. Declared for the type checker only: defined here, they would
+        # shadow nn.Module's in a generator that lists Generator first.
+        def to(self, device: torch.device | str) -> Self: ...
+        def eval(self) -> Self: ...
 
 
 def map_latent(z: Latent, fn: Callable[[Tensor], Tensor]) -> Latent:

@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import torch
 
@@ -135,7 +135,12 @@ def load_reference_folder(folder: str | Path, which: int | str = "latest") -> At
     return build(weights_path, settings, attrs, thres_int, state, provenance)
 
 
+@overload
+def strip_prefix(key: str) -> str: ...
+@overload
+def strip_prefix(key: object) -> object: ...
 def strip_prefix(key: object) -> object:
+    """A state_dict key without nn.DataParallel's prefix; a key that is no str is kept as is."""
     return key.removeprefix(_DP_PREFIX) if isinstance(key, str) else key
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from sia_audit.errors import ConfigError
 from sia_audit.policy.models import Policy
@@ -96,7 +97,7 @@ def _expanded_size(root: yaml.Node | None, limit: int = MAX_VALUES) -> int:
     return 0 if root is None else size(root)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     message = _MESSAGES.get(error["type"], error["msg"])
     return message.removeprefix("Value error, ")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,8 +22,12 @@ from sia_audit.policy.gates import (
 from sia_audit.sources import SYNTHFACES
 from sia_audit.targets.tasks import task_names
 
-TaskName = Literal[task_names()]  # type: ignore[valid-type] - the registered tasks
-PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type] - the named step schedules
+if TYPE_CHECKING:  # a Literal built at run time is no type to a static checker
+    TaskName = str
+    PresetName = str
+else:
+    TaskName = Literal[task_names()]  # the registered tasks
+    PresetName = Literal[tuple(PRESETS)]  # the named step schedules
 _START = PRESETS[PRESET]  # the step schedule of a policy that names no preset
 
 
@@ -160,12 +164,12 @@ class AttackSection(_Strict):
     variant: str = Field(
         defaults.VARIANT, description="The main attack: a variant that moves attributes."
     )
-    steps: int = Field(_START["steps"], ge=1, description="Iterations T.")
+    steps: int = Field(int(_START["steps"]), ge=1, description="Iterations T.")
     eta_x: float = Field(_START["eta_x"], gt=0, description="Image step size, [0, 1] units.")
     eta_a: float = Field(_START["eta_a"], gt=0, description="Attribute step size.")
     eps_x: float = Field(_START["eps_x"], ge=0, description="Image L-inf radius, [0, 1] units.")
     partial_steps: int = Field(
-        _START["partial_steps"], ge=0, description="Steps of the partial variants."
+        int(_START["partial_steps"]), ge=0, description="Steps of the partial variants."
     )
     radii: dict[str, float] = Field(
         default_factory=dict,

@@ -17,7 +17,7 @@ _WHERE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=\s*([01])\s*$")
 
 def parse_where(specs: Sequence[str], attr_names: Sequence[str]) -> tuple[tuple[str, bool], ...]:
     """'ATTR=1' / 'ATTR=0' filters: the attribute on (>= 0.5) or off; one line per mistake."""
-    out = []
+    out: list[tuple[str, bool]] = []
     for spec in specs:
         m = _WHERE.match(spec)
         if m is None:

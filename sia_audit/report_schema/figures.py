@@ -8,10 +8,10 @@ that the two agree, so a new key in a writer fails there until its reader knows 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
 from sia_audit.report_schema.fields import Node
@@ -23,8 +23,8 @@ class Reader:
     `read(node)` fills each dataclass field from the key of the same name with the getter its
     type calls for: int a count, float a number, str text, bool a flag, `tuple[str, ...]` texts,
     another Reader its block, `Mapping[str, Reader]` an object of blocks by name; `X | None`
-    takes null. A field made with `older()` may be missing (reports written before it existed).
-    A record whose keys do not map one to one onto its fields writes its own `read`.
+    takes null. A field made with `field(metadata=OLDER)` may be missing (reports written before
+    it existed). A record whose keys do not map one to one onto its fields writes its own `read`.
     """
 
     PATH: ClassVar[str] = ""
@@ -38,15 +38,22 @@ class Reader:
         return cls.read(Node.of(data, cls.PATH if path is None else path))
 
 
-def older() -> Any:
-    """A field that reports written before it existed lack (read as None or empty)."""
-    return field(metadata={"older": True})
+# The metadata of a field that reports written before it existed lack (read as None or empty):
+# `x: T | None = field(metadata=OLDER)`, a plain field() so that type checkers see no default.
+OLDER: Mapping[str, bool] = MappingProxyType({"older": True})
 
 
-@functools.cache
+# Per record class, resolved once: each field, its type, and whether it may be missing.
+_FIELDS: dict[type, tuple[tuple[Any, Any, bool], ...]] = {}
+
+
 def _fields(cls: type) -> tuple[tuple[Any, Any, bool], ...]:
-    hints = typing.get_type_hints(cls)
-    return tuple((f, hints[f.name], bool(f.metadata.get("older"))) for f in dataclasses.fields(cls))
+    if cls not in _FIELDS:
+        hints = typing.get_type_hints(cls)
+        _FIELDS[cls] = tuple(
+            (f, hints[f.name], bool(f.metadata.get("older"))) for f in dataclasses.fields(cls)
+        )
+    return _FIELDS[cls]
 
 
 def _field(d: Node, key: str, kind: Any, missing_ok: bool) -> Any:
@@ -182,7 +189,7 @@ class GroupRecord(Reader):
 
     label: str
     n: int
-    reason: str | None = older()
+    reason: str | None = field(metadata=OLDER)
     sensitivity: SensitivityBlock | None
 
 
@@ -219,14 +226,14 @@ class AttackRecord(Reader):
     PATH = "attack"
 
     config: AttackConfigRecord
-    robust_accuracy: EstimateRecord | None = older()
-    attack_success_rate: EstimateRecord | None = older()
-    psnr_x0: EstimateRecord | None = older()
-    ssim_x0: EstimateRecord | None = older()
-    psnr_recon: EstimateRecord | None = older()  # generator attacks only
-    ssim_recon: EstimateRecord | None = older()
-    mean_nme: EstimateRecord | None = older()  # keypoint tasks only
-    failure_rate: EstimateRecord | None = older()
+    robust_accuracy: EstimateRecord | None = field(metadata=OLDER)
+    attack_success_rate: EstimateRecord | None = field(metadata=OLDER)
+    psnr_x0: EstimateRecord | None = field(metadata=OLDER)
+    ssim_x0: EstimateRecord | None = field(metadata=OLDER)
+    psnr_recon: EstimateRecord | None = field(metadata=OLDER)  # generator attacks only
+    ssim_recon: EstimateRecord | None = field(metadata=OLDER)
+    mean_nme: EstimateRecord | None = field(metadata=OLDER)  # keypoint tasks only
+    failure_rate: EstimateRecord | None = field(metadata=OLDER)
 
 
 @dataclass(frozen=True)
@@ -253,7 +260,7 @@ class AttributeEditabilityRecord(Reader):
     leakage: EstimateRecord
     most_leaked_to: str | None
     measurable: bool
-    truth: TruthRecord | None = older()
+    truth: TruthRecord | None = field(metadata=OLDER)
 
 
 @dataclass(frozen=True)
@@ -294,4 +301,4 @@ class OnnxBlock(Reader):
     provider: str
     onnxruntime_version: str
     clean_accuracy: EstimateRecord
-    parity: OnnxParityRecord | None = older()  # None: no torch target to compare with
+    parity: OnnxParityRecord | None = field(metadata=OLDER)  # None: no torch target to compare with

@@ -136,6 +136,9 @@ class Target(nn.Module):
     and its parameters never require gradients: only input gradients are ever taken.
     """
 
+    mean: Tensor  # buffers, registered in __init__
+    std: Tensor
+
     def __init__(self, model: Callable[[Tensor], Any], contract: TargetContract) -> None:
         super().__init__()
         if not callable(model):

@@ -45,7 +45,7 @@ def contact_sheet(
         (pad, 5), f"Random synthfaces at 64x64 (seed {seed}), shown 2x", fill="black", font=font
     )
     for i, face in enumerate(faces):
-        img = Image.fromarray(face).resize((rand_cell, rand_cell), Image.NEAREST)
+        img = Image.fromarray(face).resize((rand_cell, rand_cell), Image.Resampling.NEAREST)
         sheet.paste(img, (pad + (i % per_row) * rand_cell, header + (i // per_row) * rand_cell))
 
     top = header + rand_rows * rand_cell + 8
@@ -74,6 +74,6 @@ def contact_sheet(
         draw.text((pad, y + cell // 2 - 8), name, fill="black", font=font)
         for i, face in enumerate(_to_uint8(out.images)):
             j, k = divmod(i, 3)
-            img = Image.fromarray(face).resize((cell, cell), Image.LANCZOS)
+            img = Image.fromarray(face).resize((cell, cell), Image.Resampling.LANCZOS)
             sheet.paste(img, (label_w + j * (3 * cell + gap) + k * cell, y))
     return sheet

@@ -25,24 +25,39 @@ from sia_audit.probes.interface import ProbeSet
 
 
 class Contract(Protocol):
-    """The fields of a target contract (targets.contract.TargetContract) a task reads."""
+    """The fields of a target contract (targets.contract.TargetContract) a task reads.
 
-    task: str
-    label: str | None
-    classes: tuple[str, ...] | None
-    num_classes: int | None
-    num_keypoints: int | None
-    heatmap_sigma: float
-    nme_failure: float
+    Read-only members (properties), so that a frozen contract satisfies them."""
+
+    @property
+    def task(self) -> str: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def classes(self) -> tuple[str, ...] | None: ...
+    @property
+    def num_classes(self) -> int | None: ...
+    @property
+    def num_keypoints(self) -> int | None: ...
+    @property
+    def heatmap_sigma(self) -> float: ...
+    @property
+    def nme_failure(self) -> float: ...
 
 
 class Outcome(Protocol):
-    """Per-probe results of one attack that a task scores (results.ProbeData has them)."""
+    """Per-probe results of one attack that a task scores (results.ProbeData has them).
 
-    error_clean: Tensor
-    error_adv: Tensor
-    correct_clean: Tensor
-    correct_adv: Tensor
+    Read-only members (properties), so that the frozen ProbeData satisfies them."""
+
+    @property
+    def error_clean(self) -> Tensor: ...
+    @property
+    def error_adv(self) -> Tensor: ...
+    @property
+    def correct_clean(self) -> Tensor: ...
+    @property
+    def correct_adv(self) -> Tensor: ...
 
 
 @dataclass(frozen=True)
