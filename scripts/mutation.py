@@ -151,6 +151,21 @@ EQUIVALENT: tuple[tuple[str, str, str], ...] = (
      "the group is the top-level command: its parent is None"),
     ("sia_audit.cli.*_Cli*make_context*", "super().make_context(info_name, args, parent, )",
      "the console script passes no context settings: extra is empty"),
+    *(("sia_audit.metrics.bootstrap.*", f"+{line}",
+       "the tests run on a CPU, where the values already are: .to('cpu') moves only CUDA "
+       "tensors, and the figures are the same float64 numbers wherever they are computed")
+      for line in ("v = values.detach().to(None, torch.float64)",
+                   "v = values.detach().to(torch.float64)",
+                   "b = base.detach().to(None, torch.float64)",
+                   "b = base.detach().to(torch.float64)",
+                   "h = head.detach().to(None, torch.float64)",
+                   "h = head.detach().to(torch.float64)",
+                   "flat = values.detach().to(None, torch.float64)",
+                   "flat = values.detach().to(torch.float64)")),
+    ("sia_audit.gates.calibrate.x_as_yaml*", 'getattr(g, "normalised", None)',
+     "None and False are both false"),
+    ("sia_audit.gates.calibrate.x_as_yaml*", 'extra = ", normalised: true"',
+     "only a sensitivity gate has `normalised`, and its extra is empty before: = and += agree"),
 )  # fmt: skip
 
 MUTMUT_STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",

@@ -67,6 +67,8 @@ def test_the_fixed_report_reads_block_by_block() -> None:
     assert r.subpopulations["Male"].in_group.n == 4 and r.single_attribute is None
     effect = r.block("attribute_effect")
     assert effect is not None and set(effect.get("effect") or ()) == set(sens.attributes)
+    assert effect.n == 6  # the block's own probe count and attributes, read from its record
+    assert effect.attributes == tuple(r.data["figures"]["attribute_effect"]["attributes"])
     p = r.probes
     assert len(p.names) == 6 and len(p.attributes) == 15 and p.frozen == ("Eyeglasses",)
     assert p.delta is not None and len(p.delta) == 6 and all(len(row) == 15 for row in p.delta)
@@ -305,3 +307,12 @@ def test_path_attribution_and_flags_read_back() -> None:
     assert block.excluded == ("c",) and set(block.get("share") or ()) == {"a", "b"}
     flag = ValidityFlag("loss_not_raised", True, "fail", "the attack raised nothing")
     assert dataclasses.asdict(rs.FlagRecord.from_dict(flag.as_dict())) == flag.as_dict()
+
+
+def test_the_single_attribute_block_reads_as_a_sensitivity(data: dict[str, Any]) -> None:
+    """`single_attribute` holds s and h like `sensitivity`, not a generic per-attribute block."""
+    data["figures"]["single_attribute"] = copy.deepcopy(data["figures"]["sensitivity"])
+    r = rs.ReportRecord(data)
+    block = r.block("single_attribute")
+    assert isinstance(block, rs.SensitivityBlock) and block == r.single_attribute
+    assert block.s == r.sensitivity.s

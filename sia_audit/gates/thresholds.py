@@ -181,16 +181,15 @@ def _per_attribute(
     result: AuditResult,
     protected: Sequence[str],
     on_unmeasurable: OnUnmeasurable,
-    attributes: Sequence[str] | None = None,
+    attributes: Sequence[str],
 ) -> Iterable[GateVerdict]:
-    """One ceiling per named attribute; values are aligned with `attributes` (default: the
-    histogram's attributes).
+    """One ceiling per named attribute; values are aligned with `attributes`, the block's own.
 
     An attribute the generator cannot draw gets an `unmeasurable` verdict (or a skip), never a
     pass: h is not defined for it, and its s or effect says nothing about the target.
     """
     sens = result.sensitivity
-    aligned = tuple(sens.attributes if attributes is None else attributes)
+    aligned = tuple(attributes)
     which = g.attributes
     names = aligned if which == "all" else protected if which == "protected" else which
     normalised = isinstance(g, SensitivityGate) and g.normalised
