@@ -18,6 +18,7 @@ from sia_audit.audit import (
     measure,
     plan_batches,
 )
+from sia_audit.audit.shared_flips import flip_outcomes, loop_config, with_flips
 from sia_audit.distributed import Ranks, Session, rank_device, session
 from sia_audit.errors import SiaAuditError
 from sia_audit.formats import pdf
@@ -94,14 +95,19 @@ def run_sharded(
     p, config = loaded.probes, loaded.config
     t0 = time.perf_counter()
     mine = plan_batches(len(p), config.batch_size, ranks.rank, ranks.world)
-    numbers = audit_batches(p, loaded.generator, loaded.target, config, mine, progress)
+    # With an editability check the flips are read from its decodes (rank 0, below).
+    k = loaded.generator.num_attrs
+    outcomes = flip_outcomes(p, loaded.target, loaded.classifier, config, k)
+    loop = loop_config(config, outcomes)
+    numbers = audit_batches(p, loaded.generator, loaded.target, loop, mine, progress)
     parts = session.gather(numbers)
     if parts is None:
         return None
     every = [batch for part in parts for batch in part]
     attack_seconds = time.perf_counter() - t0
-    # The editability check is cheap and needs no target: rank 0 alone runs it, once.
-    editability = check_editability(p, loaded.generator, loaded.classifier, config)
+    # The editability check is cheap: rank 0 alone runs it, once, and reads the flips there.
+    editability = check_editability(p, loaded.generator, loaded.classifier, config, see=outcomes)
+    every = with_flips(every, outcomes, config.attack.variant)
     result = measure(
         p,
         loaded.generator,

@@ -32,6 +32,7 @@ from sia_audit.audit.loop import (
     setup,
 )
 from sia_audit.audit.measure import TimedEditability, measure
+from sia_audit.audit.shared_flips import FlipOutcomes, flip_outcomes, loop_config, with_flips
 from sia_audit.generators.classifiers import AttributeClassifier
 from sia_audit.generators.editability import measure_editability
 from sia_audit.generators.interface import Generator
@@ -54,9 +55,13 @@ def audit(
     first, and attributes it cannot draw are marked unmeasurable (left out of h and SDAR).
     """
     config = config or AuditConfig()
-    editability = check_editability(probes, generator, classifier, config)
+    # The counterfactual flips read the editability check's decodes when it runs.
+    outcomes = flip_outcomes(probes, target, classifier, config, generator.num_attrs)
+    editability = check_editability(probes, generator, classifier, config, see=outcomes)
     t0 = time.perf_counter()
-    numbers = audit_batches(probes, generator, target, config, progress=progress)
+    loop = loop_config(config, outcomes)
+    numbers = audit_batches(probes, generator, target, loop, progress=progress)
+    numbers = with_flips(numbers, outcomes, config.attack.variant)
     return measure(
         probes, generator, target, config, numbers, time.perf_counter() - t0, 1, editability
     )
@@ -67,8 +72,10 @@ def check_editability(
     generator: Generator,
     classifier: AttributeClassifier | None,
     config: AuditConfig,
+    see: FlipOutcomes | None = None,
 ) -> TimedEditability | None:
-    """The generator's editability on the audit's probes, or None without a classifier."""
+    """The generator's editability on the audit's probes, or None without a classifier;
+    `see` records the target's outcomes on its decodes (the counterfactual flips)."""
     if classifier is None:
         return None
     t0 = time.perf_counter()
@@ -80,6 +87,7 @@ def check_editability(
         device=resolve_device(config.device),
         min_expression=config.min_expression,
         config=config.bootstrap,
+        see=see,
     )
     return TimedEditability(result, time.perf_counter() - t0)
 

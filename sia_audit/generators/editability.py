@@ -88,8 +88,13 @@ def measure_editability(
     min_expression: float = defaults.MIN_EXPRESSION,
     config: BootstrapConfig = DEFAULT,
     progress: Callable[[int], None] | None = None,
+    see: Callable[[list[int], int, Tensor], None] | None = None,
 ) -> Editability:
-    """Expression rate and leakage of every attribute on `probes` (and the truth check)."""
+    """Expression rate and leakage of every attribute on `probes` (and the truth check).
+
+    `see(idx, j, images)`, when given, is shown every decode: the reconstruction (j = -1) and
+    the flip of attribute j, of the probes `idx` (the audit's counterfactual flips read them).
+    """
     device = torch.device(device)
     generator = generator.to(device).eval()
     classifier = classifier.to(device).eval()
@@ -102,12 +107,17 @@ def measure_editability(
         x0 = probes.load_images(idx).to(device)
         a0 = probes.attrs[idx].to(device)
         z = generator.encode(x0)
-        p_rec.append(classifier(generator.decode(z, a0)).cpu())
+        rec = generator.decode(z, a0)
+        p_rec.append(classifier(rec).cpu())
+        if see is not None:
+            see(idx, -1, rec)
         flips = []
         truths = []
         for j in range(k):
             a = flipped(a0, j, generator.attr_names)
             out = generator.decode(z, a)
+            if see is not None:
+                see(idx, j, out)
             flips.append(classifier(out).cpu())
             if oracle is not None and tally is not None:
                 truth = oracle.render_edits(idx, a.cpu()).to(device)
