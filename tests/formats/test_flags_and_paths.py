@@ -75,7 +75,7 @@ def test_path_shares_get_a_column_and_a_definition(data: dict[str, Any]) -> None
     )
     assert any(symbol == "path share" for symbol, _ in view.sensitivity.definitions)
     page = html.render(as_report(with_flags_and_paths(data))).decode()
-    assert ">path share</th>" in page
+    assert ">path share<br>" in page
     assert "path_share" not in keys(views.build(data))  # old reports: no column
 
 
@@ -93,7 +93,7 @@ def test_weighted_sensitivity_leads_with_s_beside_it(data: dict[str, Any]) -> No
     ]
     page = html.render(as_report(d)).decode()
     head = page.split('<table class="sensitivity">')[1].split("</thead>")[0]
-    assert head.index(">w</th>") < head.index(">s</th>") < head.index(">h</th>")
+    assert head.index(">w<br>") < head.index(">s<br>") < head.index(">h<br>")
     assert ReportRecord(data).block("weighted_sensitivity") is None  # reports from before it
     assert views.build(data).sensitivity.lead.key == "s"
 
@@ -147,4 +147,4 @@ def test_counterfactual_flips_get_their_columns_from_the_one_table(data: dict[st
     assert any(symbol == "flip rate" for symbol, _ in view.sensitivity.definitions)
     page = html.render(as_report(d)).decode()
     head = page.split('<table class="sensitivity">')[1].split("</thead>")[0]
-    assert head.index(">w</th>") < head.index(">flip rate</th>") < head.index(">flip loss</th>")
+    assert head.index(">w<br>") < head.index(">flip rate<br>") < head.index(">flip loss<br>")
