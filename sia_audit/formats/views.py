@@ -102,6 +102,7 @@ class ReportView:
     editability: EditabilityView | None = None  # None: no attribute classifier judged G
     flags: tuple[FlagRow, ...] = ()  # the raised validity flags, failing ones first
     flags_checked: int = 0  # how many flags were checked (0: a report from before flags)
+    flags_not_checked: tuple[str, ...] = ()  # flags this run measured nothing to check on
     # measurable, largest headline figure first; () when the headline is s (top_sensitive)
     top_lead: tuple[SensitivityRow, ...] = ()
     gate_counts: str = ""  # "18 passed, 3 skipped"
@@ -166,7 +167,8 @@ def _build(report: ReportRecord, files: tuple[str, ...]) -> ReportView:
                 key=lambda f: f.level != "fail",
             )
         ),
-        flags_checked=len(report.flags),
+        flags_checked=sum(f.checked for f in report.flags),
+        flags_not_checked=tuple(f.name for f in report.flags if not f.checked),
         gate_counts=gate_counts(g.status for g in gates),
     )
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import torch
 
+from sia_audit.report_schema.figures import NOT_CHECKED
 from sia_audit.results import AuditResult
 from sia_audit.targets.tasks import Task
 
@@ -90,7 +91,7 @@ def validity_flags(
 def _probabilities(result: AuditResult, task: Task) -> tuple[bool, str]:
     d = result.main.probes
     if not task.outputs_logits or d.output_min is None or d.output_max is None:
-        return False, f"not checked: the {task.name} task's outputs are not logits"
+        return False, f"{NOT_CHECKED}the {task.name} task's outputs are not logits"
     low, high = float(d.output_min.min()), float(d.output_max.max())
     # A classifier's probabilities spread towards 0 and 1; small logits of a weak model that
     # happen to lie in [0, 1] do not (SPREAD keeps those from raising a false alarm).
@@ -106,7 +107,7 @@ def _probabilities(result: AuditResult, task: Task) -> tuple[bool, str]:
 def _vanishing(result: AuditResult) -> tuple[bool, str]:
     g = result.main.probes.first_grad
     if g is None:
-        return False, "not checked: the main attack records no gradient"
+        return False, NOT_CHECKED + "the main attack records no gradient"
     none = (~torch.isfinite(g)) | (g <= VANISHING)
     share = float(none.float().mean())
     text = (
@@ -124,7 +125,7 @@ def _vanishing(result: AuditResult) -> tuple[bool, str]:
 
 def _pgd_vs_fgsm(result: AuditResult) -> tuple[bool, str]:
     if "pgd" not in result.attacks or "fgsm" not in result.attacks:
-        return False, "not checked: the policy runs PGD and FGSM not both"
+        return False, NOT_CHECKED + "the policy runs PGD and FGSM not both"
     pgd = float(result.attacks["pgd"].probes.loss_adv.mean())
     fgsm = float(result.attacks["fgsm"].probes.loss_adv.mean())
     text = f"mean loss of the adversaries: PGD {pgd:.4g}, FGSM {fgsm:.4g} at the same eps_x"
@@ -166,7 +167,7 @@ def _reconstruction(result: AuditResult, floor: float) -> tuple[bool, str]:
 def _unmeasurable(result: AuditResult) -> tuple[bool, str]:
     e = result.editability
     if e is None:
-        return False, "not checked: no attribute classifier judged the generator's edits"
+        return False, NOT_CHECKED + "no attribute classifier judged the generator's edits"
     if e.unmeasurable:
         return True, (
             f"the generator cannot draw {', '.join(e.unmeasurable)} (expression rate below "
@@ -199,7 +200,7 @@ def _pixel_level(result: AuditResult) -> tuple[bool, str]:
     failure a pixel attack does not find: the failures are pixel-level, not semantic."""
     path = result.path_attribution
     if path is None:
-        return False, "not checked: the attack raised no loss to attribute to pixels or attributes"
+        return False, NOT_CHECKED + "the attack raised no loss to attribute to pixels or attributes"
     share = path.image_share.value
     sia = _flips(result, result.main_attack)
     text = (

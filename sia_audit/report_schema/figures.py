@@ -169,6 +169,10 @@ class AttributeBlock(Reader):
         )
 
 
+# The start of the message of a flag that could not be checked on a run (gates.flags writes it).
+NOT_CHECKED = "not checked: "
+
+
 @dataclass(frozen=True)
 class FlagRecord(Reader):
     """One validity flag (gates.flags.ValidityFlag, saved): raised or not, and why."""
@@ -179,6 +183,11 @@ class FlagRecord(Reader):
     raised: bool
     level: str  # fail / warn
     message: str
+
+    @property
+    def checked(self) -> bool:
+        """False where the run measured nothing to check it on (its message says why)."""
+        return not self.message.startswith(NOT_CHECKED)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,24 @@ def test_no_raised_flag_is_said_too(data: dict[str, Any]) -> None:
     for f in d["flags"]:
         f["raised"] = False
     page = html.render(as_report(d)).decode()
-    assert f"none of the {len(FLAGS)} checks raised" in page
+    assert f"none of the {len(FLAGS)} checks that ran raised." in page
+
+
+def test_a_flag_that_could_not_be_checked_is_not_counted_as_passed(data: dict[str, Any]) -> None:
+    """Without the pixel baselines PGD-below-FGSM has nothing to compare: not a clean bill."""
+    d = with_flags_and_paths(data)
+    for f in d["flags"]:
+        f["raised"] = False
+        if f["name"] == "pgd_weaker_than_fgsm":
+            f["message"] = "not checked: the policy runs PGD and FGSM not both"
+    view = views.build(d)
+    assert view.flags_checked == len(FLAGS) - 1
+    assert view.flags_not_checked == ("pgd_weaker_than_fgsm",)
+    page = html.render(as_report(d)).decode()
+    assert (
+        f"none of the {len(FLAGS) - 1} checks that ran raised; not checked on this run, for "
+        "want of what they read: <code>pgd_weaker_than_fgsm</code>." in page
+    )
 
 
 def test_the_summary_ranks_w_and_s_each_by_its_own_figure(data: dict[str, Any]) -> None:
