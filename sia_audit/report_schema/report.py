@@ -6,11 +6,11 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sia_audit.errors import DataError
 from sia_audit.report_schema.fields import Node, SchemaError, flag, number
@@ -28,6 +28,7 @@ from sia_audit.report_schema.figures import (
 )
 
 SCHEMA_VERSION = 1
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,24 @@ def _rows(
 ) -> tuple[tuple[float, ...], ...] | None:
     """An (n, k) array of numbers, or None (saved as null for pixel attacks; a missing
     `optional` key, which older reports lack, too)."""
+    return _grid(d, key, n, k, optional, number, "numbers")
+
+
+def _flag_rows(d: Node, key: str, n: int, k: int) -> tuple[tuple[bool, ...], ...] | None:
+    """An optional (n, k) array of booleans, or None."""
+    return _grid(d, key, n, k, True, flag, "booleans")
+
+
+def _grid(
+    d: Node,
+    key: str,
+    n: int,
+    k: int,
+    optional: bool,
+    read: Callable[[Any, str], _T],
+    what: str,
+) -> tuple[tuple[_T, ...], ...] | None:
+    """An (n, k) array whose cells `read` checks, or None where it is null or (optional) absent."""
     rows = d.items_or_none(key, optional)
     if rows is None:
         return None
@@ -70,22 +89,8 @@ def _rows(
     for i, row in enumerate(_sized(d, key, rows, n)):
         where = f"{d.at(key)}[{i}]"
         if not isinstance(row, list) or len(row) != k:
-            raise SchemaError(where, f"expected a list of {k} numbers")
-        out.append(tuple(number(v, f"{where}[{j}]") for j, v in enumerate(row)))
-    return tuple(out)
-
-
-def _flag_rows(d: Node, key: str, n: int, k: int) -> tuple[tuple[bool, ...], ...] | None:
-    """An optional (n, k) array of booleans, or None."""
-    rows = d.items_or_none(key, optional=True)
-    if rows is None:
-        return None
-    out = []
-    for i, row in enumerate(_sized(d, key, rows, n)):
-        where = f"{d.at(key)}[{i}]"
-        if not isinstance(row, list) or len(row) != k:
-            raise SchemaError(where, f"expected a list of {k} booleans")
-        out.append(tuple(flag(v, f"{where}[{j}]") for j, v in enumerate(row)))
+            raise SchemaError(where, f"expected a list of {k} {what}")
+        out.append(tuple(read(v, f"{where}[{j}]") for j, v in enumerate(row)))
     return tuple(out)
 
 
