@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageFile, UnidentifiedImageError
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as tvf
 
 from sia_audit.probes.celeba_files import fail
 
@@ -107,6 +105,11 @@ def decode(path: Path, preprocess: Preprocess, size: tuple[int, int]) -> torch.T
             f"image is {img.size[0]}x{img.size[1]} but the set was {size[0]}x{size[1]} when opened",
             "do not change a probe set while it is in use",
         )
+    # torchvision.transforms imports torchvision's model zoo and torch._dynamo (over a second):
+    # only a run that reads image files pays for it, not every command's start.
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as tvf
+
     if preprocess.center_crop is not None:
         img = tvf.center_crop(img, [preprocess.center_crop, preprocess.center_crop])
     if preprocess.size is not None:
