@@ -9,11 +9,16 @@ for it, so a selection that needs neither pays nothing.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from tests.action.harness import ActionRun, audit_demo_model
+
+# No test reads or writes the user's editability cache (~/.cache/sia-audit), and none depends
+# on what an earlier test left there; the cache's own tests point it at a temporary folder.
+os.environ["SIA_AUDIT_CACHE"] = "off"
 
 
 @pytest.fixture(scope="session")

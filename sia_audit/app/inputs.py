@@ -13,13 +13,21 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sia_audit.audit import AuditConfig
+import torch
+
+from sia_audit import __version__
+from sia_audit.audit import AuditConfig, resolve_device
+from sia_audit.audit.editability_cache import EditabilityCache, default_folder, key_of
 from sia_audit.errors import ConfigError
 from sia_audit.fsutil import sha256_of
 from sia_audit.gates.comparable import differing_provenance, refuse_if
 from sia_audit.gates.regression import ProbeTable, load_report, table_from_report
 from sia_audit.generators.checkpoint import load_generator
-from sia_audit.generators.classifiers import AttributeClassifier, resolve_classifier
+from sia_audit.generators.classifiers import (
+    AttributeClassifier,
+    resolve_classifier,
+    shipped_classifier_path,
+)
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.onnx.runtime import OnnxTarget, load_onnx_target
@@ -119,6 +127,7 @@ class Loaded:
     onnx_target: OnnxTarget | None
     started: float  # time.perf_counter() when loading began
     load_seconds: float
+    cache: EditabilityCache | None = None  # the editability check kept between runs
 
     def fingerprint(self) -> dict[str, object]:
         """What every rank of a distributed run must share: the same inputs, the same plan."""
@@ -188,6 +197,7 @@ def load(
             "baselines": list(config.baselines),
         }
         refuse_if(differing_provenance(base.provenance, planned), str(baseline))
+    cache = editability_cache(target_source, policy, gen_path, classifier, probes, config)
     return Loaded(
         target_source,
         policy,
@@ -204,4 +214,47 @@ def load(
         onnx_target,
         t0,
         time.perf_counter() - t0,
+        cache,
     )
+
+
+def editability_cache(
+    target_source: str,
+    policy: Policy,
+    generator_file: Path,
+    classifier: AttributeClassifier | None,
+    probes: ProbeSet,
+    config: AuditConfig,
+) -> EditabilityCache | None:
+    """The cache entry of this run's editability check, keyed by everything it depends on;
+    None when caching is off, there is no check, or the target is not a file to hash."""
+    folder = default_folder()
+    target_file = Path(target_source)
+    if folder is None or classifier is None or not target_file.is_file():
+        return None
+    named = policy.generator.attribute_classifier
+    if named is not None:
+        classifier_sha = sha256_of(Path(named))
+    elif policy.generator.source == BUILTIN:
+        classifier_sha = sha256_of(shipped_classifier_path())
+    else:
+        classifier_sha = "the generator's own discriminator"  # covered by the generator's hash
+    device = resolve_device(config.device)
+    b = config.bootstrap
+    parts = {
+        "sia_audit": __version__,
+        "torch": torch.__version__,
+        "target_sha256": sha256_of(target_file),
+        "target_contract": policy.target.model_dump(mode="json") if policy.target else None,
+        "generator_sha256": sha256_of(generator_file),
+        "classifier": [classifier.description, classifier_sha],
+        "probe_manifest_sha256": probes.manifest_sha256(),
+        "min_expression": config.min_expression,
+        "bootstrap": [b.resamples, b.seed, b.level],
+        "batch_size": config.batch_size,
+        "flips": config.flips,
+        "device": [device.type, torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else torch.backends.cpu.get_cpu_capability()],
+        "threads": torch.get_num_threads(),
+    }  # fmt: skip
+    return EditabilityCache(folder, key_of(parts))

@@ -76,6 +76,7 @@ def run(
         loaded.config,
         progress,
         classifier=loaded.classifier,
+        cache=loaded.cache,
     )
     return conclude(loaded, result)
 
@@ -106,7 +107,9 @@ def run_sharded(
     every = [batch for part in parts for batch in part]
     attack_seconds = time.perf_counter() - t0
     # The editability check is cheap: rank 0 alone runs it, once, and reads the flips there.
-    editability = check_editability(p, loaded.generator, loaded.classifier, config, see=outcomes)
+    editability = check_editability(
+        p, loaded.generator, loaded.classifier, config, see=outcomes, cache=loaded.cache
+    )
     every = with_flips(every, outcomes, config.attack.variant)
     result = measure(
         p,
@@ -140,9 +143,9 @@ def conclude(loaded: Loaded, result: AuditResult) -> RunOutcome:
     inputs = loaded.inputs()
     head = table_from_result(result, inputs)
     verdicts += regressions(policy, loaded.base, head, str(loaded.baseline))
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = tuple(loaded.cache.notes) if loaded.cache is not None else ()
     if loaded.baseline is not None and policy.gates.regression is None:
-        notes = (
+        notes += (
             f"--baseline {loaded.baseline} was not used: the policy has no regression gates "
             "(add gates.regression to compare against it)",
         )

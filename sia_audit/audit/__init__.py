@@ -23,6 +23,7 @@ from sia_audit.audit.config import (
     plan_batches,
     resolve_device,
 )
+from sia_audit.audit.editability_cache import EditabilityCache
 from sia_audit.audit.loop import (
     BatchAttacks,
     BatchNumbers,
@@ -48,16 +49,20 @@ def audit(
     config: AuditConfig | None = None,
     progress: Progress | None = None,
     classifier: AttributeClassifier | None = None,
+    cache: EditabilityCache | None = None,
 ) -> AuditResult:
     """Attack every probe with the main attack and the baselines, then compute every figure.
 
     With an attribute `classifier`, the generator's editability is measured on the probes
-    first, and attributes it cannot draw are marked unmeasurable (left out of h and SDAR).
+    first (or read from `cache`), and attributes it cannot draw are marked unmeasurable (left
+    out of h and SDAR).
     """
     config = config or AuditConfig()
     # The counterfactual flips read the editability check's decodes when it runs.
     outcomes = flip_outcomes(probes, target, classifier, config, generator.num_attrs)
-    editability = check_editability(probes, generator, classifier, config, see=outcomes)
+    editability = check_editability(
+        probes, generator, classifier, config, see=outcomes, cache=cache
+    )
     t0 = time.perf_counter()
     loop = loop_config(config, outcomes)
     numbers = audit_batches(probes, generator, target, loop, progress=progress)
@@ -73,11 +78,19 @@ def check_editability(
     classifier: AttributeClassifier | None,
     config: AuditConfig,
     see: FlipOutcomes | None = None,
+    cache: EditabilityCache | None = None,
 ) -> TimedEditability | None:
     """The generator's editability on the audit's probes, or None without a classifier;
-    `see` records the target's outcomes on its decodes (the counterfactual flips)."""
+    `see` records the target's outcomes on its decodes (the counterfactual flips). With a
+    `cache`, a previous run's check of the same inputs is read instead, and a new one kept."""
     if classifier is None:
         return None
+    if cache is not None:
+        hit = cache.load(len(probes), generator.num_attrs, flips=see is not None)
+        if hit is not None:
+            if see is not None and hit.flip_loss is not None and hit.flip_correct is not None:
+                see.fill(hit.flip_loss, hit.flip_correct)
+            return TimedEditability(hit.editability, 0.0)
     t0 = time.perf_counter()
     result = measure_editability(
         probes,
@@ -89,6 +102,8 @@ def check_editability(
         config=config.bootstrap,
         see=see,
     )
+    if cache is not None:
+        cache.save(result, *((see.loss, see.correct) if see is not None else (None, None)))
     return TimedEditability(result, time.perf_counter() - t0)
 
 
@@ -97,6 +112,7 @@ __all__ = [
     "BatchAttacks",
     "BatchNumbers",
     "Batches",
+    "EditabilityCache",
     "Progress",
     "Setup",
     "TimedEditability",

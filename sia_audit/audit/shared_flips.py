@@ -43,6 +43,13 @@ class FlipOutcomes:
         self.loss[list(idx), j + 1] = task.loss(out, labels).float().cpu()
         self.correct[list(idx), j + 1] = task.correct(out, labels).bool().cpu()
 
+    def fill(self, loss: Tensor, correct: Tensor) -> None:
+        """Every decode's outcome at once, as a previous run of the same inputs recorded them."""
+        if loss.shape != self.loss.shape or correct.shape != self.correct.shape:
+            raise ValueError(f"expected outcomes {tuple(self.loss.shape)}, got {tuple(loss.shape)}")
+        self.loss = loss.float().clone()
+        self.correct = correct.bool().clone()
+
     def arrays(self) -> tuple[Tensor, Tensor]:
         """(flip_loss, flip_changed), (N, K) each, as the attack loop computes them."""
         if torch.isnan(self.loss).any():

@@ -90,6 +90,8 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
     write_reports(out, outcome)
     contact_sheet(seed=0).save(out / "synthfaces.png")
     (out / MARKER).write_text("written by sia-audit demo\n", encoding="utf-8")
+    for note in outcome.notes:
+        click.echo(f"sia-audit: note: {note}", err=True)
     for f in outcome.flags:
         if f.raised:
             click.echo(f"FLAG    {f.name} ({f.level}): {f.message}", err=True)
