@@ -5,9 +5,10 @@ The shapes of an audit on real faces: the reference AttGAN-PyTorch generator at 
 on them) and a torchvision ResNet-18 target at 224 px with ImageNet normalisation. Two figures:
 
 - one SIA step of one probe (the engine alone: a forward and backward pass through G and f);
-- one step of a whole audit per probe (SIA and the PGD baseline, each one step, as `run`
-  does), and the audit's fixed cost per probe besides its steps (FGSM, the attribute effects,
-  the reconstruction, the figures).
+- one step of a whole audit per probe and its fixed cost per probe besides its steps (the
+  attribute effects, the flips, the reconstruction, the figures), as `run` makes it now (SIA
+  alone: the pixel baselines run only when a policy asks) and as it did before (SIA, FGSM and
+  PGD), interleaved in one run, with the projected wall time of a `ci` audit of 64 probes.
 
 Each per-step cost is the difference between runs of `steps` and `2 x steps` steps on the same
 probes, divided by the extra probe-steps, so the fixed cost stays apart. Best of `repeats`
@@ -87,23 +88,34 @@ def _config(steps: int) -> AttackConfig:
     return AttackConfig(steps=steps, eta_x=1 / 255, eta_a=1 / 255, eps_x=1.5 / 255)  # ci preset
 
 
-def _cost(run: Callable[[int], None], probes: int, steps: int, repeats: int) -> Cost:
-    def timed(t: int) -> float:
+def _costs(
+    runs: dict[str, Callable[[int], None]], probes: int, steps: int, repeats: int
+) -> dict[str, Cost]:
+    """Cost of each run, best of `repeats` rounds that run each in turn (so that a burst of
+    load on the shared machine hits them alike)."""
+
+    def timed(run: Callable[[int], None], t: int) -> float:
         start = time.perf_counter()
         run(t)
         return time.perf_counter() - start
 
-    run(1)  # warm-up: allocator, oneDNN primitives
-    short = long = float("inf")
+    for run in runs.values():
+        run(1)  # warm-up: allocator, oneDNN primitives
+    short = dict.fromkeys(runs, float("inf"))
+    long = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
-        short = min(short, timed(steps))
-        long = min(long, timed(2 * steps))
-    per_step = (long - short) / (probes * steps)
-    return Cost(per_step, max(short / probes - per_step * steps, 0.0))
+        for name, run in runs.items():
+            short[name] = min(short[name], timed(run, steps))
+            long[name] = min(long[name], timed(run, 2 * steps))
+    out = {}
+    for name in runs:
+        per_step = (long[name] - short[name]) / (probes * steps)
+        out[name] = Cost(per_step, max(short[name] / probes - per_step * steps, 0.0))
+    return out
 
 
-def sia_step(gen: Generator, target: Target, probes: int, steps: int, repeats: int = 2) -> Cost:
-    """The engine alone: SIA (variant full) on one batch of random probes."""
+def sia_run(gen: Generator, target: Target, probes: int) -> Callable[[int], None]:
+    """The engine alone: SIA (variant full) on one batch of random probes, t steps."""
     faces = RandomFaces(probes, gen.image_size, gen.attr_names)
     x0, a0 = faces.load_images(range(probes)), faces.attrs
     eps_a = torch.ones(len(gen.attr_names))
@@ -113,24 +125,36 @@ def sia_step(gen: Generator, target: Target, probes: int, steps: int, repeats: i
         attack(x0, a0, torch.zeros(probes), generator=gen, target=target, task=target.task,
                config=_config(t), eps_a=eps_a)  # fmt: skip
 
-    return _cost(run, probes, steps, repeats)
+    return run
 
 
-def audit_step(gen: Generator, target: Target, probes: int, steps: int, repeats: int = 2) -> Cost:
-    """A whole audit as `sia-audit run` makes it (SIA, FGSM and PGD, the attribute effects),
-    in one batch, without the editability check (it needs an attribute classifier)."""
+def audit_run(
+    gen: Generator, target: Target, probes: int, baselines: tuple[str, ...]
+) -> Callable[[int], None]:
+    """A whole audit as `sia-audit run` makes it (SIA, the attribute effects, the flips, and
+    the pixel baselines named), in one batch, without the editability check (it needs an
+    attribute classifier), t steps."""
     faces = RandomFaces(probes, gen.image_size, gen.attr_names)
 
     def run(t: int) -> None:
         config = AuditConfig(
             attack=_config(t),
+            baselines=baselines,
             batch_size=probes,
             bootstrap=BootstrapConfig(resamples=100),
             subpopulations=(),
         )
         audit(faces, gen, target, config)
 
-    return _cost(run, probes, steps, repeats)
+    return run
+
+
+CI_PROBES, CI_STEPS = 64, 50  # fairness.yaml's probe count, the `ci` preset's steps
+
+
+def projected_hours(cost: Cost) -> float:
+    """Wall time of a `ci` audit of CI_PROBES probes on this machine, from a measured cost."""
+    return CI_PROBES * (CI_STEPS * cost.per_probe_step + cost.fixed_per_probe) / 3600
 
 
 def main() -> None:
@@ -141,8 +165,13 @@ def main() -> None:
     torch.set_num_threads(threads)
     gen, target = reference_models()
     load = os.getloadavg()[0]
-    sia = sia_step(gen, target, probes, steps, repeats)
-    whole = audit_step(gen, target, probes, steps, repeats)
+    runs = {
+        "sia": sia_run(gen, target, probes),
+        # Before the pixel baselines were opt-in, every run paid for FGSM and PGD.
+        "before": audit_run(gen, target, probes, ("fgsm", "pgd")),
+        "now": audit_run(gen, target, probes, ()),
+    }
+    cost = _costs(runs, probes, steps, repeats)
     print(
         f"torch {torch.__version__}, {platform.machine()} {torch.backends.cpu.get_cpu_capability()}"
         f", {threads} thread(s) of {os.cpu_count()} cores, load average {load:.2f} before, "
@@ -151,11 +180,18 @@ def main() -> None:
     print(
         f"AttGAN {gen.image_size} px ({len(gen.attr_names)} attributes) + ResNet-18 "
         f"{target.contract.input_size[0]} px, {probes} probes in one batch, {steps} vs "
-        f"{2 * steps} steps, best of {repeats}:"
+        f"{2 * steps} steps, best of {repeats} interleaved rounds:"
     )
-    print(f"  SIA, one step of one probe:          {sia.per_probe_step:.2f} s")
-    print(f"  whole audit, one step of one probe:  {whole.per_probe_step:.2f} s (SIA + PGD)")
-    print(f"  whole audit, fixed cost per probe:   {whole.fixed_per_probe:.2f} s")
+    print(f"  SIA, one step of one probe:              {cost['sia'].per_probe_step:.2f} s")
+    for name, what in (("before", "SIA + FGSM + PGD (before)"), ("now", "SIA alone (now)")):
+        c = cost[name]
+        print(
+            f"  audit, {what}: {c.per_probe_step:.2f} s per probe-step, "
+            f"{c.fixed_per_probe:.2f} s fixed per probe; a `ci` audit of {CI_PROBES} probes "
+            f"x {CI_STEPS} steps: {projected_hours(c):.2f} h on {threads} thread(s)"
+        )
+    ratio = projected_hours(cost["before"]) / projected_hours(cost["now"])
+    print(f"  before / now, in this run: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
