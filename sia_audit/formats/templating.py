@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+import markupsafe
 
 _ESCAPED = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
@@ -63,14 +64,21 @@ def _loader() -> jinja2.BaseLoader:
     return jinja2.FileSystemLoader(str(resources.files("sia_audit.templates")))
 
 
+def breakable(name: str) -> markupsafe.Markup:
+    """A gate's name, escaped, that may wrap before its "[attribute]" and nowhere else."""
+    return markupsafe.Markup("<wbr>[").join(markupsafe.escape(name).split("["))
+
+
 @cache
 def html_environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=_loader(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["breakable"] = breakable
+    return env
 
 
 @cache

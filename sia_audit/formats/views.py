@@ -60,7 +60,7 @@ class GateRow:
     value: str
     interval: str
     threshold: str  # "≤ 0.25", "≥ 0.98" or "" when skipped
-    basis: str  # what is compared with the threshold
+    why: str  # the verdict in words: "within the max 0.095", "rose by 0.037, ... but not surely"
     message: str
 
 
@@ -201,9 +201,15 @@ def gate_row(g: GateRecord) -> GateRow:
         value=_g(g.value),
         interval=f"[{_g(g.low)}, {_g(g.high)}]" if has_value else "",
         threshold=f"{bound}{_g(g.threshold)}" if g.threshold is not None else "",
-        basis=("whole interval" if g.use_confidence else "value") if has_value else "",
+        why=verdict_words(g.message) if has_value else g.message,
         message=g.message,
     )
+
+
+def verdict_words(message: str) -> str:
+    """A gate's message without its leading `gate = value [low, high]: `: the reason alone."""
+    head, sep, words = message.partition("]: ")
+    return words if sep else message
 
 
 PROVENANCE_KEYS = (

@@ -49,7 +49,13 @@ def _check(
         failed = (e.high if use_confidence else e.value) < limit
         side = "below"
     basis = "its whole interval is" if use_confidence else "it is"
-    verdict = f"{basis} {side} the {bound} {limit:g}" if failed else f"within the {bound} {limit:g}"
+    beyond = e.value > limit if bound == "max" else e.value < limit
+    if failed:
+        verdict = f"{basis} {side} the {bound} {limit:g}"
+    elif beyond:  # with confidence: the value is past the line, its interval is not wholly
+        verdict = f"{side} the {bound} {limit:g}, but not surely: its interval reaches it"
+    else:
+        verdict = f"within the {bound} {limit:g}"
     return GateVerdict(
         gate=gate,
         status="fail" if failed else "pass",

@@ -18,7 +18,7 @@ TEMPLATE_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "dl", "dt",
     "dd", "code", "section", "div", "span", "table", "thead", "tbody", "tr", "th", "td", "p",
     "em", "strong", "figure", "svg", "text", "line", "g", "rect", "img", "ul", "li", "br",
-    "defs", "pattern",
+    "defs", "pattern", "wbr",
 }  # fmt: skip
 
 

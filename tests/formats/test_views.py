@@ -43,7 +43,9 @@ def test_gates_split_into_thresholds_and_regressions(data: dict[str, Any]) -> No
     assert all(g.name.startswith("regression") for g in view.regression)
     assert len(view.gates) + len(view.regression) == len(data["gates"])
     mustache = view.failed[0]
-    assert (mustache.threshold, mustache.basis) == ("≤ 0.01", "value")
+    assert mustache.threshold == "≤ 0.01"
+    assert mustache.why == "it is above the max 0.01"  # its value decides, not its interval
+    assert mustache.message.endswith(": " + mustache.why)
 
 
 def test_main_attack_first_and_fgsm_is_one_step(data: dict[str, Any]) -> None:

@@ -43,10 +43,21 @@ def row(v: GateVerdict) -> tuple:
     ("e", "confident", "status", "words"),
     [
         (est(0.5, 0.25, 0.75), False, "pass", "within the max 0.5"),  # the value on the line
-        (est(0.625, 0.5, 0.75), True, "pass", "within the max 0.5"),  # the low end on it
+        (
+            est(0.625, 0.5, 0.75),
+            True,
+            "pass",
+            "above the max 0.5, but not surely: its interval reaches it",
+        ),  # the low end on it
         (est(0.625, 0.25, 0.75), False, "fail", "it is above the max 0.5"),
         (est(0.875, 0.625, 1.0), True, "fail", "its whole interval is above the max 0.5"),
-        (est(0.75, 0.25, 1.0), True, "pass", "within the max 0.5"),  # straddles: passes
+        (
+            est(0.75, 0.25, 1.0),
+            True,
+            "pass",
+            "above the max 0.5, but not surely: its interval reaches it",
+        ),  # straddles: passes
+        (est(0.25, 0.125, 0.75), True, "pass", "within the max 0.5"),
     ],
 )
 def test_a_max_fails_above_and_passes_on_the_line(
@@ -61,10 +72,21 @@ def test_a_max_fails_above_and_passes_on_the_line(
     ("e", "confident", "status", "words"),
     [
         (est(0.5, 0.25, 0.75), False, "pass", "within the min 0.5"),  # the value on the line
-        (est(0.375, 0.25, 0.5), True, "pass", "within the min 0.5"),  # the high end on it
+        (
+            est(0.375, 0.25, 0.5),
+            True,
+            "pass",
+            "below the min 0.5, but not surely: its interval reaches it",
+        ),  # the high end on it
         (est(0.375, 0.25, 0.75), False, "fail", "it is below the min 0.5"),
         (est(0.25, 0.125, 0.375), True, "fail", "its whole interval is below the min 0.5"),
-        (est(0.25, 0.125, 0.75), True, "pass", "within the min 0.5"),  # straddles: passes
+        (
+            est(0.25, 0.125, 0.75),
+            True,
+            "pass",
+            "below the min 0.5, but not surely: its interval reaches it",
+        ),  # straddles: passes
+        (est(0.75, 0.25, 1.0), True, "pass", "within the min 0.5"),
     ],
 )
 def test_a_min_fails_below_and_passes_on_the_line(
@@ -173,7 +195,8 @@ EXPECTED = [
     ("clean_accuracy", "pass", 0.875, 0.75, 1.0, 0.875, "min", False,
      "clean_accuracy = 0.875 [0.75, 1]: within the min 0.875"),
     ("reconstruction_accuracy", "pass", 0.375, 0.25, 0.5, 0.5, "min", True,
-     "reconstruction_accuracy = 0.375 [0.25, 0.5]: within the min 0.5"),
+     "reconstruction_accuracy = 0.375 [0.25, 0.5]: below the min 0.5, but not surely: its "
+     "interval reaches it"),
     ("attack_success_rate[full]", "fail", 0.75, 0.625, 0.875, 0.5, "max", False,
      "attack_success_rate[full] = 0.75 [0.625, 0.875]: it is above the max 0.5"),
     ("attack_success_rate[pgd]", "skipped", None, None, None, None, None, False,
