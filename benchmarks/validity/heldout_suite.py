@@ -22,6 +22,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -164,11 +165,16 @@ def tune(arch: grid.Arch, label: str, attr: str, log: Log) -> list[dict]:
     return records
 
 
-def train_half(half: str, log: Log) -> None:
+def train_half(half: str, log: Log, archs: Sequence[str] = ()) -> None:
     """Label by label, each cell's controls (both seeds) and then its first shortcut; after
     every label, the second shortcuts. A run stopped part-way leaves whole cells: a null pair
-    and a plant, which is what the false-alarm rate and the power are read from."""
-    cells = sorted(grid.cells(half), key=lambda cell: list(grid.LABELS).index(cell[1]))
+    and a plant, which is what the false-alarm rate and the power are read from. `archs`
+    (cache keys) keeps only those architectures' cells: two processes, one per architecture,
+    train a half on two cores without ever training the same model."""
+    cells = sorted(
+        (cell for cell in grid.cells(half) if not archs or cell[0].key in archs),
+        key=lambda cell: list(grid.LABELS).index(cell[1]),
+    )
     for label in dict.fromkeys(label for _, label in cells):
         for arch, _ in (cell for cell in cells if cell[1] == label):
             for seed in grid.CONTROL_SEEDS:
@@ -251,6 +257,8 @@ def main() -> None:
     p_train = sub.add_parser("train", help="train (or resume) one half's models")
     p_train.add_argument("--half", choices=grid.HALVES, required=True)
     p_train.add_argument("--threads", type=int, default=1)
+    p_train.add_argument("--arch", action="append", default=[], help="only this architecture "
+                         "(a cache key such as r18; repeat for more)")  # fmt: skip
     p_train.add_argument("--cache", type=Path, default=CACHE)
     p_audit = sub.add_parser("audit", help="audit (or resume) one half's trained models")
     p_audit.add_argument("--half", choices=grid.HALVES, required=True)
@@ -262,9 +270,10 @@ def main() -> None:
     check_generator(CACHE)
     log = logger(LOG)
     if args.phase == "train":
-        log(f"heldout_suite: training the {args.half} half, {args.threads} thread(s)")
+        only = f" ({', '.join(args.arch)} only)" if args.arch else ""
+        log(f"heldout_suite: training the {args.half} half{only}, {args.threads} thread(s)")
         t0 = time.time()
-        train_half(args.half, log)
+        train_half(args.half, log, args.arch)
         log(f"heldout_suite: {args.half} half trained in {time.time() - t0:.0f}s")
     if args.phase == "audit":
         log(f"heldout_suite: auditing the {args.half} half, {args.threads} thread(s)")
