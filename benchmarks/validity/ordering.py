@@ -13,7 +13,8 @@ the suite until it moved here): in the second setting full flips more than image
 
 About 6 minutes on one thread of the busy 2-core machine. The log goes to
 docs/logs/validity_ordering.log; exit 1 when the check fails. The figures depend on the shipped
-generator: rerun after replacing it; docs/validity.md has the last ones.
+generator: rerun after replacing it; docs/validity-earlier-generators.md
+has the last ones (measured with an earlier generator).
 """
 
 from __future__ import annotations

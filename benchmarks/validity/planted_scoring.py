@@ -91,7 +91,7 @@ FIGURES: dict[str, Figure] = {
     "effect_share": _effect_share,
     "path": _path,
     "path_share": _path_share,
-    "w": _w,  # s x effect share; added after the first 20 counted plants (docs/validity.md)
+    "w": _w,  # s x effect share; added after the first 20 counted plants
 }
 
 

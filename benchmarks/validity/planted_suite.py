@@ -64,7 +64,8 @@ ARCHS = ("cnn", "resnet")
 # skin, age, eyes. None is the label itself or hidden by it (a bald head shows no hair colour),
 # and none is Male or Brown_Hair, which the stage-0 generator the suite was run with could not
 # draw (editability). Young stands for age although stage 0 fell just short on the 64 probes
-# (expression 0.78 < 0.8): its plants are scored, and docs/validity.md says so. (Stage 1, shipped
+# (expression 0.78 < 0.8): its plants are scored, and
+# docs/validity-earlier-generators.md says so. (Stage 1, shipped
 # since 2026-12-02, draws all 15 on these probes; a re-run could plant Male too.)
 SHORTCUTS = {
     "Eyeglasses": ("Mustache", "Blond_Hair", "Bangs", "Pale_Skin", "Young", "Bushy_Eyebrows"),

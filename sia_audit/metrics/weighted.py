@@ -6,8 +6,10 @@ loss increase of the attack, L(adversary) - L(start). The effect share says how 
 attack's gain hangs on k; s says how far the attack had to move k. A target that leans on k
 gives both; a truthful one still lets the attack move attributes far (the signed steps move
 every attribute with a consistent gradient by the same eta), but little of the loss rides on
-them. On the planted-truth suite (docs/validity.md) it ranks a realistic planted shortcut first
-in 24 of 25 models (s 20, the effect 22), which is why reports lead with it.
+them. On the planted-truth suite, with an earlier generator, it ranked a realistic planted
+shortcut first in 24 of 25 models (s 20, the effect 22; docs/validity-earlier-generators.md),
+which is why reports lead with it; the held-out suite measures it out of sample
+(docs/validity.md).
 """
 
 from __future__ import annotations
