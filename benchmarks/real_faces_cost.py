@@ -129,7 +129,7 @@ def sia_run(gen: Generator, target: Target, probes: int) -> Callable[[int], None
 
 
 def audit_run(
-    gen: Generator, target: Target, probes: int, baselines: tuple[str, ...]
+    gen: Generator, target: Target, probes: int, baselines: tuple[str, ...], parts: bool = True
 ) -> Callable[[int], None]:
     """A whole audit as `sia-audit run` makes it (SIA, the attribute effects, the flips, and
     the pixel baselines named), in one batch, without the editability check (it needs an
@@ -140,6 +140,8 @@ def audit_run(
         config = AuditConfig(
             attack=_config(t),
             baselines=baselines,
+            effects=parts,
+            flips=parts,
             batch_size=probes,
             bootstrap=BootstrapConfig(resamples=100),
             subpopulations=(),
@@ -170,6 +172,8 @@ def main() -> None:
         # Before the pixel baselines were opt-in, every run paid for FGSM and PGD.
         "before": audit_run(gen, target, probes, ("fgsm", "pgd")),
         "now": audit_run(gen, target, probes, ()),
+        # What the fixed cost is made of: the same audit without attribute effects and flips.
+        "bare": audit_run(gen, target, probes, (), parts=False),
     }
     cost = _costs(runs, probes, steps, repeats)
     print(
@@ -190,6 +194,9 @@ def main() -> None:
             f"{c.fixed_per_probe:.2f} s fixed per probe; a `ci` audit of {CI_PROBES} probes "
             f"x {CI_STEPS} steps: {projected_hours(c):.2f} h on {threads} thread(s)"
         )
+    bare = cost["bare"]
+    print(f"  audit, SIA alone without effects and flips: {bare.per_probe_step:.2f} s per "
+          f"probe-step, {bare.fixed_per_probe:.2f} s fixed per probe")  # fmt: skip
     ratio = projected_hours(cost["before"]) / projected_hours(cost["now"])
     print(f"  before / now, in this run: {ratio:.2f}x")
 
