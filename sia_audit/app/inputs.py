@@ -8,6 +8,7 @@ gathered here.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -249,6 +250,7 @@ def editability_cache(
         "generator_sha256": sha256_of(generator_file),
         "classifier": [classifier.description, classifier_sha],
         "probe_manifest_sha256": probes.manifest_sha256(),
+        "probe_images_sha256": _image_files_sha256(probes),
         "min_expression": config.min_expression,
         "bootstrap": [b.resamples, b.seed, b.level],
         "batch_size": config.batch_size,
@@ -258,3 +260,14 @@ def editability_cache(
         "threads": torch.get_num_threads(),
     }  # fmt: skip
     return EditabilityCache(folder, key_of(parts))
+
+
+def _image_files_sha256(probes: ProbeSet) -> str | None:
+    """The sha256 of every image file a probe set reads (a CelebA-format folder's manifest
+    names its images but does not hash their pixels); None for probes rendered on demand."""
+    if not isinstance(probes, CelebAProbes):
+        return None
+    h = hashlib.sha256()
+    for name in probes.names:
+        h.update(name.encode() + b"\0" + sha256_of(probes.image_dir / name).encode())
+    return h.hexdigest()

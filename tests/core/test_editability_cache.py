@@ -138,3 +138,30 @@ def test_a_whole_file_of_another_key_is_not_trusted(tmp_path: Path, cache: Path)
     x.cache.path.write_text(json.dumps(data))
     audited(x)
     assert "written for another key" in x.cache.notes[0]
+
+
+def test_a_celeba_folder_whose_pixels_change_is_another_key(tmp_path: Path) -> None:
+    """A CelebA-format manifest names its images without hashing them: the cache key hashes
+    the image files, so an image replaced under the same name is never read from the cache."""
+    import numpy as np
+
+    from sia_audit.app.inputs import _image_files_sha256
+    from sia_audit.fsutil import atomic_dir
+    from sia_audit.probes.celeba import CelebAProbes, Preprocess
+    from sia_audit.probes.celeba_writer import CelebAWriter
+    from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
+
+    rng = np.random.default_rng(0)
+    with atomic_dir(tmp_path / "set") as out:
+        writer = CelebAWriter(out, ATTRIBUTES, with_landmarks=False)
+        writer.add(images=rng.integers(0, 256, (3, 8, 8, 3), dtype=np.uint8),
+                   attrs=rng.random((3, len(ATTRIBUTES))).round(3),
+                   partition=np.zeros(3, dtype=np.int64))  # fmt: skip
+        writer.close()
+    probes = CelebAProbes(tmp_path / "set", ATTRIBUTES, preprocess=Preprocess(None, None))
+    before, manifest = _image_files_sha256(probes), probes.manifest_sha256()
+    image = probes.image_dir / probes.names[1]
+    image.write_bytes(image.read_bytes() + b"\0")  # same name, other bytes
+    again = CelebAProbes(tmp_path / "set", ATTRIBUTES, preprocess=Preprocess(None, None))
+    assert again.manifest_sha256() == manifest  # the manifest alone would not tell
+    assert before is not None and _image_files_sha256(again) != before
