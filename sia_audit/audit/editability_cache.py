@@ -41,11 +41,16 @@ ENV = "SIA_AUDIT_CACHE"  # a folder, or "off"
 
 def default_folder() -> Path | None:
     """$SIA_AUDIT_CACHE (None when it is "off"), else $XDG_CACHE_HOME/sia-audit, else
-    ~/.cache/sia-audit."""
+    ~/.cache/sia-audit; None (no cache) when there is no home folder to find."""
     chosen = os.environ.get(ENV)
     if chosen is not None:
         return None if chosen.strip().lower() in ("", "off", "0", "no") else Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):  # no HOME and no passwd entry (a container's user)
+            return None
     return Path(base) / "sia-audit"
 
 

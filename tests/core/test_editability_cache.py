@@ -165,3 +165,16 @@ def test_a_celeba_folder_whose_pixels_change_is_another_key(tmp_path: Path) -> N
     again = CelebAProbes(tmp_path / "set", ATTRIBUTES, preprocess=Preprocess(None, None))
     assert again.manifest_sha256() == manifest  # the manifest alone would not tell
     assert before is not None and _image_files_sha256(again) != before
+
+
+def test_no_home_folder_means_no_cache_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SIA_AUDIT_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert default_folder() is None
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
+    assert default_folder() == Path("/somewhere/sia-audit")
