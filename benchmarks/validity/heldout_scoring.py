@@ -66,6 +66,28 @@ class Audit:
         return tuple(a for a in t.attributes if a not in skip)
 
 
+# The test-half audits scored before the probe count and the flip-rate gate were chosen (their
+# outcomes informed nothing chosen, but were seen). `--fresh` scores only pairs whose second
+# model is not among them: the test the choice has not seen.
+SEEN_TEST = frozenset(
+    {
+        "r18_Smiling_Eyeglasses_r1_p0.8.weak", "r18_Smiling_control_s1", "r18_Smiling_control_s2",
+        "r18_Wearing_Lipstick_control_s1", "r18_Wearing_Lipstick_control_s2",
+        "sres_Bushy_Eyebrows_Mustache_r0.99_p1.strong",
+        "sres_Bushy_Eyebrows_Mustache_r0.99_p1.weak", "sres_Bushy_Eyebrows_control_s1",
+        "sres_Bushy_Eyebrows_control_s2", "sres_Pale_Skin_control_s1",
+        "sres_Smiling_Eyeglasses_r1_p0.8.weak", "sres_Smiling_control_s1",
+        "sres_Smiling_control_s2", "sres_Wearing_Lipstick_control_s1",
+        "sres_Wearing_Lipstick_control_s2",
+    }
+)  # fmt: skip
+
+
+def fresh(pairs: Sequence[Pair]) -> list[Pair]:
+    """The pairs whose second model was not seen before the choice."""
+    return [(base, head) for base, head in pairs if head.name not in SEEN_TEST]
+
+
 def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
     """Every audited model of the half, from the packed results heldout_suite.py writes."""
     cells = {(arch.key, label) for arch, label in grid.cells(half)}
@@ -276,6 +298,61 @@ def gate_table(plants: Sequence[Pair], nulls: Sequence[Pair], sizes: Sequence[in
     return lines
 
 
+# The pull-request gate's probe count and regression section, chosen on the choose half by a
+# rule fixed before that half's later plants were audited: the smallest count, and at it the
+# shipped section before the shipped section with a flip-rate gate added, that fails at most
+# 5% of the null comparisons and catches at least 90% of the plant subsets and 80% of the weak
+# ones. More probes cost proportionally more attack; a gate adds a test per attribute.
+COUNTS = (64, 128, 256)
+FLIP_GATE = {"flip_rate_increase": 0.05}
+NULL_MAX, CAUGHT_MIN, WEAK_MIN = 0.05, 0.90, 0.80
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the rule chose (count None: no option met it) and every option it looked at."""
+
+    count: int | None
+    section: str | None
+    tried: tuple[tuple[int, str, tuple[int, int], tuple[int, int], tuple[int, int]], ...]
+
+
+def decide(plants: Sequence[Pair], nulls: Sequence[Pair], shipped: RegressionSection) -> Choice:
+    """Apply the declared rule: (count, section name) and the rates behind it."""
+    options = {
+        "shipped": shipped,
+        "shipped + flip_rate +0.05": shipped.model_copy(update=FLIP_GATE),
+    }
+    weak = [p for p in plants if p[1].band == "weak"]
+    tried = []
+    for n in COUNTS:
+        for name, section in options.items():
+            caught, weak_caught, alarms = (gate_rates(section, g, n) for g in (plants, weak, nulls))
+            tried.append((n, name, caught, weak_caught, alarms))
+            ok = (
+                caught[1] > 0
+                and alarms[0] <= NULL_MAX * alarms[1]
+                and caught[0] >= CAUGHT_MIN * caught[1]
+                and (weak_caught[1] == 0 or weak_caught[0] >= WEAK_MIN * weak_caught[1])
+            )
+            if ok:
+                return Choice(n, name, tuple(tried))
+    return Choice(None, None, tuple(tried))
+
+
+def choice_lines(choice: Choice) -> list[str]:
+    lines = [
+        "| probes | section | plant subsets caught | weak | null comparisons failed |",
+        "|---|---|---|---|---|",
+    ]
+    for n, name, caught, weak, alarms in choice.tried:
+        lines.append(f"| {n} | {name} | {caught[0]}/{caught[1]} | {weak[0]}/{weak[1]} "
+                     f"| {alarms[0]}/{alarms[1]} |")  # fmt: skip
+    verdict = (f"chosen: {choice.count} probes, {choice.section}" if choice.count
+               else "chosen: nothing meets the rule")  # fmt: skip
+    return [*lines, "", verdict]
+
+
 def threshold_table(audits: Sequence[Audit], figures: Sequence[str]) -> list[str]:
     """Per figure: the lowest confident max that fails no truthful control of the half (one
     threshold for every label), and the plants a gate there catches (their planted attribute's
@@ -371,6 +448,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--no-gates", action="store_true", help="ranking and thresholds only")
+    parser.add_argument("--fresh", action="store_true", help="the pull-request gate on the "
+                        "pairs not seen before the choice only (test half)")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     audits = load_half(args.half, args.results)
@@ -382,7 +461,14 @@ def main() -> None:
     print("\n".join(procedure_table(audits, dict(MARGINS))) + "\n")
     if not args.no_gates:
         plant_pairs, null_pairs = pairs_of(audits)
-        print("\n".join(gate_table(plant_pairs, null_pairs, args.sizes)))
+        if args.fresh:
+            plant_pairs, null_pairs = fresh(plant_pairs), fresh(null_pairs)
+            print(f"fresh pairs: {len(plant_pairs)} plant, {len(null_pairs)} null\n")
+        print("\n".join(gate_table(plant_pairs, null_pairs, args.sizes)) + "\n")
+        shipped = load_policy(SHIPPED).gates.regression
+        assert shipped is not None, f"{SHIPPED} has no regression section"
+        print("The declared rule (probe count, then section):\n")
+        print("\n".join(choice_lines(decide(plant_pairs, null_pairs, shipped))))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import torch
 
-from benchmarks.validity.heldout_scoring import Audit, chunks, fails, pairs_of, rank, subset
+from benchmarks.validity.heldout_scoring import (
+    Audit,
+    choice_lines,
+    chunks,
+    decide,
+    fails,
+    fresh,
+    pairs_of,
+    rank,
+    subset,
+)
 from sia_audit.gates.regression import ProbeTable
 from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.policy.gates import RegressionSection
@@ -60,3 +70,47 @@ def test_pairs_and_the_gate_they_ask_about() -> None:
     section = RegressionSection(flip_rate_increase=0.05)
     assert fails(section, control.table, plant.table)  # a third of the answers hang on it
     assert not fails(section, control.table, control2.table)
+
+
+def test_the_declared_rule_takes_the_shipped_section_when_it_suffices() -> None:
+    control = audit("c1", "control", 1, None, "control")
+    control2 = audit("c2", "control", 2, None, "control")
+    plant = audit("p", "plant", 1, "Mustache", "weak")
+    plants, nulls = pairs_of([control, control2, plant])
+    choice = decide(plants, nulls, RegressionSection(flip_rate_increase=0.05))
+    assert (choice.count, choice.section) == (64, "shipped")
+    assert len(choice.tried) == 1
+
+
+def test_the_declared_rule_adds_the_flip_gate_only_when_the_shipped_section_misses() -> None:
+    control = audit("c1", "control", 1, None, "control")
+    control2 = audit("c2", "control", 2, None, "control")
+    plant = audit("p", "plant", 1, "Mustache", "weak")
+    plants, nulls = pairs_of([control, control2, plant])
+    blind = RegressionSection(weighted_increase=10.0)  # fails nothing
+    choice = decide(plants, nulls, blind)
+    assert (choice.count, choice.section) == (64, "shipped + flip_rate +0.05")
+    assert [t[1] for t in choice.tried] == ["shipped", "shipped + flip_rate +0.05"]
+
+
+def test_the_declared_rule_refuses_an_option_that_fails_truthful_pairs() -> None:
+    control = audit("c1", "control", 1, None, "control")
+    plant = audit("p", "plant", 1, "Mustache", "weak")
+    # a "truthful" sibling that moved like the plant: every option fails the null pair too
+    sibling = Audit("c2", "cnn", "Eyeglasses", "control", 2, None, "control", 0.95, None,
+                    table("Mustache", seed=2))  # fmt: skip
+    plants, nulls = pairs_of([control, sibling, plant])
+    choice = decide(plants, nulls, RegressionSection(flip_rate_increase=0.05))
+    assert choice.count is None and choice.section is None
+    assert choice.tried[0][4] == (1, 1)  # the null comparison failed
+    assert "chosen: nothing meets the rule" in choice_lines(choice)
+
+
+def test_fresh_keeps_the_pairs_whose_second_model_was_not_seen() -> None:
+    seen = Audit("sres_Smiling_control_s2", "sres", "Smiling", "control", 2, None, "control",
+                 0.95, None, table(None))  # fmt: skip
+    base = Audit("sres_Smiling_control_s1", "sres", "Smiling", "control", 1, None, "control",
+                 0.95, None, table(None))  # fmt: skip
+    new = Audit("sres_Smiling_Bangs_r1_p0.9.weak", "sres", "Smiling", "plant", 1, "Bangs", "weak",
+                0.95, 0.82, table("Bangs"))  # fmt: skip
+    assert fresh([(base, seen), (base, new)]) == [(base, new)]
