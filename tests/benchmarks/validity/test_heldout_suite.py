@@ -1,0 +1,61 @@
+"""The held-out suite's training order: which cells and shortcuts a run trains, in what order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.validity import heldout_grid as grid
+from benchmarks.validity import heldout_suite as suite
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[str, str, str | None]]:
+    """Record what train_half asks for instead of training; CACHE is an empty folder."""
+    seen: list[tuple[str, str, str | None]] = []
+    monkeypatch.setattr(suite, "CACHE", tmp_path)
+    monkeypatch.setattr(
+        suite,
+        "train",
+        lambda rec, arch, log: seen.append((arch.key, rec.label, rec.shortcut)) or {"models": {}},
+    )
+    monkeypatch.setattr(
+        suite, "tune", lambda arch, label, attr, log: seen.append((arch.key, label, attr)) or []
+    )
+    return seen
+
+
+def _save_controls(root: Path, arch: str, label: str) -> None:
+    (root / "models").mkdir(exist_ok=True)
+    for seed in grid.CONTROL_SEEDS:
+        (root / "models" / f"{arch}_{label}_control_s{seed}.pt").write_bytes(b"")
+
+
+def test_plants_only_trains_both_shortcuts_of_cells_with_a_null_pair(
+    calls: list[tuple[str, str, str | None]], tmp_path: Path
+) -> None:
+    _save_controls(tmp_path, "cnn", "Male")
+    (tmp_path / "models" / "cnn_Bald_control_s1.pt").write_bytes(b"")  # half a pair: skipped
+    suite.train_half("choose", print, ["cnn"], plants_only=True)
+    assert calls == [("cnn", "Male", "Smiling"), ("cnn", "Male", "Pale_Skin")]
+
+
+def test_plants_only_trains_nothing_without_a_null_pair(
+    calls: list[tuple[str, str, str | None]],
+) -> None:
+    suite.train_half("test", print, (), plants_only=True)
+    assert calls == []
+
+
+def test_a_full_run_trains_controls_before_the_first_plants_then_the_second(
+    calls: list[tuple[str, str, str | None]],
+) -> None:
+    suite.train_half("choose", print, ["mnv3"])
+    labels = [label for label, (half, _) in grid.LABELS.items() if half == "choose"]
+    expected: list[tuple[str, str, str | None]] = []
+    for label in labels:
+        expected += [("mnv3", label, None)] * len(grid.CONTROL_SEEDS)
+        expected.append(("mnv3", label, grid.LABELS[label][1][0]))
+    expected += [("mnv3", label, grid.LABELS[label][1][1]) for label in labels]
+    assert calls == expected
