@@ -83,9 +83,14 @@ SEEN_TEST = frozenset(
 )  # fmt: skip
 
 
-def fresh(pairs: Sequence[Pair]) -> list[Pair]:
-    """The pairs whose second model was not seen before the choice."""
-    return [(base, head) for base, head in pairs if head.name not in SEEN_TEST]
+def fresh(audits: Sequence[Audit]) -> list[Audit]:
+    """The audits not seen before the choice, and the seed-1 controls they are compared with:
+    every pair, plant and sibling drawn from these is one whose outcome was not seen."""
+    return [
+        a
+        for a in audits
+        if a.name not in SEEN_TEST or (a.kind == "control" and a.seed == grid.PLANT_SEED)
+    ]
 
 
 def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
@@ -448,11 +453,14 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--no-gates", action="store_true", help="ranking and thresholds only")
-    parser.add_argument("--fresh", action="store_true", help="the pull-request gate on the "
-                        "pairs not seen before the choice only (test half)")  # fmt: skip
+    parser.add_argument("--fresh", action="store_true", help="only the audits not seen "
+                        "before the choice, and the controls they are compared with")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     audits = load_half(args.half, args.results)
+    if args.fresh:
+        audits = fresh(audits)
+        print("fresh: only the audits not seen before the choice, and their seed-1 controls\n")
     plants = [a for a in audits if a.kind == "plant"]
     print(f"{len(audits)} audits: {len(plants)} plants, {len(audits) - len(plants)} controls\n")
     print("\n".join(plant_table(audits)) + "\n")
@@ -461,12 +469,11 @@ def main() -> None:
     print("\n".join(procedure_table(audits, dict(MARGINS))) + "\n")
     if not args.no_gates:
         plant_pairs, null_pairs = pairs_of(audits)
-        if args.fresh:
-            plant_pairs, null_pairs = fresh(plant_pairs), fresh(null_pairs)
-            print(f"fresh pairs: {len(plant_pairs)} plant, {len(null_pairs)} null\n")
         print("\n".join(gate_table(plant_pairs, null_pairs, args.sizes)) + "\n")
         shipped = load_policy(SHIPPED).gates.regression
         assert shipped is not None, f"{SHIPPED} has no regression section"
+        if args.half != "choose":
+            return  # the rule chooses on the choose half only
         print("The declared rule (probe count, then section):\n")
         print("\n".join(choice_lines(decide(plant_pairs, null_pairs, shipped))))
 

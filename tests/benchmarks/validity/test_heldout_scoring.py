@@ -106,11 +106,17 @@ def test_the_declared_rule_refuses_an_option_that_fails_truthful_pairs() -> None
     assert "chosen: nothing meets the rule" in choice_lines(choice)
 
 
-def test_fresh_keeps_the_pairs_whose_second_model_was_not_seen() -> None:
-    seen = Audit("sres_Smiling_control_s2", "sres", "Smiling", "control", 2, None, "control",
-                 0.95, None, table(None))  # fmt: skip
-    base = Audit("sres_Smiling_control_s1", "sres", "Smiling", "control", 1, None, "control",
-                 0.95, None, table(None))  # fmt: skip
-    new = Audit("sres_Smiling_Bangs_r1_p0.9.weak", "sres", "Smiling", "plant", 1, "Bangs", "weak",
-                0.95, 0.82, table("Bangs"))  # fmt: skip
-    assert fresh([(base, seen), (base, new)]) == [(base, new)]
+def test_fresh_keeps_unseen_models_and_the_controls_they_are_compared_with() -> None:
+    def model(name: str, kind: str, seed: int, shortcut: str | None = None) -> Audit:
+        band = "weak" if shortcut else "control"
+        return Audit(name, "sres", "Smiling", kind, seed, shortcut, band, 0.95, None,
+                     table(shortcut))  # fmt: skip
+
+    base = model("sres_Smiling_control_s1", "control", 1)  # seen, but the base of new pairs
+    seen = model("sres_Smiling_control_s2", "control", 2)
+    seen_plant = model("sres_Smiling_Eyeglasses_r1_p0.8.weak", "plant", 1, "Eyeglasses")
+    new = model("sres_Smiling_Bangs_r1_p0.9.weak", "plant", 1, "Bangs")
+    kept = fresh([base, seen, seen_plant, new])
+    assert kept == [base, new]
+    plants, nulls = pairs_of(kept)
+    assert plants == [(base, new)] and nulls == []
