@@ -11,6 +11,7 @@ ONNX export, which the action's own tests read too.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ def test_the_biased_model_really_uses_its_shortcut(demo, control) -> None:
     assert clean == 1.0 and biased < clean
 
 
-def test_compare_flags_the_biased_model_as_a_regression(demo, control, tmp_path: Path) -> None:
+def test_compare_flags_the_biased_model_as_the_readme_quotes(demo, control, tmp_path: Path) -> None:
     head = tmp_path / "biased.json"
     head.write_text(json.dumps(demo[1]))
     result = CliRunner().invoke(
@@ -101,3 +102,13 @@ def test_compare_flags_the_biased_model_as_a_regression(demo, control, tmp_path:
     assert result.exit_code == 1, result.output
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert any("regression w[Mustache]" in line for line in failed), result.stdout
+    # The README quotes this comparison: every failing change, with its figures as printed.
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    number = r"([-+]?[0-9.]+(?:e-?[0-9]+)?)"
+    for line in failed:
+        found = re.search(rf"regression (\S+) = {number} \[{number}, {number}\]", line)
+        assert found, line
+        name, value, low, high = found[1], *(float(x) for x in found.groups()[1:])
+        shown = "SDAR" if name == "sdar(s)" else name
+        quoted = f"{value:.3f} [{low:.3f}, {high:.3f}]"
+        assert shown in readme and quoted in readme, f"README does not quote {shown} {quoted}"
