@@ -66,9 +66,10 @@ class Audit:
         return tuple(a for a in t.attributes if a not in skip)
 
 
-# The test-half audits scored before the probe count and the flip-rate gate were chosen (their
-# outcomes informed nothing chosen, but were seen). `--fresh` scores only pairs whose second
-# model is not among them: the test the choice has not seen.
+# The test-half audits scored before the second round's choice (their outcomes informed nothing
+# chosen, but were seen). `--fresh` keeps the others: the test that choice had not seen. Every
+# test cell has been seen since (docs/validity.md): a later round needs new cells, and adds
+# these and the second round's audits here.
 SEEN_TEST = frozenset(
     {
         "r18_Smiling_Eyeglasses_r1_p0.8.weak", "r18_Smiling_control_s1", "r18_Smiling_control_s2",
