@@ -16,6 +16,17 @@ train (loss 0.69, chance, after 500 steps on Smiling), and it was replaced befor
 - test: labels Smiling, Wearing_Lipstick, Bushy_Eyebrows, Pale_Skin; ResNet-18 (sgd-aug) and
   SmallResNet (sgd-aug).
 
+Both halves have been seen (docs/validity.md): the regression gates shipped after the test
+half was scored. The third round, `test3`, is cells nothing shipped has seen: four labels no
+half uses, a third torchvision architecture and a third loop. It chooses nothing; it measures
+the shipped policy as it stands.
+
+- test3: labels Young, Mustache, Blond_Hair, Bangs; RegNetX-400MF (adamw-aug).
+
+Mouth_Slightly_Open was the second label until its first truthful control reached only 0.854
+clean accuracy in 500 steps (too low to plant a realistic shortcut on); it was replaced by
+Mustache before any model of the round was audited.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -27,7 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HALVES = ("choose", "test")
+HALVES = ("choose", "test", "test3")
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ class Arch:
 
     key: str  # cache names
     net: str  # a key of heldout_nets.NETS
-    loop: str  # "fit" (the project's Adam + cosine) or "sgd-aug" (heldout_loop.fit_sgd_aug)
+    loop: str  # "fit" (the project's Adam + cosine), "sgd-aug" or "adamw-aug" (heldout_loop)
     half: str
 
 
@@ -45,6 +56,7 @@ ARCHS = (
     Arch("mnv3", "mobilenet_v3_small", "sgd-aug", "choose"),
     Arch("r18", "resnet18", "sgd-aug", "test"),
     Arch("sres", "small_resnet", "sgd-aug", "test"),
+    Arch("rgx", "regnet_x_400mf", "adamw-aug", "test3"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -58,6 +70,10 @@ LABELS: dict[str, tuple[str, tuple[str, str]]] = {
     "Wearing_Lipstick": ("test", ("Bushy_Eyebrows", "Blond_Hair")),
     "Bushy_Eyebrows": ("test", ("Mustache", "Young")),
     "Pale_Skin": ("test", ("Smiling", "Black_Hair")),
+    "Young": ("test3", ("Eyeglasses", "Black_Hair")),
+    "Mustache": ("test3", ("Brown_Hair", "Bushy_Eyebrows")),
+    "Blond_Hair": ("test3", ("Smiling", "Mustache")),
+    "Bangs": ("test3", ("Pale_Skin", "Wearing_Lipstick")),
 }
 CONTROL_SEEDS = (1, 2)
 PLANT_SEED = 1

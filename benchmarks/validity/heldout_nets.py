@@ -49,9 +49,16 @@ def mobilenet_v3_small() -> nn.Module:
     return OneLogit(net)
 
 
+def regnet_x_400mf() -> nn.Module:
+    """RegNetX-400MF, 5.1M parameters, as torchvision builds it: its stem is already a 3x3
+    conv (stride 2), so only the head changes."""
+    return OneLogit(torchvision.models.regnet_x_400mf(num_classes=1))
+
+
 NETS: dict[str, Callable[[], nn.Module]] = {
     "cnn": SmallCNN,
     "mobilenet_v3_small": mobilenet_v3_small,
     "resnet18": resnet18,
     "small_resnet": SmallResNet,
+    "regnet_x_400mf": regnet_x_400mf,
 }

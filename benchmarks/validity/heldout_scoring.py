@@ -394,47 +394,119 @@ def threshold_table(audits: Sequence[Audit], figures: Sequence[str]) -> list[str
 CALIBRATED = {"w": "weighted_sensitivity", "s": "sensitivity", "flip_rate": "flip_rate"}
 
 
-def procedure_table(audits: Sequence[Audit], margins: dict[str, float]) -> list[str]:
+@dataclass(frozen=True)
+class Procedure:
+    """The calibrate procedure on one figure over a set of audits (see procedure_table)."""
+
+    needed: float  # the largest sibling excess: the smallest margin that fails no sibling
+    whose: str
+    alarms: int  # siblings failed at the margin
+    pairs: int
+    caught: dict[str, list[bool]]  # per band, per plant: caught at the margin
+
+
+def procedure(audits: Sequence[Audit], figure: str, margin: float) -> Procedure:
     """The calibrate procedure, cell by cell: a ceiling set on one truthful model (its largest
     low end + the gate's margin) is checked on the other seed (a false alarm when the sibling's
     largest low end is above it) and on the cell's plants (caught when the shortcut's low end
-    is above it). 'needed' is the largest sibling excess over the pairs: the smallest margin
-    that fails no sibling of the half."""
+    is above the seed-1 control's ceiling)."""
     cells: dict[tuple[str, str], list[Audit]] = {}
     for a in audits:
         cells.setdefault((a.arch, a.label), []).append(a)
+    needed, whose, alarms, pairs = float("-inf"), "-", 0, 0
+    caught: dict[str, list[bool]] = {"weak": [], "strong": []}
+    for cell in cells.values():
+        controls = [a for a in cell if a.kind == "control"]
+        top = {c.name: max(lows(c, figure).values()) for c in controls}
+        for one in controls:
+            for other in controls:
+                if other is one:
+                    continue
+                pairs += 1
+                excess = top[other.name] - top[one.name]
+                alarms += excess > margin
+                if excess > needed:
+                    needed, whose = excess, f"{one.name} -> {other.name}"
+        base = next((c for c in controls if c.seed == grid.PLANT_SEED), None)
+        for p in (a for a in cell if a.kind == "plant" and a.shortcut):
+            if base is not None and p.band in caught:
+                caught[p.band].append(lows(p, figure)[p.shortcut] > top[base.name] + margin)
+    return Procedure(needed, whose, alarms, pairs, caught)
+
+
+def procedure_table(audits: Sequence[Audit], margins: dict[str, float]) -> list[str]:
+    """The calibrate procedure (`procedure`) per calibrated figure, at its shipped margin;
+    'needed' is the smallest margin that fails no sibling of the half."""
     lines = [
         "| figure | margin | needed (whose) | siblings failed | plants caught | weak | strong |",
         "|---|---|---|---|---|---|---|",
     ]
     for f, gate in CALIBRATED.items():
         margin = margins[gate]
-        needed, whose, alarms, pairs = float("-inf"), "-", 0, 0
-        caught: dict[str, list[bool]] = {"weak": [], "strong": []}
-        for cell in cells.values():
-            controls = [a for a in cell if a.kind == "control"]
-            top = {c.name: max(lows(c, f).values()) for c in controls}
-            for one in controls:
-                for other in controls:
-                    if other is one:
-                        continue
-                    pairs += 1
-                    excess = top[other.name] - top[one.name]
-                    alarms += excess > margin
-                    if excess > needed:
-                        needed, whose = excess, f"{one.name} -> {other.name}"
-            base = next((c for c in controls if c.seed == grid.PLANT_SEED), None)
-            for p in (a for a in cell if a.kind == "plant" and a.shortcut):
-                if base is not None and p.band in caught:
-                    caught[p.band].append(lows(p, f)[p.shortcut] > top[base.name] + margin)
+        r = procedure(audits, f, margin)
 
         def frac(xs: list[bool]) -> str:
             return f"{sum(xs)}/{len(xs)}" if xs else "-"
 
-        shown = f"{needed:.3f} ({whose})" if pairs else "-"
-        lines.append(f"| {f} | {margin:g} | {shown} | {alarms}/{pairs} "
-                     f"| {frac(caught['weak'] + caught['strong'])} | {frac(caught['weak'])} "
-                     f"| {frac(caught['strong'])} |")  # fmt: skip
+        shown = f"{r.needed:.3f} ({r.whose})" if r.pairs else "-"
+        lines.append(f"| {f} | {margin:g} | {shown} | {r.alarms}/{r.pairs} "
+                     f"| {frac(r.caught['weak'] + r.caught['strong'])} | {frac(r.caught['weak'])} "
+                     f"| {frac(r.caught['strong'])} |")  # fmt: skip
+    return lines
+
+
+# The goals a test half is held to, declared with the third round before any of its models was
+# audited: the headline figure (w) ranks the shortcut first in >= 90% of the plants and in the
+# top 3 in all; `compare control plant` under the shipped regression section fails >= 90% of
+# the plant subsets of GOAL_PROBES probes (>= 80% in the weak band) and `compare control
+# control2` <= 5% of the null subsets; the calibrate procedure at the shipped margins fails no
+# truthful sibling. Nothing is chosen on a half scored this way.
+GOAL_PROBES = 64
+HEADLINE = "w"
+
+
+@dataclass(frozen=True)
+class Goal:
+    goal: str
+    measured: str
+    met: bool
+
+
+def goals(
+    audits: Sequence[Audit], section: RegressionSection, margins: dict[str, float]
+) -> list[Goal]:
+    """The declared goals on a half's audits, each with its figures and whether it is met."""
+    plants = [a for a in audits if a.kind == "plant" and a.shortcut]
+    ranks = [rank(p, HEADLINE, p.shortcut) for p in plants if p.shortcut]
+    first, top3 = sum(r == 1 for r in ranks), sum(r <= 3 for r in ranks)
+    plant_pairs, null_pairs = pairs_of(audits)
+    weak_pairs = [p for p in plant_pairs if p[1].band == "weak"]
+    caught = gate_rates(section, plant_pairs, GOAL_PROBES)
+    weak = gate_rates(section, weak_pairs, GOAL_PROBES)
+    alarms = gate_rates(section, null_pairs, GOAL_PROBES)
+    out = [
+        Goal(f"{HEADLINE} ranks the shortcut first >= 90%, top 3 in all",
+             f"{first}/{len(ranks)}, {top3}/{len(ranks)}",
+             bool(ranks) and first >= 0.9 * len(ranks) and top3 == len(ranks)),
+        Goal(f"compare control plant fails >= 90% (weak >= 80%), {GOAL_PROBES} probes",
+             f"{caught[0]}/{caught[1]} (weak {weak[0]}/{weak[1]})",
+             caught[1] > 0 and caught[0] >= 0.9 * caught[1]
+             and (weak[1] == 0 or weak[0] >= 0.8 * weak[1])),
+        Goal(f"compare control control2 fails <= 5%, {GOAL_PROBES} probes",
+             f"{alarms[0]}/{alarms[1]}", alarms[1] > 0 and alarms[0] <= 0.05 * alarms[1]),
+    ]  # fmt: skip
+    sibling = {f: procedure(audits, f, margins[gate]) for f, gate in CALIBRATED.items()}
+    out.append(Goal(
+        "calibrate fails no truthful sibling",
+        ", ".join(f"{f} {r.alarms}/{r.pairs}" for f, r in sibling.items()),
+        all(r.pairs > 0 and r.alarms == 0 for r in sibling.values()),
+    ))  # fmt: skip
+    return out
+
+
+def goal_lines(found: Sequence[Goal]) -> list[str]:
+    lines = ["| goal | measured | verdict |", "|---|---|---|"]
+    lines += [f"| {g.goal} | {g.measured} | {'met' if g.met else 'MISSED'} |" for g in found]
     return lines
 
 
@@ -475,6 +547,11 @@ def main() -> None:
     print("\n".join(ranking_table(plants)) + "\n")
     print("\n".join(threshold_table(audits, ("w", "s", "flip_rate", "flip_loss"))) + "\n")
     print("\n".join(procedure_table(audits, dict(MARGINS))) + "\n")
+    if args.half == "test3" and not args.no_gates:
+        shipped_section = load_policy(SHIPPED).gates.regression
+        assert shipped_section is not None
+        print(f"The declared goals, under {SHIPPED.name} as shipped:\n")
+        print("\n".join(goal_lines(goals(audits, shipped_section, dict(MARGINS)))) + "\n")
     if not args.no_gates:
         plant_pairs, null_pairs = pairs_of(audits)
         print("\n".join(gate_table(plant_pairs, null_pairs, args.sizes)) + "\n")

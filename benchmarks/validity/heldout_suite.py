@@ -31,7 +31,7 @@ from torch import nn
 from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
-from benchmarks.validity.heldout_loop import fit_sgd_aug
+from benchmarks.validity.heldout_loop import fit_adamw_aug, fit_sgd_aug
 from benchmarks.validity.heldout_nets import NETS
 from scripts.training import (
     ClassifierRecipe,
@@ -48,7 +48,7 @@ LOG = paths.LOGS / "heldout_suite.log"
 # Every audit, packed (its training record and its report.json without the gallery, gzipped),
 # committed so that the scores can be recomputed without the models (a ResNet-18 is 45 MB).
 RESULTS = paths.LOGS / "heldout"
-LOOPS = {"fit": fit, "sgd-aug": fit_sgd_aug}
+LOOPS = {"fit": fit, "sgd-aug": fit_sgd_aug, "adamw-aug": fit_adamw_aug}
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}
 generator: builtin:synthfaces
@@ -173,17 +173,28 @@ def controls_saved(arch: grid.Arch, label: str) -> bool:
     )
 
 
-def train_half(half: str, log: Log, archs: Sequence[str] = (), plants_only: bool = False) -> None:
+def train_half(
+    half: str,
+    log: Log,
+    archs: Sequence[str] = (),
+    plants_only: bool = False,
+    labels: Sequence[str] = (),
+) -> None:
     """Label by label, each cell's controls (both seeds) and then its first shortcut; after
     every label, the second shortcuts. A run stopped part-way leaves whole cells: a null pair
     and a plant, which is what the false-alarm rate and the power are read from. `archs`
     (cache keys) keeps only those architectures' cells: two processes, one per architecture,
-    train a half on two cores without ever training the same model. `plants_only` keeps the
+    train a half on two cores without ever training the same model; `labels` does the same by
+    label. `plants_only` keeps the
     cells whose null pair is already saved and trains only their plants, both shortcuts: the
     cheapest way to more plants, since a control trains all STEPS and a plant stops at its
     band."""
     cells = sorted(
-        (cell for cell in grid.cells(half) if not archs or cell[0].key in archs),
+        (
+            cell
+            for cell in grid.cells(half)
+            if (not archs or cell[0].key in archs) and (not labels or cell[1] in labels)
+        ),
         key=lambda cell: list(grid.LABELS).index(cell[1]),
     )
     if plants_only:
@@ -276,6 +287,8 @@ def main() -> None:
     p_train.add_argument("--threads", type=int, default=1)
     p_train.add_argument("--arch", action="append", default=[], help="only this architecture "
                          "(a cache key such as r18; repeat for more)")  # fmt: skip
+    p_train.add_argument("--label", action="append", default=[], help="only this label "
+                         "(repeat for more)")  # fmt: skip
     p_train.add_argument("--plants-only", action="store_true", help="only the plants of the "
                          "cells whose two controls are saved")  # fmt: skip
     p_train.add_argument("--cache", type=Path, default=CACHE)
@@ -289,11 +302,11 @@ def main() -> None:
     check_generator(CACHE)
     log = logger(LOG)
     if args.phase == "train":
-        only = f" ({', '.join(args.arch)} only)" if args.arch else ""
+        only = f" ({', '.join(args.arch + args.label)} only)" if args.arch or args.label else ""
         only += " (plants of cells with a null pair)" if args.plants_only else ""
         log(f"heldout_suite: training the {args.half} half{only}, {args.threads} thread(s)")
         t0 = time.time()
-        train_half(args.half, log, args.arch, args.plants_only)
+        train_half(args.half, log, args.arch, args.plants_only, args.label)
         log(f"heldout_suite: {args.half} half trained in {time.time() - t0:.0f}s")
     if args.phase == "audit":
         log(f"heldout_suite: auditing the {args.half} half, {args.threads} thread(s)")

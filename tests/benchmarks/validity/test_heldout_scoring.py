@@ -11,6 +11,7 @@ from benchmarks.validity.heldout_scoring import (
     decide,
     fails,
     fresh,
+    goals,
     pairs_of,
     rank,
     subset,
@@ -120,3 +121,18 @@ def test_fresh_keeps_unseen_models_and_the_controls_they_are_compared_with() -> 
     assert kept == [base, new]
     plants, nulls = pairs_of(kept)
     assert plants == [(base, new)] and nulls == []
+
+
+def test_the_declared_goals_read_the_gate_and_the_null_pairs() -> None:
+    control = audit("c1", "control", 1, None, "control")
+    control2 = audit("c2", "control", 2, None, "control")
+    plant = audit("p", "plant", 1, "Mustache", "weak")
+    margins = {"weighted_sensitivity": 0.03, "sensitivity": 0.05, "flip_rate": 0.05}
+    found = goals([control, control2, plant], RegressionSection(flip_rate_increase=0.05), margins)
+    assert [g.measured for g in found[1:3]] == ["1/1 (weak 1/1)", "0/1"]
+    assert found[1].met and found[2].met
+    assert found[3].measured.startswith("w ") and "/2" in found[3].measured
+    blind = goals([control, control2, plant], RegressionSection(sdar_increase=0.5), margins)
+    assert blind[1].measured == "0/1 (weak 0/1)" and not blind[1].met
+    alone = goals([control, plant], RegressionSection(flip_rate_increase=0.05), margins)
+    assert not alone[2].met and not alone[3].met  # no null pair: nothing is shown to pass

@@ -59,3 +59,13 @@ def test_a_full_run_trains_controls_before_the_first_plants_then_the_second(
         expected.append(("mnv3", label, grid.LABELS[label][1][0]))
     expected += [("mnv3", label, grid.LABELS[label][1][1]) for label in labels]
     assert calls == expected
+
+
+def test_labels_split_a_half_between_two_processes(
+    calls: list[tuple[str, str, str | None]],
+) -> None:
+    suite.train_half("test3", print, (), labels=["Blond_Hair", "Young"])
+    assert {label for _, label, _ in calls} == {"Young", "Blond_Hair"}
+    assert [label for _, label, shortcut in calls if shortcut is None] == ["Young"] * 2 + [
+        "Blond_Hair"
+    ] * 2  # the grid's order, whatever order they were named in

@@ -1,0 +1,45 @@
+"""The held-out grid's split: no label or architecture serves two halves."""
+
+from __future__ import annotations
+
+from benchmarks.validity import heldout_grid as grid
+from benchmarks.validity.heldout_nets import NETS
+from benchmarks.validity.heldout_suite import LOOPS
+from sia_audit.probes.synthfaces.attributes import ATTRIBUTES, HAIR_COLOURS
+
+
+def test_every_label_and_architecture_belongs_to_one_half() -> None:
+    for half in grid.HALVES:
+        cells = grid.cells(half)
+        assert cells, half
+        assert {arch.half for arch, _ in cells} == {half}
+        assert {grid.LABELS[label][0] for _, label in cells} == {half}
+    labels = [label for label, (half, _) in grid.LABELS.items()]
+    assert len(labels) == len(set(labels))
+    by_half = {h: {a.net for a in grid.ARCHS if a.half == h} for h in grid.HALVES}
+    for h in grid.HALVES:
+        for other in grid.HALVES:
+            assert other == h or not by_half[h] & by_half[other]
+
+
+def test_each_new_round_brings_a_new_loop_or_net_and_only_unseen_labels() -> None:
+    test3 = grid.cells("test3")
+    assert {arch.key for arch, _ in test3} == {"rgx"}
+    earlier = {label for label, (half, _) in grid.LABELS.items() if half != "test3"}
+    assert not {label for _, label in test3} & earlier
+    assert {arch.loop for arch, _ in test3}.isdisjoint(
+        {arch.loop for arch in grid.ARCHS if arch.half != "test3"}
+    )
+
+
+def test_shortcuts_are_other_attributes_outside_the_labels_group() -> None:
+    for label, (_, shortcuts) in grid.LABELS.items():
+        assert len(set(shortcuts)) == 2 and label not in shortcuts
+        assert set(shortcuts) <= set(ATTRIBUTES)
+        if label in HAIR_COLOURS:
+            assert not set(shortcuts) & set(HAIR_COLOURS)
+
+
+def test_every_architecture_has_its_net_and_loop() -> None:
+    for arch in grid.ARCHS:
+        assert arch.net in NETS and arch.loop in LOOPS

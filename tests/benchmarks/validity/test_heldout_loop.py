@@ -1,0 +1,73 @@
+"""The held-out suite's two training loops: they train, stop when asked, and keep schedules."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from benchmarks.validity import heldout_loop
+from benchmarks.validity.heldout_loop import fit_adamw_aug, fit_sgd_aug
+from scripts.training import Batch
+
+
+class Brightness(nn.Module):
+    """One logit from the mean pixel: enough to learn 'bright or dark'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(3)
+        self.head = nn.Linear(3, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.norm(x).mean(dim=(2, 3)))[:, 0]
+
+
+def batches(step: int) -> Batch:
+    rng = torch.Generator().manual_seed(step)
+    y = (torch.rand(32, generator=rng) < 0.5).float()
+    x = torch.rand(32, 3, 16, 16, generator=rng) * 0.5 - 0.5 + y[:, None, None, None] * 0.5
+    return Batch(x, y)
+
+
+def accuracy(model: nn.Module) -> dict[str, float]:
+    batch = batches(10_000)
+    with torch.no_grad():
+        return {"acc": float(((model(batch.x) > 0).float() == batch.y).float().mean())}
+
+
+@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug])
+def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
+    torch.manual_seed(0)
+    lines: list[str] = []
+    model = loop(Brightness(), batches, 600, lines.append, name="toy", eval_every=300,
+                 evaluate=accuracy)  # fmt: skip
+    assert not model.training
+    assert accuracy(model)["acc"] >= 0.95
+    assert len(lines) == 2 and "step 600/600" in lines[-1]
+
+
+@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug])
+def test_each_loop_stops_where_told(loop) -> None:
+    lines: list[str] = []
+    loop(Brightness(), batches, 100, lines.append, name="toy", eval_every=10,
+         evaluate=accuracy, stop=lambda step, figures: step >= 30)  # fmt: skip
+    assert [line.split()[2] for line in lines] == ["10/100", "20/100", "30/100"]
+
+
+def test_adamw_warms_up_then_decays_linearly_to_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    rates: list[float] = []
+    step = torch.optim.AdamW.step
+
+    def record(self: torch.optim.AdamW, *args: object, **kwargs: object) -> object:
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", record)
+    fit_adamw_aug(Brightness(), batches, 50, lambda line: None, name="toy")
+    peak = heldout_loop.ADAMW_LR
+    warm = round(heldout_loop.WARMUP * 50)
+    assert rates[:warm] == pytest.approx([peak * (i + 1) / warm for i in range(warm)])
+    assert max(rates) == pytest.approx(peak) and rates[warm] == pytest.approx(peak)
+    assert rates[-1] == pytest.approx(peak / (50 - warm))
+    assert all(a >= b for a, b in zip(rates[warm:], rates[warm + 1 :], strict=False))
