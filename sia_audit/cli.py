@@ -60,8 +60,10 @@ def one_line(exc: BaseException, limit: int = 200) -> str:
 
 
 # name -> (module, attribute, the first line of its help). Commands are imported only when they
-# run, so those that need no torch (render, policy-schema, --help) start in well under a second
-# instead of paying seconds for torch. tests/test_cli.py keeps the help lines in step.
+# run, and a command's module imports what needs torch only inside the command, so `--help`,
+# `X --help`, render and policy-schema start in well under a second instead of paying seconds
+# for torch (train-generator's --help still imports it). tests/test_cli.py keeps the help lines
+# in step; tests/test_start_cost.py the imports.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": (
         "sia_audit.commands.run",

@@ -38,12 +38,12 @@ def test_error_is_one_line_without_traceback_unless_debug(tmp_path: Path) -> Non
 
 
 def test_siaaudit_errors_from_any_command_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sia_audit.commands.synth as synth_cmd
+    import sia_audit.probes.synthfaces.dataset as synth_data  # synth imports it when it runs
 
     def boom(*args, **kwargs):
         raise DataError("probe folder /x: list_attr_celeba.txt missing; point to a CelebA folder")
 
-    monkeypatch.setattr(synth_cmd, "synthesize", boom)
+    monkeypatch.setattr(synth_data, "synthesize", boom)
     result = CliRunner().invoke(cli, ["synth", "/tmp/never-written-xyz"])
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
@@ -71,12 +71,12 @@ def test_command_table_matches_the_commands() -> None:
 
 def test_an_unexpected_error_exits_3_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug is never read as a verdict: exit 3 (not 1, "a gate failed"), one line."""
-    import sia_audit.commands.synth as synth_cmd
+    import sia_audit.probes.synthfaces.dataset as synth_data  # synth imports it when it runs
 
     def bug(*args, **kwargs):
         raise ZeroDivisionError("division by zero\nsecond line of a long message")
 
-    monkeypatch.setattr(synth_cmd, "synthesize", bug)
+    monkeypatch.setattr(synth_data, "synthesize", bug)
     result = CliRunner().invoke(cli, ["synth", "/tmp/never-written-xyz"])
     assert result.exit_code == 3, result.output
     lines = result.stderr.strip().splitlines()

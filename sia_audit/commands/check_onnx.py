@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sia_audit.app.check_onnx import check_only
 from sia_audit.commands.options import set_threads, threads_option
 from sia_audit.commands.run import finish
 from sia_audit.errors import ConfigError, UsageError
-from sia_audit.onnx.results import OnnxResult
-from sia_audit.onnx.runtime import import_onnxruntime
 from sia_audit.policy import load_policy
 from sia_audit.policy.gates import GatesSection
+
+if TYPE_CHECKING:  # torch: imported when a check runs, not for --help
+    from sia_audit.onnx.results import OnnxResult
 
 
 def describe(r: OnnxResult) -> list[str]:
@@ -84,6 +85,9 @@ def check_onnx(
     model does (gate onnx_parity). Uses the CUDA provider when a GPU is present. Needs ONNX
     Runtime: pip install 'sia-audit[onnx]' (or 'sia-audit[onnx-gpu]').
     """
+    from sia_audit.app.check_onnx import check_only
+    from sia_audit.onnx.runtime import import_onnxruntime
+
     import_onnxruntime()  # an extra: without it, one line naming it, before anything is loaded
     policy = load_policy(policy_path)
     check_something(policy.gates, policy_path, torch_source)

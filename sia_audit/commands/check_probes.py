@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from sia_audit.probes.celeba import CelebAProbes, Preprocess
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 
 
@@ -47,6 +46,8 @@ def check_probes(
     probe_manifest_sha256 when DATA is read alike, which --policy does (options given beside
     it win over the policy's).
     """
+    from sia_audit.probes.celeba import CelebAProbes, Preprocess  # torch: not for --help
+
     names = [a.strip() for a in attrs.split(",") if a.strip()] if attrs is not None else None
     if policy_path is not None:
         from sia_audit.app.inputs import generator_path  # torch: only when a policy is given

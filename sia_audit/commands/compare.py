@@ -6,13 +6,10 @@ from pathlib import Path
 
 import click
 
-from sia_audit.app.run import regressions
 from sia_audit.commands.run import finish
 from sia_audit.errors import ConfigError, OutputError
 from sia_audit.formats import comparison
 from sia_audit.fsutil import atomic_write_files, check_writable_folder, sha256_of
-from sia_audit.gates.regression import load_report, table_from_report
-from sia_audit.gates.thresholds import passed
 from sia_audit.policy import load_policy
 
 
@@ -33,6 +30,10 @@ def compare(base: Path, head: Path, policy_path: Path, out: Path | None) -> None
     Every gate's change (head - baseline, paired by probe) and its interval is printed on
     stdout, then the verdict. Exit 0 when no gate failed, 1 when one did.
     """
+    from sia_audit.app.run import regressions  # torch: not for --help
+    from sia_audit.gates.regression import load_report, table_from_report
+    from sia_audit.gates.thresholds import passed
+
     policy = load_policy(policy_path)
     if policy.gates.regression is None:
         raise ConfigError(f"{policy_path}: gates.regression is missing; nothing to compare")

@@ -16,17 +16,17 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sia_audit.app.run import preflight
-from sia_audit.app.run import run as run_audit
 from sia_audit.commands.options import set_threads, threads_option
 from sia_audit.errors import OutputError, UsageError
 from sia_audit.formats.registry import FORMATS, write_reports
-from sia_audit.metrics import Estimate
 from sia_audit.policy import load_policy
-from sia_audit.probes.synthfaces.contact_sheet import contact_sheet
+
+if TYPE_CHECKING:  # torch: imported when the demo runs, not for its --help
+    from sia_audit.metrics import Estimate
 
 MARKER = ".sia-audit-demo"  # only a folder carrying this is ever replaced by the demo
 MODEL = ("sia_audit.demo_models", "eyeglasses_biased.pt")  # examples/models/ in the repository
@@ -70,6 +70,10 @@ def _fresh_output(out: Path) -> None:
 @threads_option()
 def demo(out: Path, count: int | None, threads: int | None) -> None:
     """Audit the biased demo classifier on the embedded default; exit 0 if the gate catches it."""
+    from sia_audit.app.run import preflight  # torch: not for --help
+    from sia_audit.app.run import run as run_audit
+    from sia_audit.probes.synthfaces.contact_sheet import contact_sheet
+
     set_threads(threads)
     model, policy_path = shipped(*MODEL), shipped(*POLICY)
     without_pdf = f"sia-audit run {model} --policy {policy_path} --format json,html,md"

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import click
 
-from sia_audit.app.generate import GenerateRequest, check_numbers
-from sia_audit.app.generate import generate as run_generate
 from sia_audit.commands.options import set_threads, threads_option
 
 
@@ -88,6 +86,9 @@ def generate(
     from random starts. A --count above what a CelebA folder holds (or matches) is refused;
     synthfaces draws any count.
     """
+    from sia_audit.app.generate import GenerateRequest, check_numbers  # torch: not for --help
+    from sia_audit.app.generate import generate as run_generate
+
     check_numbers(count, batch_size, per_image)
     set_threads(threads)
     request = GenerateRequest(

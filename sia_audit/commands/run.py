@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sia_audit.app.run import preflight, run_distributed
-from sia_audit.app.run import run as run_audit
 from sia_audit.commands.options import format_option, set_threads, threads_option
 from sia_audit.distributed import DEFAULT_TIMEOUT, ranks_from_env
 from sia_audit.formats.registry import chosen_formats, write_reports
@@ -20,7 +18,7 @@ from sia_audit.formats.views import checked, gate_counts
 from sia_audit.fsutil import check_writable_folder
 from sia_audit.policy import load_policy
 
-if TYPE_CHECKING:  # the CLI imports torch only when a command runs
+if TYPE_CHECKING:  # the CLI imports torch only when a command runs, not for its --help
     from sia_audit.gates.flags import ValidityFlag
     from sia_audit.results import GateVerdict
 
@@ -77,6 +75,9 @@ def run(
     Writes report.json, report.html, report.pdf and summary.md to --out (together, atomically).
     Under torchrun the probe set is sharded across the ranks and rank 0 writes the reports.
     """
+    from sia_audit.app.run import preflight, run_distributed  # torch: only once a run starts
+    from sia_audit.app.run import run as run_audit
+
     set_threads(threads)
     ranks = ranks_from_env()
     chosen = chosen_formats(formats)

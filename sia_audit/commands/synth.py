@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from sia_audit.fsutil import check_new_dir
-from sia_audit.probes.synthfaces.dataset import SIZES, check_request, synthesize
-from sia_audit.probes.synthfaces.sampler import parse_correlations
+from sia_audit.probes.synthfaces import SIZES
 
 
 @click.command()
@@ -37,6 +36,9 @@ def synth(out: Path, count: int, seed: int, size: str, correlations: tuple[str, 
     (intensities in [0, 1]), list_eval_partition.txt (80/10/10), list_landmarks_68.txt and the
     face parameters, so every edit of a face can be re-rendered as ground truth.
     """
+    from sia_audit.probes.synthfaces.dataset import check_request, synthesize  # torch
+    from sia_audit.probes.synthfaces.sampler import parse_correlations
+
     # All input is checked before anything is written or printed.
     parsed = parse_correlations(correlations)
     check_request(count, int(size))

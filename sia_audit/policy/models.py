@@ -20,13 +20,13 @@ from sia_audit.policy.gates import (
     PerAttackMaxGate,
 )
 from sia_audit.sources import SYNTHFACES
-from sia_audit.targets.tasks import task_names
+from sia_audit.task_names import TASK_NAMES
 
 if TYPE_CHECKING:  # a Literal built at run time is no type to a static checker
     TaskName = str
     PresetName = str
 else:
-    TaskName = Literal[task_names()]  # the registered tasks
+    TaskName = Literal[TASK_NAMES]  # the tasks sia_audit.targets.tasks registers
     PresetName = Literal[tuple(PRESETS)]  # the named step schedules
 _START = PRESETS[PRESET]  # the step schedule of a policy that names no preset
 

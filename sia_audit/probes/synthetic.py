@@ -10,8 +10,9 @@ import torch
 from torch import Tensor
 
 from sia_audit.errors import UsageError
+from sia_audit.probes.synthfaces import SIZES
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
-from sia_audit.probes.synthfaces.dataset import SIZES, sample_faces
+from sia_audit.probes.synthfaces.dataset import sample_faces
 from sia_audit.probes.synthfaces.params import RENDERER_VERSION
 from sia_audit.probes.synthfaces.renderer import render, render_landmarks
 from sia_audit.probes.synthfaces.sampler import Correlation

@@ -195,3 +195,12 @@ def test_every_task_answers_what_the_pipeline_asks() -> None:
         assert isinstance(task.keypoints, bool)
         assert isinstance(task.frozen_attributes(), tuple)
         assert task.dummy_labels().shape[0] == 2
+
+
+def test_every_listed_task_name_is_registered_and_no_other() -> None:
+    from sia_audit.targets.tasks import register_task, task_names
+    from sia_audit.task_names import TASK_NAMES
+
+    assert sorted(task_names()) == sorted(TASK_NAMES)
+    with pytest.raises(ValueError, match="not listed"):
+        register_task("segmentation")

@@ -20,6 +20,7 @@ from sia_audit import __version__
 from sia_audit.errors import DataError, UsageError
 from sia_audit.fsutil import atomic_dir
 from sia_audit.probes.celeba_writer import CelebAWriter
+from sia_audit.probes.synthfaces import SIZES
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.probes.synthfaces.params import (
     IDENTITY_PARAMS,
@@ -32,7 +33,6 @@ from sia_audit.probes.synthfaces.sampler import AttributeSampler, Correlation
 
 META_FILE = "synthfaces.json"
 PARAMS_FILE = "list_synthfaces_params.txt"
-SIZES = (64, 128)
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train / val / test, in contiguous blocks like CelebA
 CHUNK = 256
 

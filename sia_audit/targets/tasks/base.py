@@ -22,6 +22,7 @@ from sia_audit.metrics.accuracy import attack_success_rate
 from sia_audit.metrics.bootstrap import BootstrapConfig
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 from sia_audit.probes.interface import ProbeSet
+from sia_audit.task_names import TASK_NAMES
 
 
 class Contract(Protocol):
@@ -192,6 +193,10 @@ _TASKS: dict[str, type[Task]] = {}
 
 
 def register_task(name: str) -> Callable[[type[Task]], type[Task]]:
+    """Register a Task class under `name`, which sia_audit.task_names must list."""
+    if name not in TASK_NAMES:
+        raise ValueError(f"task {name!r} is not listed in sia_audit.task_names.TASK_NAMES")
+
     def register(cls: type[Task]) -> type[Task]:
         cls.name = name
         _TASKS[name] = cls
