@@ -21,12 +21,16 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
 from scripts.training import Batch, Log
+from scripts.training.fit import check
 
 PEAK_LR = 0.05
 ADAMW_LR = 1e-3
@@ -62,87 +66,68 @@ def _decay_groups(model: nn.Module, decay: float) -> list[dict]:
     ]
 
 
-def fit_sgd_aug(
-    model: nn.Module,
-    next_batch: Callable[[int], Batch],
-    steps: int,
-    log: Log,
-    *,
-    name: str,
-    lr: float = 0.0,  # noqa: ARG001 - `fit`'s signature; this loop has its own schedule
-    eval_every: int = 250,
-    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
-    stop: Callable[[int, dict[str, float]], bool] | None = None,
-) -> nn.Module:
-    """Train `model` (one logit per image) for `steps` steps; returned in eval mode."""
+def _sgd(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
     opt = torch.optim.SGD(_decay_groups(model, 5e-4), lr=PEAK_LR, momentum=0.9, nesterov=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=PEAK_LR, total_steps=steps, pct_start=0.2, anneal_strategy="cos"
     )
-    return _run(model, opt, sched, next_batch, steps, log, name=name, smoothing=SMOOTHING,
-                clip=None, eval_every=eval_every, evaluate=evaluate, stop=stop)  # fmt: skip
+    return opt, sched
 
 
-def fit_adamw_aug(
-    model: nn.Module,
-    next_batch: Callable[[int], Batch],
-    steps: int,
-    log: Log,
-    *,
-    name: str,
-    lr: float = 0.0,  # noqa: ARG001 - `fit`'s signature; this loop has its own schedule
-    eval_every: int = 250,
-    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
-    stop: Callable[[int, dict[str, float]], bool] | None = None,
-) -> nn.Module:
-    """Train `model` (one logit per image) for `steps` steps; returned in eval mode."""
+def _adamw(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
     opt = torch.optim.AdamW(_decay_groups(model, ADAMW_DECAY), lr=ADAMW_LR)
     warm = max(1, round(WARMUP * steps))
 
     def factor(i: int) -> float:  # i: steps taken so far
         return (i + 1) / warm if i < warm else max(0.0, (steps - i) / (steps - warm))
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    return _run(model, opt, sched, next_batch, steps, log, name=name, smoothing=0.0, clip=1.0,
-                eval_every=eval_every, evaluate=evaluate, stop=stop)  # fmt: skip
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
-def _run(
-    model: nn.Module,
-    opt: torch.optim.Optimizer,
-    sched: torch.optim.lr_scheduler.LRScheduler,
-    next_batch: Callable[[int], Batch],
-    steps: int,
-    log: Log,
-    *,
-    name: str,
-    smoothing: float,
-    clip: float | None,
-    eval_every: int,
-    evaluate: Callable[[nn.Module], dict[str, float]] | None,
-    stop: Callable[[int, dict[str, float]], bool] | None,
-) -> nn.Module:
-    """The loop both share: augment, BCE (smoothed), step, evaluate, maybe stop."""
-    rng = torch.Generator().manual_seed(zlib.crc32(name.encode()))
-    model.train()
-    t0 = time.time()
-    for step in range(1, steps + 1):
-        batch = next_batch(step)
-        x = augment(batch.x, rng)
-        target = batch.y * (1 - smoothing) + 0.5 * smoothing
-        loss = F.binary_cross_entropy_with_logits(model(x), target)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
-        sched.step()
-        if step % eval_every == 0 or step == steps:
-            figures = {} if evaluate is None else evaluate(model)
-            model.train()
-            text = " ".join(f"{k} {v:.4f}" for k, v in figures.items())
-            log(f"{name} step {step}/{steps} loss {loss.item():.4f} {text} "
-                f"elapsed {time.time() - t0:.0f}s")  # fmt: skip
-            if stop is not None and stop(step, figures):
+@dataclass(frozen=True)
+class Loop:
+    """A loop's optimiser and schedule (made per model and planned steps), its label smoothing
+    and gradient clipping; called with `fit`'s signature."""
+
+    optimiser: Callable[[nn.Module, int], tuple[Optimizer, LRScheduler]]
+    smoothing: float
+    clip: float | None
+
+    def __call__(
+        self,
+        model: nn.Module,
+        next_batch: Callable[[int], Batch],
+        steps: int,
+        log: Log,
+        *,
+        name: str,
+        lr: float = 0.0,  # noqa: ARG002 - `fit`'s signature; the loop has its own schedule
+        eval_every: int = 250,
+        evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+        stop: Callable[[int, dict[str, float]], bool] | None = None,
+    ) -> nn.Module:
+        """Train `model` (one logit per image) for `steps` steps; returned in eval mode."""
+        opt, sched = self.optimiser(model, steps)
+        rng = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+        model.train()
+        t0 = time.time()
+        for step in range(1, steps + 1):
+            batch = next_batch(step)
+            x = augment(batch.x, rng)
+            target = batch.y * (1 - self.smoothing) + 0.5 * self.smoothing
+            loss = F.binary_cross_entropy_with_logits(model(x), target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), self.clip)
+            opt.step()
+            sched.step()
+            if (step % eval_every == 0 or step == steps) and check(
+                model, name, step, steps, loss.item(), t0, log, evaluate, stop
+            ):
                 break
-    return model.eval()
+        return model.eval()
+
+
+fit_sgd_aug = Loop(_sgd, SMOOTHING, None)
+fit_adamw_aug = Loop(_adamw, 0.0, 1.0)

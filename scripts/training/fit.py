@@ -66,12 +66,28 @@ def fit(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if step % eval_every == 0 or step == steps:
-            figures = {} if evaluate is None else evaluate(model)
-            model.train()
-            text = " ".join(f"{k} {v:.4f}" for k, v in figures.items())
-            elapsed = time.time() - t0
-            log(f"{name} step {step}/{steps} loss {loss.item():.4f} {text} elapsed {elapsed:.0f}s")
-            if stop is not None and stop(step, figures):
-                break
+        if (step % eval_every == 0 or step == steps) and check(
+            model, name, step, steps, loss.item(), t0, log, evaluate, stop
+        ):
+            break
     return model.eval()
+
+
+def check(
+    model: nn.Module,
+    name: str,
+    step: int,
+    steps: int,
+    loss: float,
+    t0: float,
+    log: Log,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None,
+    stop: Callable[[int, dict[str, float]], bool] | None,
+) -> bool:
+    """A held-out check during training: the figures, one log line, and whether `stop` ends
+    training here (the model is left in training mode)."""
+    figures = {} if evaluate is None else evaluate(model)
+    model.train()
+    text = " ".join(f"{k} {v:.4f}" for k, v in figures.items())
+    log(f"{name} step {step}/{steps} loss {loss:.4f} {text} elapsed {time.time() - t0:.0f}s")
+    return stop is not None and stop(step, figures)
