@@ -27,6 +27,9 @@ Mouth_Slightly_Open was the second label until its first truthful control reache
 clean accuracy in 500 steps (too low to plant a realistic shortcut on); it was replaced by
 Mustache before any model of the round was audited.
 
+The round was audited and scored once (docs/logs/heldout_scoring_test3.log): it is seen now,
+and a rule changed after it needs new cells again.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
