@@ -1,6 +1,6 @@
-"""The held-out suite's grid, and its split into a half to choose on and a half to test on.
+"""The held-out suite's grid: a half to choose on, a half to test on, and a third round.
 
-Eight labels, four architectures, two training loops. Every figure, rule and threshold the
+Twelve labels, five architectures, three training loops. Every figure, rule and threshold the
 tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are

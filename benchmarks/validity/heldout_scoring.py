@@ -8,7 +8,10 @@ Reads the report.json files heldout_suite.py wrote (nothing is attacked here) an
   (power) and control -> control2 (false alarms), for candidate regression sections, on
   disjoint probe subsets of 64, 128 and 256;
 - threshold gates: per figure, the largest interval low end over every truthful control (the
-  lowest confident `max` that fails none) and how many plants a gate there catches.
+  lowest confident `max` that fails none) and how many plants a gate there catches;
+- the calibrate procedure: a ceiling set on one seed, checked on the other and on the plants;
+- on the third round (`--half test3`), the goals declared before its audits (`goals`), under
+  the policy as shipped.
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.validity.heldout_scoring --half choose
 """

@@ -185,10 +185,9 @@ def train_half(
     and a plant, which is what the false-alarm rate and the power are read from. `archs`
     (cache keys) keeps only those architectures' cells: two processes, one per architecture,
     train a half on two cores without ever training the same model; `labels` does the same by
-    label. `plants_only` keeps the
-    cells whose null pair is already saved and trains only their plants, both shortcuts: the
-    cheapest way to more plants, since a control trains all STEPS and a plant stops at its
-    band."""
+    label. `plants_only` keeps the cells whose null pair is already saved and trains only their
+    plants, both shortcuts: the cheapest way to more plants, since a control trains all STEPS
+    and a plant stops at its band."""
     cells = sorted(
         (
             cell

@@ -1,8 +1,9 @@
 """Target tasks: one module per task, registered by name when this package loads.
 
-A new task is one module here (a `Task` subclass under `@register_task`) plus its tests: every
-module of the package is imported below, and the policy's `target.task` choices and the
-contract's check come from the registry.
+A new task is one module here (a `Task` subclass under `@register_task`) plus its tests, and its
+name in sia_audit/task_names.py: every module of the package is imported below and the
+contract's check comes from the registry, while the policy's `target.task` choices come from
+that list, which a policy reads without importing torch (registering an unlisted name fails).
 """
 
 from __future__ import annotations
