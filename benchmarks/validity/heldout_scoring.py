@@ -324,6 +324,20 @@ FLIP_GATE = {"flip_rate_increase": 0.05}
 NULL_MAX, CAUGHT_MIN, WEAK_MIN = 0.05, 0.90, 0.80
 
 
+def powerful(caught: tuple[int, int], weak: tuple[int, int]) -> bool:
+    """Catches at least CAUGHT_MIN of the plant subsets and WEAK_MIN of the weak ones."""
+    return (
+        caught[1] > 0
+        and caught[0] >= CAUGHT_MIN * caught[1]
+        and (weak[1] == 0 or weak[0] >= WEAK_MIN * weak[1])
+    )
+
+
+def quiet(alarms: tuple[int, int]) -> bool:
+    """Fails at most NULL_MAX of the null comparisons."""
+    return alarms[0] <= NULL_MAX * alarms[1]
+
+
 @dataclass(frozen=True)
 class Choice:
     """What the rule chose (count None: no option met it) and every option it looked at."""
@@ -345,13 +359,7 @@ def decide(plants: Sequence[Pair], nulls: Sequence[Pair], shipped: RegressionSec
         for name, section in options.items():
             caught, weak_caught, alarms = (gate_rates(section, g, n) for g in (plants, weak, nulls))
             tried.append((n, name, caught, weak_caught, alarms))
-            ok = (
-                caught[1] > 0
-                and alarms[0] <= NULL_MAX * alarms[1]
-                and caught[0] >= CAUGHT_MIN * caught[1]
-                and (weak_caught[1] == 0 or weak_caught[0] >= WEAK_MIN * weak_caught[1])
-            )
-            if ok:
+            if quiet(alarms) and powerful(caught, weak_caught):
                 return Choice(n, name, tuple(tried))
     return Choice(None, None, tuple(tried))
 
@@ -492,11 +500,9 @@ def goals(
              f"{first}/{len(ranks)}, {top3}/{len(ranks)}",
              bool(ranks) and first >= 0.9 * len(ranks) and top3 == len(ranks)),
         Goal(f"compare control plant fails >= 90% (weak >= 80%), {GOAL_PROBES} probes",
-             f"{caught[0]}/{caught[1]} (weak {weak[0]}/{weak[1]})",
-             caught[1] > 0 and caught[0] >= 0.9 * caught[1]
-             and (weak[1] == 0 or weak[0] >= 0.8 * weak[1])),
+             f"{caught[0]}/{caught[1]} (weak {weak[0]}/{weak[1]})", powerful(caught, weak)),
         Goal(f"compare control control2 fails <= 5%, {GOAL_PROBES} probes",
-             f"{alarms[0]}/{alarms[1]}", alarms[1] > 0 and alarms[0] <= 0.05 * alarms[1]),
+             f"{alarms[0]}/{alarms[1]}", alarms[1] > 0 and quiet(alarms)),
     ]  # fmt: skip
     sibling = {f: procedure(audits, f, margins[gate]) for f, gate in CALIBRATED.items()}
     out.append(Goal(
