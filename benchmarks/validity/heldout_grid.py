@@ -1,6 +1,6 @@
-"""The held-out suite's grid: a half to choose on, a half to test on, and a third round.
+"""The held-out suite's grid: a half to choose on, a half to test on, and two later rounds.
 
-Twelve labels, five architectures, three training loops. Every figure, rule and threshold the
+Fifteen labels, six architectures, four training loops. Every figure, rule and threshold the
 tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
@@ -30,6 +30,17 @@ Mustache before any model of the round was audited.
 The round was audited and scored once (docs/logs/heldout_scoring_test3.log): it is seen now,
 and a rule changed after it needs new cells again.
 
+The fourth round, `test4`, tests what was then chosen on all three seen rounds (the report's
+lead becomes the flip rate, ties by the flip loss; fairness.yaml's regression section becomes
+flip loss +0.05 and SDAR +0.02 at 64 probes; heldout_scoring.DECLARED), on the three labels
+left, a fourth torchvision architecture and a fourth loop:
+
+- test4: labels Black_Hair, Brown_Hair, Mouth_Slightly_Open; ShuffleNetV2 x1.0 (rmsprop-aug).
+
+Its first two controls (Black_Hair and Brown_Hair, seed 1) were trained before the choice was
+committed, to see that the architecture trains with the loop; no model of it was audited
+before.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -41,7 +52,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HALVES = ("choose", "test", "test3")
+HALVES = ("choose", "test", "test3", "test4")
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,7 @@ class Arch:
 
     key: str  # cache names
     net: str  # a key of heldout_nets.NETS
-    loop: str  # "fit" (the project's Adam + cosine), "sgd-aug" or "adamw-aug" (heldout_loop)
+    loop: str  # "fit" (the project's Adam + cosine) or a key of heldout_suite.LOOPS
     half: str
 
 
@@ -60,6 +71,7 @@ ARCHS = (
     Arch("r18", "resnet18", "sgd-aug", "test"),
     Arch("sres", "small_resnet", "sgd-aug", "test"),
     Arch("rgx", "regnet_x_400mf", "adamw-aug", "test3"),
+    Arch("shf", "shufflenet_v2", "rmsprop-aug", "test4"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -77,6 +89,9 @@ LABELS: dict[str, tuple[str, tuple[str, str]]] = {
     "Mustache": ("test3", ("Brown_Hair", "Bushy_Eyebrows")),
     "Blond_Hair": ("test3", ("Smiling", "Mustache")),
     "Bangs": ("test3", ("Pale_Skin", "Wearing_Lipstick")),
+    "Black_Hair": ("test4", ("Eyeglasses", "Bangs")),
+    "Brown_Hair": ("test4", ("Mustache", "Smiling")),
+    "Mouth_Slightly_Open": ("test4", ("Eyeglasses", "Young")),
 }
 CONTROL_SEEDS = (1, 2)
 PLANT_SEED = 1

@@ -1,8 +1,8 @@
-"""Two training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
+"""Three training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
 
 The held-out suite trains most of its models with these, so that the audit is not only tested
 on models from its own recipe. Same signature as `fit`; `lr` is ignored (each loop has its own
-schedule). Both augment every image: horizontal flip, a shift of up to 4 px (border pixels
+schedule). All augment every image: horizontal flip, a shift of up to 4 px (border pixels
 repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] units.
 
 `fit_sgd_aug`:
@@ -14,6 +14,11 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
 - AdamW at 1e-3, decoupled weight decay 0.05 on weights (not on biases or norms);
 - linear warm-up over the first 10% of the planned steps, then linear decay to 0;
 - plain BCE, gradients clipped to norm 1.
+
+`fit_rmsprop_aug` (the recipe MobileNet and EfficientNet were published with, scaled down):
+- RMSprop at 1e-3 (smoothing 0.9, momentum 0.9, eps 1e-3), weight decay 1e-5 on weights;
+- linear warm-up over the first 5% of the planned steps, then exponential decay to 0.1x;
+- BCE with label smoothing 0.1, no clipping.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ PEAK_LR = 0.05
 ADAMW_LR = 1e-3
 ADAMW_DECAY = 0.05
 WARMUP = 0.1
+RMSPROP_LR = 1e-3
+RMSPROP_WARMUP = 0.05
+RMSPROP_FLOOR = 0.1  # the schedule's last factor
 SMOOTHING = 0.05
 SHIFT_PX = 4
 
@@ -80,6 +88,20 @@ def _adamw(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
 
     def factor(i: int) -> float:  # i: steps taken so far
         return (i + 1) / warm if i < warm else max(0.0, (steps - i) / (steps - warm))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def _rmsprop(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
+    opt = torch.optim.RMSprop(
+        _decay_groups(model, 1e-5), lr=RMSPROP_LR, alpha=0.9, eps=1e-3, momentum=0.9
+    )
+    warm = max(1, round(RMSPROP_WARMUP * steps))
+
+    def factor(i: int) -> float:  # i: steps taken so far
+        if i < warm:
+            return (i + 1) / warm
+        return RMSPROP_FLOOR ** ((i - warm) / max(1, steps - warm))
 
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
@@ -131,3 +153,4 @@ class Loop:
 
 fit_sgd_aug = Loop(_sgd, SMOOTHING, None)
 fit_adamw_aug = Loop(_adamw, 0.0, 1.0)
+fit_rmsprop_aug = Loop(_rmsprop, 0.1, None)

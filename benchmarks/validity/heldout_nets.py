@@ -55,10 +55,17 @@ def regnet_x_400mf() -> nn.Module:
     return OneLogit(torchvision.models.regnet_x_400mf(num_classes=1))
 
 
+def shufflenet_v2() -> nn.Module:
+    """ShuffleNetV2 x1.0, 1.3M parameters, as torchvision builds it (stem conv and max-pool at
+    stride 2 each): only the head changes."""
+    return OneLogit(torchvision.models.shufflenet_v2_x1_0(num_classes=1))
+
+
 NETS: dict[str, Callable[[], nn.Module]] = {
     "cnn": SmallCNN,
     "mobilenet_v3_small": mobilenet_v3_small,
     "resnet18": resnet18,
     "small_resnet": SmallResNet,
     "regnet_x_400mf": regnet_x_400mf,
+    "shufflenet_v2": shufflenet_v2,
 }

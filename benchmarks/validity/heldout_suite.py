@@ -31,7 +31,7 @@ from torch import nn
 from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
-from benchmarks.validity.heldout_loop import fit_adamw_aug, fit_sgd_aug
+from benchmarks.validity.heldout_loop import fit_adamw_aug, fit_rmsprop_aug, fit_sgd_aug
 from benchmarks.validity.heldout_nets import NETS
 from scripts.training import (
     ClassifierRecipe,
@@ -48,7 +48,12 @@ LOG = paths.LOGS / "heldout_suite.log"
 # Every audit, packed (its training record and its report.json without the gallery, gzipped),
 # committed so that the scores can be recomputed without the models (a ResNet-18 is 45 MB).
 RESULTS = paths.LOGS / "heldout"
-LOOPS = {"fit": fit, "sgd-aug": fit_sgd_aug, "adamw-aug": fit_adamw_aug}
+LOOPS = {
+    "fit": fit,
+    "sgd-aug": fit_sgd_aug,
+    "adamw-aug": fit_adamw_aug,
+    "rmsprop-aug": fit_rmsprop_aug,
+}
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}
 generator: builtin:synthfaces

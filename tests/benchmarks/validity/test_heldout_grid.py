@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_nets import NETS
 from benchmarks.validity.heldout_suite import LOOPS
@@ -22,14 +24,18 @@ def test_every_label_and_architecture_belongs_to_one_half() -> None:
             assert other == h or not by_half[h] & by_half[other]
 
 
-def test_each_new_round_brings_a_new_loop_or_net_and_only_unseen_labels() -> None:
-    test3 = grid.cells("test3")
-    assert {arch.key for arch, _ in test3} == {"rgx"}
-    earlier = {label for label, (half, _) in grid.LABELS.items() if half != "test3"}
-    assert not {label for _, label in test3} & earlier
-    assert {arch.loop for arch, _ in test3}.isdisjoint(
-        {arch.loop for arch in grid.ARCHS if arch.half != "test3"}
-    )
+@pytest.mark.parametrize(("half", "key"), [("test3", "rgx"), ("test4", "shf")])
+def test_each_new_round_brings_a_new_loop_and_net_and_only_unseen_labels(
+    half: str, key: str
+) -> None:
+    cells = grid.cells(half)
+    assert {arch.key for arch, _ in cells} == {key}
+    before = grid.HALVES[: grid.HALVES.index(half)]
+    earlier = {label for label, (h, _) in grid.LABELS.items() if h in before}
+    assert not {label for _, label in cells} & earlier
+    seen = [arch for arch in grid.ARCHS if arch.half in before]
+    assert {arch.loop for arch, _ in cells}.isdisjoint({arch.loop for arch in seen})
+    assert {arch.net for arch, _ in cells}.isdisjoint({arch.net for arch in seen})
 
 
 def test_shortcuts_are_other_attributes_outside_the_labels_group() -> None:

@@ -1,4 +1,4 @@
-"""The held-out suite's two training loops: they train, stop when asked, and keep schedules."""
+"""The held-out suite's training loops: they train, stop when asked, and keep schedules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from benchmarks.validity import heldout_loop
-from benchmarks.validity.heldout_loop import fit_adamw_aug, fit_sgd_aug
+from benchmarks.validity.heldout_loop import fit_adamw_aug, fit_rmsprop_aug, fit_sgd_aug
 from scripts.training import Batch
 
 
@@ -36,7 +36,7 @@ def accuracy(model: nn.Module) -> dict[str, float]:
         return {"acc": float(((model(batch.x) > 0).float() == batch.y).float().mean())}
 
 
-@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug])
+@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug])
 def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
     torch.manual_seed(0)
     lines: list[str] = []
@@ -47,7 +47,7 @@ def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
     assert len(lines) == 2 and "step 600/600" in lines[-1]
 
 
-@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug])
+@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug])
 def test_each_loop_stops_where_told(loop) -> None:
     lines: list[str] = []
     loop(Brightness(), batches, 100, lines.append, name="toy", eval_every=10,
@@ -71,3 +71,23 @@ def test_adamw_warms_up_then_decays_linearly_to_zero(monkeypatch: pytest.MonkeyP
     assert max(rates) == pytest.approx(peak) and rates[warm] == pytest.approx(peak)
     assert rates[-1] == pytest.approx(peak / (50 - warm))
     assert all(a >= b for a, b in zip(rates[warm:], rates[warm + 1 :], strict=False))
+
+
+def test_rmsprop_warms_up_then_decays_exponentially_to_a_tenth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates: list[float] = []
+    step = torch.optim.RMSprop.step
+
+    def record(self: torch.optim.RMSprop, *args: object, **kwargs: object) -> object:
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.RMSprop, "step", record)
+    fit_rmsprop_aug(Brightness(), batches, 100, lambda line: None, name="toy")
+    peak, warm = heldout_loop.RMSPROP_LR, round(heldout_loop.RMSPROP_WARMUP * 100)
+    assert rates[:warm] == pytest.approx([peak * (i + 1) / warm for i in range(warm)])
+    assert max(rates) == pytest.approx(peak)
+    ratios = [b / a for a, b in zip(rates[warm:], rates[warm + 1 :], strict=False)]
+    assert ratios == pytest.approx([ratios[0]] * len(ratios))  # one factor per step
+    assert rates[-1] == pytest.approx(peak * heldout_loop.RMSPROP_FLOOR ** ((99 - warm) / 95))
