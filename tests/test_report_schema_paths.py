@@ -17,7 +17,7 @@ import pytest
 from sia_audit import report_schema as rs
 from sia_audit.report_schema.fields import Node, damaged
 from sia_audit.report_schema.figures import EstimateRecord, GroupRecord, estimates
-from sia_audit.report_schema.per_attribute import BY_KEY, headline
+from sia_audit.report_schema.per_attribute import BY_KEY, headline, ordered
 from sia_audit.report_schema.report import non_finite
 
 DATA = Path(__file__).parent / "formats" / "data" / "report.json"
@@ -222,7 +222,7 @@ def test_h_reads_only_the_histograms_attributes() -> None:
     assert r.sensitivity.sdar_h.value == sens["sdar_h"]["value"]
 
 
-def test_a_report_leads_with_w_when_it_holds_w_for_every_attribute() -> None:
+def test_a_report_leads_with_the_first_figure_it_holds_for_every_attribute() -> None:
     d = fixed()
     r = rs.ReportRecord(d)
     assert headline(r) is BY_KEY["s"] and BY_KEY["w"].read(r) is None
@@ -231,6 +231,24 @@ def test_a_report_leads_with_w_when_it_holds_w_for_every_attribute() -> None:
     d["figures"]["weighted_sensitivity"] = {"n": 6, "attributes": names, "excluded": [], "w": w}
     with_w = rs.ReportRecord(d)
     assert headline(with_w) is BY_KEY["w"] and set(BY_KEY["w"].read(with_w)) == set(names)
+
+    # The flips leave the label's partners out and say so: the flip rate still leads.
+    def est(v: float) -> dict[str, Any]:
+        return {"value": v, "low": v, "high": v, "n": 6, "level": 0.95, "definition": "x"}
+
+    kept, out = names[1:], names[:1]
+    d["figures"]["counterfactual_flips"] = {
+        "n": 6, "attributes": kept, "excluded": out,
+        "rate": {a: est(0.5 if i < 2 else 0.1) for i, a in enumerate(kept)},
+        "loss": {a: est(0.1 * i) for i, a in enumerate(kept)},
+    }  # fmt: skip
+    with_flips = rs.ReportRecord(d)
+    assert headline(with_flips) is BY_KEY["flip_rate"]
+    # Largest rate first, a tie broken by the flip loss, what the flips left out last.
+    assert ordered(with_flips, BY_KEY["flip_rate"]) == [kept[1], kept[0], *kept[:1:-1], *out]
+    # A figure that silently lacks an attribute does not lead.
+    d["figures"]["counterfactual_flips"]["excluded"] = []
+    assert headline(rs.ReportRecord(d)) is BY_KEY["w"]
     del w[names[0]]
     assert headline(rs.ReportRecord(d)) is BY_KEY["s"]
 

@@ -169,11 +169,22 @@ FIGURES: dict[str, Figure] = {
 }
 
 
+def _lead(t: ProbeTable, idx: Tensor) -> Tensor:
+    """The report's lead as it orders its rows: the flip rate, ties broken by the flip loss (a
+    rate moves in steps of 1/n, far above the loss term's largest 1e-4)."""
+    loss = _flip_loss(t, idx)
+    return _flip_rate(t, idx) + 1e-4 * loss / (1 + loss)
+
+
+# What a round may declare as the headline: a figure, or the report's lead.
+RANKERS: dict[str, Figure] = {**FIGURES, "lead": _lead}
+
+
 def rank(a: Audit, figure: str, attr: str) -> int:
-    """Rank of attr by the figure among the audit's ranked attributes (1 = largest; ties
-    count against it)."""
+    """Rank of attr by the figure (a key of RANKERS) among the audit's ranked attributes
+    (1 = largest; ties count against it)."""
     t = a.table
-    values = FIGURES[figure](t, torch.arange(len(t.names)))
+    values = RANKERS[figure](t, torch.arange(len(t.names)))
     v = values[t.attributes.index(attr)]
     return 1 + sum(int(values[t.attributes.index(b)] >= v) for b in a.ranked if b != attr)
 
@@ -289,6 +300,8 @@ CANDIDATES: dict[str, dict[str, float]] = {
         "flip_rate_increase": 0.05,
         "sdar_increase": 0.02,
     },
+    # chosen on all three seen rounds, shipped before the fourth was audited
+    "flip_loss +0.05, sdar +0.02": {"flip_loss_increase": 0.05, "sdar_increase": 0.02},
 }
 
 
@@ -467,13 +480,35 @@ def procedure_table(audits: Sequence[Audit], margins: dict[str, float]) -> list[
 
 
 # The goals a test half is held to, declared with the third round before any of its models was
-# audited: the headline figure (w) ranks the shortcut first in >= 90% of the plants and in the
+# audited: the headline figure ranks the shortcut first in >= 90% of the plants and in the
 # top 3 in all; `compare control plant` under the shipped regression section fails >= 90% of
 # the plant subsets of GOAL_PROBES probes (>= 80% in the weak band) and `compare control
 # control2` <= 5% of the null subsets; the calibrate procedure at the shipped margins fails no
 # truthful sibling. Nothing is chosen on a half scored this way.
 GOAL_PROBES = 64
-HEADLINE = "w"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a round tests, committed before its audits: the report's headline then (a key of
+    RANKERS) and fairness.yaml's regression section then."""
+
+    headline: str
+    section: dict[str, float]
+
+    def regression(self) -> RegressionSection:
+        return RegressionSection(**self.section, use_confidence=True)
+
+
+# The third round tested the policy as it shipped then; the fourth, what was chosen on all
+# three seen rounds: the flip rate as the report's lead (ties by the flip loss) and a regression
+# section on the flip loss and SDAR.
+DECLARED = {
+    "test3": Declared(
+        "w", {"weighted_increase": 0.01, "flip_rate_increase": 0.05, "sdar_increase": 0.02}
+    ),
+    "test4": Declared("lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}),
+}
 
 
 @dataclass(frozen=True)
@@ -484,11 +519,14 @@ class Goal:
 
 
 def goals(
-    audits: Sequence[Audit], section: RegressionSection, margins: dict[str, float]
+    audits: Sequence[Audit],
+    section: RegressionSection,
+    margins: dict[str, float],
+    headline: str = "w",
 ) -> list[Goal]:
     """The declared goals on a half's audits, each with its figures and whether it is met."""
     plants = [a for a in audits if a.kind == "plant" and a.shortcut]
-    ranks = [rank(p, HEADLINE, p.shortcut) for p in plants if p.shortcut]
+    ranks = [rank(p, headline, p.shortcut) for p in plants if p.shortcut]
     first, top3 = sum(r == 1 for r in ranks), sum(r <= 3 for r in ranks)
     plant_pairs, null_pairs = pairs_of(audits)
     weak_pairs = [p for p in plant_pairs if p[1].band == "weak"]
@@ -496,7 +534,7 @@ def goals(
     weak = gate_rates(section, weak_pairs, GOAL_PROBES)
     alarms = gate_rates(section, null_pairs, GOAL_PROBES)
     out = [
-        Goal(f"{HEADLINE} ranks the shortcut first >= 90%, top 3 in all",
+        Goal(f"{headline} ranks the shortcut first >= 90%, top 3 in all",
              f"{first}/{len(ranks)}, {top3}/{len(ranks)}",
              bool(ranks) and first >= 0.9 * len(ranks) and top3 == len(ranks)),
         Goal(f"compare control plant fails >= 90% (weak >= 80%), {GOAL_PROBES} probes",
@@ -556,11 +594,14 @@ def main() -> None:
     print("\n".join(ranking_table(plants)) + "\n")
     print("\n".join(threshold_table(audits, ("w", "s", "flip_rate", "flip_loss"))) + "\n")
     print("\n".join(procedure_table(audits, dict(MARGINS))) + "\n")
-    if args.half == "test3" and not args.no_gates:
-        shipped_section = load_policy(SHIPPED).gates.regression
-        assert shipped_section is not None
-        print(f"The declared goals, under {SHIPPED.name} as shipped:\n")
-        print("\n".join(goal_lines(goals(audits, shipped_section, dict(MARGINS)))) + "\n")
+    if args.half in DECLARED and not args.no_gates:
+        declared = DECLARED[args.half]
+        section = declared.regression()
+        allowances = ", ".join(f"{k} {v:g}" for k, v in declared.section.items())
+        print(f"The declared goals: headline {declared.headline}, {SHIPPED.name}'s regression "
+              f"section then ({allowances}):\n")  # fmt: skip
+        found = goals(audits, section, dict(MARGINS), declared.headline)
+        print("\n".join(goal_lines(found)) + "\n")
     if not args.no_gates:
         plant_pairs, null_pairs = pairs_of(audits)
         print("\n".join(gate_table(plant_pairs, null_pairs, args.sizes)) + "\n")

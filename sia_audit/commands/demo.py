@@ -11,6 +11,7 @@ install reads them from the checkout, with one copy of each in git.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sys
 from collections.abc import Sequence
@@ -103,23 +104,35 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
         if v.status != "pass":
             click.echo(f"{v.status.upper():7s} {v.message}", err=True)
     sens, weighted = outcome.result.sensitivity, outcome.result.weighted
+    flips = outcome.result.figures.get("counterfactual_flips")
 
-    def top3(values: Sequence[Estimate]) -> str:
+    def top3(
+        names: Sequence[str], values: Sequence[Estimate], then: Sequence[Estimate] = ()
+    ) -> str:
+        """The three largest measurable values (ties broken by `then`), with their names."""
         ranked = sorted(
             (
-                (n, e)
-                for n, e in zip(sens.attributes, values, strict=True)
+                (n, e, t.value if t else 0.0)
+                for n, e, t in itertools.zip_longest(names, values, then)
                 if n not in sens.unmeasurable
             ),
-            key=lambda p: -p[1].value,
+            key=lambda p: (-p[1].value, -p[2]),
         )
-        return ", ".join(f"{name} {e.value:.3f}" for name, e in ranked[:3])
+        return ", ".join(f"{name} {e.value:.3f}" for name, e, _ in ranked[:3])
 
+    if flips is not None:
+        click.echo(
+            "measurable attributes whose flip most often changes its answer (flip rate, the "
+            f"report's lead): {top3(flips.attributes, flips.rate, flips.loss)}"
+        )
     if weighted is not None:
         click.echo(
-            f"measurable attributes it leans on most (w = s x loss share): {top3(weighted.w)}"
+            "measurable attributes it leans on most under SIA (w = s x loss share): "
+            f"{top3(sens.attributes, weighted.w)}"
         )
-    click.echo(f"most sensitive measurable attributes (the paper's s): {top3(sens.s)}")
+    click.echo(
+        f"most sensitive measurable attributes (the paper's s): {top3(sens.attributes, sens.s)}"
+    )
     click.echo(
         f"reports: {out / 'report.html'} (open it), report.pdf, report.json, summary.md; "
         f"probe domain: {out / 'synthfaces.png'}"

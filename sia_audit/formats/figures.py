@@ -24,6 +24,7 @@ from sia_audit.report_schema.per_attribute import (
     PER_ATTRIBUTE,
     AttributeFigure,
     headline,
+    ordered,
 )
 
 CHART_LABEL_CHARS = 20  # longer attribute names are shortened in the chart (tables show them)
@@ -157,8 +158,7 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
     lead = headline(report)
     held = [(f, v) for f in PER_ATTRIBUTE if (v := f.read(report))]
     held.sort(key=lambda item: item[0] is not lead)  # the headline first, the rest in order
-    lead_values = dict(held).get(lead) or {}
-    names = sorted(sens.attributes, key=lambda a: -lead_values[a].value if a in lead_values else 0)
+    names = ordered(report, lead)
     rows = tuple(
         SensitivityRow(
             attribute=a,

@@ -45,15 +45,23 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
     assert "eyeglasses_biased.pt" in output and "caught the planted Mustache" in output
     assert report["verdict"] == "fail"
     failed = [name for name, status in gates(report).items() if status == "fail"]
-    # w, the figure the report leads with, names the shortcut and nothing else. s fails it too
-    # (and two of its mouth neighbours within 0.01 of the threshold, not pinned here).
+    # The w gate names the shortcut and nothing else. s fails it too (and two of its mouth
+    # neighbours within 0.01 of the threshold, not pinned here).
     assert [g for g in failed if g.startswith("weighted")] == ["weighted_sensitivity[Mustache]"]
     assert {"sensitivity s[Mustache]", "sdar(s)"} <= set(failed)
+    # The flip rate, the figure the report leads with, ranks it first, as do w and s.
     for block in (
+        report["figures"]["counterfactual_flips"]["rate"],
         report["figures"]["weighted_sensitivity"]["w"],
         report["figures"]["sensitivity"]["s"],
     ):
         assert max(block, key=lambda name: block[name]["value"]) == "Mustache"
+    lead = re.search(
+        r"whose flip most often changes its answer \(flip rate, the report's lead\): "
+        r"(\w+) ",
+        output,
+    )
+    assert lead and lead[1] == "Mustache", output
 
 
 def test_the_gated_figure_separates_the_two_models_by_three_half_widths(demo, control) -> None:
@@ -101,7 +109,7 @@ def test_compare_flags_the_biased_model_as_the_readme_quotes(demo, control, tmp_
     )
     assert result.exit_code == 1, result.output
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
-    assert any("regression w[Mustache]" in line for line in failed), result.stdout
+    assert any("regression flip_loss[Mustache]" in line for line in failed), result.stdout
     # The README quotes this comparison: every failing change, with its figures as printed.
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
     number = r"([-+]?[0-9.]+(?:e-?[0-9]+)?)"

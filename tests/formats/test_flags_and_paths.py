@@ -164,4 +164,8 @@ def test_counterfactual_flips_get_their_columns_from_the_one_table(data: dict[st
     assert any(symbol == "flip rate" for symbol, _ in view.sensitivity.definitions)
     page = html.render(as_report(d)).decode()
     head = page.split('<table class="sensitivity">')[1].split("</thead>")[0]
-    assert head.index(">w<br>") < head.index(">flip rate<br>") < head.index(">flip loss<br>")
+    # The flip rate leads (the first column, the rows in its order), the rest in table order.
+    assert head.index(">flip rate<br>") < head.index(">w<br>") < head.index(">flip loss<br>")
+    assert view.sensitivity.lead.key == "flip_rate"
+    rates = [flips.of(r.attribute).value for r in view.sensitivity.rows]
+    assert rates == sorted(rates, reverse=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 
 from benchmarks.validity.heldout_scoring import (
+    DECLARED,
+    RANKERS,
     Audit,
     choice_lines,
     chunks,
@@ -136,3 +138,24 @@ def test_the_declared_goals_read_the_gate_and_the_null_pairs() -> None:
     assert blind[1].measured == "0/1 (weak 0/1)" and not blind[1].met
     alone = goals([control, plant], RegressionSection(flip_rate_increase=0.05), margins)
     assert not alone[2].met and not alone[3].met  # no null pair: nothing is shown to pass
+    led = goals([control, control2, plant], RegressionSection(flip_rate_increase=0.05), margins,
+                "lead")  # fmt: skip
+    assert led[0].goal.startswith("lead ") and led[0].measured == "1/1, 1/1" and led[0].met
+
+
+def test_the_lead_breaks_a_flip_rate_tie_by_the_flip_loss() -> None:
+    plant = audit("plant", "plant", 1, "Mustache", "weak")
+    t = plant.table
+    rival = NAMES.index("Bangs")
+    t.flip_changed[:, rival] = t.flip_changed[:, NAMES.index("Mustache")]  # the same rate
+    t.flip_loss[:, rival] = t.flip_loss[:, NAMES.index("Mustache")] * 2  # a larger loss
+    assert rank(plant, "flip_rate", "Mustache") == 2 and rank(plant, "lead", "Bangs") == 1
+    assert rank(plant, "lead", "Mustache") == 2
+    t.flip_loss[:, rival] /= 4
+    assert rank(plant, "lead", "Mustache") == 1
+
+
+def test_each_declared_round_names_a_headline_and_a_section_the_tool_accepts() -> None:
+    for declared in DECLARED.values():
+        assert declared.headline in RANKERS
+        assert declared.regression().use_confidence
