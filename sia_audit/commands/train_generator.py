@@ -10,18 +10,7 @@ from pathlib import Path
 import click
 
 from sia_audit.errors import UsageError
-from sia_audit.generators.checkpoint import save_checkpoint
-from sia_audit.generators.training import (
-    ArchConfig,
-    PairedConfig,
-    TrainResult,
-    UnpairedConfig,
-    state_path_for,
-    train_paired,
-    train_unpaired,
-)
-from sia_audit.generators.training.paired import REGION_METRICS, check_init_from
-from sia_audit.generators.training.unpaired import header_attributes
+from sia_audit.generators.region_metrics import REGION_METRICS
 from sia_audit.probes.celeba_files import ATTR_FILE
 from sia_audit.probes.synthfaces.attributes import ATTRIBUTES
 from sia_audit.sources import SYNTHFACES, is_builtin
@@ -51,6 +40,8 @@ def _resolve_mode(data: str, mode: str | None) -> str:
 
 
 def _attr_names(data: Path, attrs: str | None) -> tuple[str, ...]:
+    from sia_audit.generators.training.unpaired import header_attributes  # torch
+
     header = header_attributes(data)
     wanted = tuple(a.strip() for a in attrs.split(",") if a.strip()) if attrs else ATTRIBUTES
     missing = [a for a in wanted if a not in header]
@@ -245,6 +236,19 @@ def train_generator(
     DATA is builtin:synthfaces (paired: the renderer draws the true edit, loss L1) or a
     CelebA-format folder (unpaired: AttGAN's WGAN-GP + classification + reconstruction).
     """
+    # torch: imported when training runs, not for --help
+    from sia_audit.generators.checkpoint import save_checkpoint
+    from sia_audit.generators.training import (
+        ArchConfig,
+        PairedConfig,
+        TrainResult,
+        UnpairedConfig,
+        state_path_for,
+        train_paired,
+        train_unpaired,
+    )
+    from sia_audit.generators.training.paired import check_init_from
+
     mode = _resolve_mode(data, mode)
     if mode == "unpaired":
         given = [

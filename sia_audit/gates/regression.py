@@ -175,7 +175,7 @@ def _w_values(t: ProbeTable) -> Tensor | None:
     return torch.cat([x.delta.abs(), x.effects, x.rise[:, None]], dim=1).double()
 
 
-FIGURES = (  # w first: the figure the report leads with
+FIGURES = (  # the order the verdicts list them in
     AttributeFigure(
         "w",
         "weighted_increase",

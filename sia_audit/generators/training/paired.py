@@ -15,6 +15,7 @@ from sia_audit.errors import UsageError
 from sia_audit.fsutil import sha256_of
 from sia_audit.generators.attgan import AttGANGenerator, Discriminators
 from sia_audit.generators.checkpoint import load_checkpoint
+from sia_audit.generators.region_metrics import REGION_METRICS
 from sia_audit.generators.training.state import (
     ArchConfig,
     TrainProgress,
@@ -42,7 +43,6 @@ from sia_audit.sources import SYNTHFACES
 
 MODE = "paired"
 DATA = SYNTHFACES
-REGION_METRICS = ("l1", "rms")
 
 # Called every `monitor_every` steps with (step, generator in eval mode); returns named figures.
 Monitor = Callable[[int, AttGANGenerator], Mapping[str, float]]
