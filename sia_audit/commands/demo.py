@@ -1,8 +1,11 @@
 """`sia-audit demo`: the main job on the embedded default (synthfaces, shipped G, demo model).
 
-It audits the deliberately biased demo classifier under `policies/fairness.yaml`. The gate is
-expected to fail on the planted attribute, so the demo exits 0 when it does (the tool did its
-job; `sia-audit run` on the same model exits 1) and 1 when it does not (a broken demo).
+It audits the deliberately biased demo classifier under `policies/fairness.yaml`, as a pull
+request on the demo's truthful control: the control's own audit under the same policy ships
+beside the model (scripts/make_demo_baseline.py) and is the run's baseline, so the regression
+gates run too, without a second attack. The gates are expected to fail on the planted
+attribute, so the demo exits 0 when they do (the tool did its job; `sia-audit run` on the same
+model exits 1) and 1 when they do not (a broken demo).
 
 The model and the policy ship in the package: pyproject maps `examples/models/` and `policies/`
 to `sia_audit.demo_models` and `sia_audit.demo_policies`, so a wheel carries them and an editable
@@ -32,6 +35,8 @@ if TYPE_CHECKING:  # torch: imported when the demo runs, not for its --help
 MARKER = ".sia-audit-demo"  # only a folder carrying this is ever replaced by the demo
 MODEL = ("sia_audit.demo_models", "eyeglasses_biased.pt")  # examples/models/ in the repository
 POLICY = ("sia_audit.demo_policies", "fairness.yaml")  # policies/ in the repository
+# The control's audit under POLICY (scripts/make_demo_baseline.py): the pull request's base.
+BASELINE = ("sia_audit.demo_models", "eyeglasses_control.report.json")
 PLANTED = "Mustache"  # the shortcut planted in MODEL's training data
 
 
@@ -80,18 +85,28 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
     without_pdf = f"sia-audit run {model} --policy {policy_path} --format json,html,md"
     preflight(tuple(FORMATS.values()), None, no_pdf=f"or audit without the PDF: {without_pdf}")
     policy = load_policy(policy_path)
-    if count is not None:
+    baseline: Path | None = shipped(*BASELINE)
+    if count is not None and count != policy.probes.count:
         policy = policy.model_copy(
             update={"probes": policy.probes.model_copy(update={"count": count})}
         )
+        baseline = None  # the control's audit is on the policy's probes: nothing to pair with
     _fresh_output(out)
     click.echo(
         f"sia-audit demo: auditing {model.name}, an Eyeglasses classifier trained with a planted "
         f"{PLANTED} shortcut, on {policy.probes.count} synthetic faces through the shipped "
         f"generator, under {policy_path.name} (both ship with sia-audit)"
-    )
+        + (", as a pull request on its truthful control (the control's audit is the baseline)"
+           if baseline else "; no regression gates: the control's audit has other probes")
+    )  # fmt: skip
     with click.progressbar(length=policy.probes.count, label="attacking", file=sys.stderr) as bar:
-        outcome = run_audit(str(model), policy, policy_path, progress=lambda _, n: bar.update(n))
+        outcome = run_audit(
+            str(model),
+            policy,
+            policy_path,
+            baseline=baseline,
+            progress=lambda _, n: bar.update(n),
+        )
     write_reports(out, outcome)
     contact_sheet(seed=0).save(out / "synthfaces.png")
     (out / MARKER).write_text("written by sia-audit demo\n", encoding="utf-8")
@@ -137,19 +152,23 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
         f"reports: {out / 'report.html'} (open it), report.pdf, report.json, summary.md; "
         f"probe domain: {out / 'synthfaces.png'}"
     )
-    caught = any(  # a per-attribute gate on s, h or w
-        v.status == "fail" and "sensitivity" in v.gate and v.gate.endswith(f"[{PLANTED}]")
-        for v in outcome.verdicts
-    )
-    if caught:
+    failed = [v.gate for v in outcome.verdicts if v.status == "fail"]
+    # a per-attribute gate on s, h or w; and, against the control, a regression gate
+    threshold = any("sensitivity" in g and g.endswith(f"[{PLANTED}]") for g in failed)
+    regression = any(g.startswith("regression") and g.endswith(f"[{PLANTED}]") for g in failed)
+    if threshold and (regression or baseline is None):
+        by = "its sensitivity gates" + (" and, against the control, its regression gate"
+                                        if baseline else "")  # fmt: skip
         click.echo(
-            f"sia-audit demo: the policy caught the planted {PLANTED} shortcut, as it should "
-            "(`sia-audit run` exits 1 on this model)"
+            f"sia-audit demo: the policy caught the planted {PLANTED} shortcut with {by}, as it "
+            "should (`sia-audit run` exits 1 on this model)"
         )
         sys.exit(0)
+    missed = [] if threshold else ["sensitivity"]
+    missed += [] if regression or baseline is None else ["regression"]
     click.echo(
-        f"sia-audit demo: UNEXPECTED: no sensitivity gate failed on {PLANTED}; the demo model or "
-        "policy is broken",
+        f"sia-audit demo: UNEXPECTED: no {' or '.join(missed)} gate failed on {PLANTED}; the demo "
+        "model, its baseline or the policy is broken",
         err=True,
     )
     sys.exit(1)

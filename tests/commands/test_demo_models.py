@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from sia_audit.cli import cli
+from sia_audit.gates.comparable import COMPARABLE
 from tests.action.harness import FAIRNESS, ActionRun
 
 
@@ -56,6 +57,13 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
         report["figures"]["sensitivity"]["s"],
     ):
         assert max(block, key=lambda name: block[name]["value"]) == "Mustache"
+    # As a pull request on the control (its shipped audit as the baseline), the regression gate
+    # on the flip loss names the shortcut and nothing else.
+    assert [g for g in failed if g.startswith("regression flip_loss")] == [
+        "regression flip_loss[Mustache]"
+    ]
+    assert "as a pull request on its truthful control" in output
+    assert "and, against the control, its regression gate" in output
     lead = re.search(
         r"whose flip most often changes its answer \(flip rate, the report's lead\): "
         r"(\w+) ",
@@ -120,3 +128,21 @@ def test_compare_flags_the_biased_model_as_the_readme_quotes(demo, control, tmp_
         shown = "SDAR" if name == "sdar(s)" else name
         quoted = f"{value:.3f} [{low:.3f}, {high:.3f}]"
         assert shown in readme and quoted in readme, f"README does not quote {shown} {quoted}"
+
+
+def test_the_shipped_baseline_is_the_controls_audit_under_the_same_policy(control) -> None:
+    """The demo's baseline (scripts/make_demo_baseline.py) must match a fresh audit of the
+    control: the same inputs, and per probe the same flips and moves."""
+    fresh = json.loads(control[1].read_text())
+    kept = json.loads(
+        (Path(__file__).parents[2] / "examples/models/eyeglasses_control.report.json").read_text()
+    )
+    assert kept["verdict"] == "pass" and kept["gallery"] == []
+    for key in COMPARABLE:
+        assert kept["provenance"][key] == fresh["provenance"][key], key
+    a, b = kept["probes"], fresh["probes"]
+    assert a["names"] == b["names"] and a["attributes"] == b["attributes"]
+    assert a["flip_changed"] == b["flip_changed"]
+    for field in ("flip_loss", "delta"):
+        for row_a, row_b in zip(a[field], b[field], strict=True):
+            assert row_a == pytest.approx(row_b, abs=1e-4), field

@@ -1,6 +1,6 @@
-"""The demo's model and policy are package data mapped from examples/models/ and policies/: in
-this editable install they are the checkout's own files (so a retrained model is used as soon as
-it is written), and a missing one is one line naming the fix."""
+"""The demo's model, policy and baseline are package data mapped from examples/models/ and
+policies/: in this editable install they are the checkout's own files (so a retrained model is
+used as soon as it is written), and a missing one is one line naming the fix."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sia_audit.commands.demo import MODEL, POLICY, shipped
+from sia_audit.commands.demo import BASELINE, MODEL, POLICY, shipped
 from sia_audit.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_editable_install_reads_the_checkouts_files() -> None:
     assert shipped(*MODEL).resolve() == ROOT / "examples" / "models" / "eyeglasses_biased.pt"
     assert shipped(*POLICY).resolve() == ROOT / "policies" / "fairness.yaml"
+    assert shipped(*BASELINE).resolve() == ROOT / "examples" / "models" / (
+        "eyeglasses_control.report.json"
+    )
 
 
 @pytest.mark.parametrize(

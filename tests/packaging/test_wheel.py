@@ -17,6 +17,9 @@ from tests.packaging.wheel import ROOT, build_wheel, fresh_venv
 
 SHIPPED = {  # in the wheel -> in the checkout: one copy in git, carried by pyproject's mapping
     "sia_audit/demo_models/eyeglasses_biased.pt": "examples/models/eyeglasses_biased.pt",
+    "sia_audit/demo_models/eyeglasses_control.report.json": (
+        "examples/models/eyeglasses_control.report.json"
+    ),
     "sia_audit/demo_policies/fairness.yaml": "policies/fairness.yaml",
 }
 
@@ -53,7 +56,9 @@ def test_the_wheel_installs_beside_torch_and_runs_the_demo_from_an_empty_folder(
     assert demo.returncode in (0, 1), demo.stderr
     assert "auditing eyeglasses_biased.pt" in demo.stdout
     assert "most sensitive measurable attributes (the paper's s):" in demo.stdout
-    assert "measurable attributes it leans on most (w = s x loss share):" in demo.stdout
+    assert "measurable attributes it leans on most under SIA (w = s x loss share):" in demo.stdout
+    assert "whose flip most often changes its answer (flip rate" in demo.stdout
+    assert "no regression gates: the control's audit has other probes" in demo.stdout
     written = {p.name for p in (empty / "out").iterdir()}
     assert {"report.json", "report.html", "report.pdf", "summary.md"} <= written
     report = (empty / "out" / "report.json").read_text()
