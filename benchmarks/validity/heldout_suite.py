@@ -161,12 +161,34 @@ def tune(arch: grid.Arch, label: str, attr: str, log: Log) -> list[dict]:
         records.append(record)
         if record["models"]:
             break
-        used = any(step >= grid.FIRST_CHECK and dis <= grid.WEAK[1]
-                   for step, _, dis in record["trajectory"])  # fmt: skip
-        weak, strong, nxt = grid.next_level(weak, strong, i, used)
+        weak, strong, nxt = grid.next_level(weak, strong, i, used(record))
         if nxt is None:
             break
         i = nxt
+    return records
+
+
+def used(record: dict) -> bool:
+    """Whether a plant's training used its shortcut (accuracy where it disagrees fell to the
+    weak band's top or below, from the first check on)."""
+    return any(step >= grid.FIRST_CHECK and dis <= grid.WEAK[1]
+               for step, _, dis in record["trajectory"])  # fmt: skip
+
+
+def weaker(arch: grid.Arch, label: str, attr: str, log: Log) -> list[dict]:
+    """After `tune`: where no band was found and the weakest LEVELS pull was used too much, go
+    on along grid.WEAKER until a band is found or a pull is not used."""
+    tried = tune(arch, label, attr, log)  # cached: only reads the records
+    weakest = recipe(arch, label, attr, grid.LEVELS[0], grid.PLANT_SEED).name
+    last = {r["name"]: r for r in tried}.get(weakest)
+    if any(r["models"] for r in tried) or last is None or not used(last):
+        return []
+    records = []
+    for level in grid.WEAKER:
+        record = train(recipe(arch, label, attr, level, grid.PLANT_SEED), arch, log)
+        records.append(record)
+        if record["models"] or not used(record):
+            break
     return records
 
 
@@ -184,6 +206,7 @@ def train_half(
     archs: Sequence[str] = (),
     plants_only: bool = False,
     labels: Sequence[str] = (),
+    weakest: bool = False,
 ) -> None:
     """Label by label, each cell's controls (both seeds) and then its first shortcut; after
     every label, the second shortcuts. A run stopped part-way leaves whole cells: a null pair
@@ -201,6 +224,11 @@ def train_half(
         ),
         key=lambda cell: list(grid.LABELS).index(cell[1]),
     )
+    if weakest:
+        for arch, label in cells:
+            for attr in grid.LABELS[label][1]:
+                weaker(arch, label, attr, log)
+        return
     if plants_only:
         cells = [(arch, label) for arch, label in cells if controls_saved(arch, label)]
         for arch, label in cells:
@@ -295,6 +323,8 @@ def main() -> None:
                          "(repeat for more)")  # fmt: skip
     p_train.add_argument("--plants-only", action="store_true", help="only the plants of the "
                          "cells whose two controls are saved")  # fmt: skip
+    p_train.add_argument("--weaker", action="store_true", help="only the grid's WEAKER pulls, "
+                         "where every try used its shortcut too much")  # fmt: skip
     p_train.add_argument("--cache", type=Path, default=CACHE)
     p_audit = sub.add_parser("audit", help="audit (or resume) one half's trained models")
     p_audit.add_argument("--half", choices=grid.HALVES, required=True)
@@ -308,9 +338,10 @@ def main() -> None:
     if args.phase == "train":
         only = f" ({', '.join(args.arch + args.label)} only)" if args.arch or args.label else ""
         only += " (plants of cells with a null pair)" if args.plants_only else ""
+        only += " (weaker pulls)" if args.weaker else ""
         log(f"heldout_suite: training the {args.half} half{only}, {args.threads} thread(s)")
         t0 = time.time()
-        train_half(args.half, log, args.arch, args.plants_only, args.label)
+        train_half(args.half, log, args.arch, args.plants_only, args.label, args.weaker)
         log(f"heldout_suite: {args.half} half trained in {time.time() - t0:.0f}s")
     if args.phase == "audit":
         log(f"heldout_suite: auditing the {args.half} half, {args.threads} thread(s)")

@@ -69,3 +69,36 @@ def test_labels_split_a_half_between_two_processes(
     assert [label for _, label, shortcut in calls if shortcut is None] == ["Young"] * 2 + [
         "Blond_Hair"
     ] * 2  # the grid's order, whatever order they were named in
+
+
+def _record(name: str, disagree: float, band: str | None = None) -> dict:
+    return {"name": name, "trajectory": [[grid.FIRST_CHECK, 0.92, disagree]],
+            "models": {band: {"file": f"{name}.{band}.pt"}} if band else {}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("weakest_disagree", "found", "expected"),
+    [
+        (0.6, [None, None], ["r1_p0.7", "r1_p0.6"]),  # used too much: both weaker pulls
+        (0.6, ["weak", None], ["r1_p0.7"]),  # a band at the first: stop there
+        (0.9, [None, None], []),  # the weakest LEVELS pull was not used: nothing weaker
+    ],
+)
+def test_weaker_pulls_follow_only_a_search_that_overused_its_shortcut(
+    monkeypatch: pytest.MonkeyPatch,
+    weakest_disagree: float,
+    found: list[str | None],
+    expected: list[str],
+) -> None:
+    arch = next(a for a in grid.ARCHS if a.key == "shf")
+    weakest = suite.recipe(arch, "Brown_Hair", "Mustache", grid.LEVELS[0], 1).name
+    monkeypatch.setattr(suite, "tune", lambda *args: [_record(weakest, weakest_disagree)])
+    trained: list[str] = []
+
+    def train(rec, arch, log) -> dict:  # noqa: ANN001 - the suite's signature
+        trained.append(rec.name.removeprefix("shf_Brown_Hair_Mustache_"))
+        return _record(rec.name, 0.5, found[len(trained) - 1])
+
+    monkeypatch.setattr(suite, "train", train)
+    suite.weaker(arch, "Brown_Hair", "Mustache", print)
+    assert trained == expected
