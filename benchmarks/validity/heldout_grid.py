@@ -39,7 +39,9 @@ left, a fourth torchvision architecture and a fourth loop:
 
 Its first two controls (Black_Hair and Brown_Hair, seed 1) were trained before the choice was
 committed, to see that the architecture trains with the loop; no model of it was audited
-before.
+before. It was audited and scored once (docs/logs/heldout_scoring_test4.log) and is seen now:
+every label of the grid has been used, so a next round needs new labels (another attribute
+set or data) or at least a new architecture and loop.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
