@@ -55,15 +55,23 @@ def test_each_loop_stops_where_told(loop) -> None:
     assert [line.split()[2] for line in lines] == ["10/100", "20/100", "30/100"]
 
 
-def test_adamw_warms_up_then_decays_linearly_to_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+def rates_of(
+    monkeypatch: pytest.MonkeyPatch, optimiser: type[torch.optim.Optimizer]
+) -> list[float]:
+    """The learning rate of every step the optimiser class takes from here on."""
     rates: list[float] = []
-    step = torch.optim.AdamW.step
+    step = optimiser.step
 
-    def record(self: torch.optim.AdamW, *args: object, **kwargs: object) -> object:
+    def record(self: torch.optim.Optimizer, *args: object, **kwargs: object) -> object:
         rates.append(self.param_groups[0]["lr"])
         return step(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.AdamW, "step", record)
+    monkeypatch.setattr(optimiser, "step", record)
+    return rates
+
+
+def test_adamw_warms_up_then_decays_linearly_to_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    rates = rates_of(monkeypatch, torch.optim.AdamW)
     fit_adamw_aug(Brightness(), batches, 50, lambda line: None, name="toy")
     peak = heldout_loop.ADAMW_LR
     warm = round(heldout_loop.WARMUP * 50)
@@ -76,18 +84,13 @@ def test_adamw_warms_up_then_decays_linearly_to_zero(monkeypatch: pytest.MonkeyP
 def test_rmsprop_warms_up_then_decays_exponentially_to_a_tenth(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rates: list[float] = []
-    step = torch.optim.RMSprop.step
-
-    def record(self: torch.optim.RMSprop, *args: object, **kwargs: object) -> object:
-        rates.append(self.param_groups[0]["lr"])
-        return step(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.optim.RMSprop, "step", record)
-    fit_rmsprop_aug(Brightness(), batches, 100, lambda line: None, name="toy")
-    peak, warm = heldout_loop.RMSPROP_LR, round(heldout_loop.RMSPROP_WARMUP * 100)
+    rates = rates_of(monkeypatch, torch.optim.RMSprop)
+    steps = 100
+    fit_rmsprop_aug(Brightness(), batches, steps, lambda line: None, name="toy")
+    peak, warm = heldout_loop.RMSPROP_LR, round(heldout_loop.RMSPROP_WARMUP * steps)
     assert rates[:warm] == pytest.approx([peak * (i + 1) / warm for i in range(warm)])
     assert max(rates) == pytest.approx(peak)
     ratios = [b / a for a, b in zip(rates[warm:], rates[warm + 1 :], strict=False)]
     assert ratios == pytest.approx([ratios[0]] * len(ratios))  # one factor per step
-    assert rates[-1] == pytest.approx(peak * heldout_loop.RMSPROP_FLOOR ** ((99 - warm) / 95))
+    last = (steps - 1 - warm) / (steps - warm)
+    assert rates[-1] == pytest.approx(peak * heldout_loop.RMSPROP_FLOOR**last)
