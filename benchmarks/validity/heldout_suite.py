@@ -178,7 +178,7 @@ def used(record: dict) -> bool:
 def weaker(arch: grid.Arch, label: str, attr: str, log: Log) -> list[dict]:
     """After `tune`: where no band was found and the weakest LEVELS pull was used too much, go
     on along grid.WEAKER until a band is found or a pull is not used."""
-    tried = tune(arch, label, attr, log)  # cached: only reads the records
+    tried = tune(arch, label, attr, log)  # once tune has run, this only reads its records
     weakest = recipe(arch, label, attr, grid.LEVELS[0], grid.PLANT_SEED).name
     last = {r["name"]: r for r in tried}.get(weakest)
     if any(r["models"] for r in tried) or last is None or not used(last):
