@@ -13,7 +13,6 @@ matches a fresh audit of the control.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -21,15 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from sia_audit.fsutil import sha256_of as sha256
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = Path("examples/models/eyeglasses_control.pt")
 POLICY = Path("policies/fairness.yaml")
 OUT = ROOT / "examples" / "models" / "eyeglasses_control.report.json"
 LOG = ROOT / "docs" / "logs" / "make_demo_baseline.log"
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main() -> None:
