@@ -35,7 +35,7 @@ from sia_audit.fsutil import atomic_write_text
 from sia_audit.metrics.editability import AttributeEditability, Editability, TruthCheck
 from sia_audit.metrics.estimate import Estimate
 
-FORMAT = 1
+FORMAT = 2  # 2: each attribute's leaks_to
 ENV = "SIA_AUDIT_CACHE"  # a folder, or "off"
 
 
@@ -140,6 +140,7 @@ def _editability(d: Mapping[str, Any]) -> Editability:
                 leakage=_estimate(a["leakage"]),
                 most_leaked_to=a["most_leaked_to"],
                 measurable=bool(a["measurable"]),
+                leaks_to={str(m): float(v) for m, v in a["leaks_to"].items()},
                 truth=None
                 if truth is None
                 else TruthCheck(

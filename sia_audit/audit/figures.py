@@ -8,14 +8,16 @@ name; the s histogram (with h and SDAR) and the single-attribute runs are measur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from sia_audit import defaults
 from sia_audit.generators.flips import label_partners
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.metrics import attribute_effect as effect_estimates
 from sia_audit.metrics.counterfactual import counterfactual_flips
+from sia_audit.metrics.editability import Editability
 from sia_audit.metrics.estimate import EmptyMetricError
 from sia_audit.metrics.path import path_attribution
 from sia_audit.metrics.weighted import weighted_sensitivity
@@ -30,6 +32,10 @@ class Inputs:
     included: list[bool]  # per attribute: not frozen (the histogram's attributes)
     frozen: tuple[str, ...]
     config: BootstrapConfig
+    # Per attribute: how far its flip moves the attribute classifier's probability of the
+    # label, on average over the probes (the largest over frozen attributes); empty without an
+    # editability check.
+    label_leak: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,29 @@ def _flips(p: ProbeData, i: Inputs) -> Any | None:
     if p.flip_loss is None or p.flip_changed is None:
         return None
     partners = label_partners(i.names, i.frozen)  # their flip changes the label too
-    kept = [k and a not in partners for a, k in zip(i.names, i.included, strict=True)]
-    return counterfactual_flips(p.flip_loss, p.flip_changed, kept, names=i.names, config=i.config)
+    leaky = {
+        a: v
+        for a, v in i.label_leak.items()
+        if v > defaults.MAX_LABEL_LEAK and a not in partners and a not in i.frozen
+    }
+    kept = [
+        k and a not in partners and a not in leaky for a, k in zip(i.names, i.included, strict=True)
+    ]
+    return counterfactual_flips(
+        p.flip_loss, p.flip_changed, kept, names=i.names, config=i.config, label_leak=leaky
+    )
+
+
+def label_leak(editability: Editability | None, frozen: Sequence[str]) -> dict[str, float]:
+    """Per attribute, the largest mean move of a frozen attribute's classifier probability that
+    its flip causes (empty without an editability check or frozen attributes)."""
+    if editability is None or not frozen:
+        return {}
+    return {
+        a.attribute: max(a.leaks_to.get(f, 0.0) for f in frozen)
+        for a in editability.attributes
+        if a.attribute not in frozen
+    }
 
 
 ROWS: tuple[Row, ...] = (
@@ -89,7 +116,10 @@ def attribute_figures(
     included: Sequence[bool],
     frozen: Sequence[str],
     config: BootstrapConfig,
+    editability: Editability | None = None,
 ) -> dict[str, Any | None]:
     """Every row's figure for the main attack's per-probe data, by block name."""
-    inputs = Inputs(tuple(names), list(included), tuple(frozen), config)
+    inputs = Inputs(
+        tuple(names), list(included), tuple(frozen), config, label_leak(editability, frozen)
+    )
     return {row.block: row.compute(main, inputs) for row in ROWS}

@@ -95,7 +95,14 @@ def measure(
             config=b,
             unmeasurable=unmeasurable,
         )
-    figures = attribute_figures(main, attr_names, included.tolist(), frozen, b)
+    figures = attribute_figures(
+        main,
+        attr_names,
+        included.tolist(),
+        frozen,
+        b,
+        None if editability is None else editability.editability,
+    )
     single = None
     if config.single_attribute:
         deltas = [_joined([n.single[j] for n in numbers]) for j in range(len(attr_names))]

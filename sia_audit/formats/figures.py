@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import overload
 
+from sia_audit import defaults
 from sia_audit.attacks.variants import VARIANTS
 from sia_audit.formats.charts import BarChart, BarValue, sensitivity_chart
 from sia_audit.report_schema import (
@@ -77,6 +78,9 @@ class SensitivityView:
     definitions: tuple[tuple[str, str], ...]  # (symbol, definition)
     # False when every histogram attribute is unmeasurable: no h, no SDAR (placeholders only)
     has_histogram: bool = True
+    # The flips' attributes left out because their flip redraws the label: (name, mean move)
+    label_leak: tuple[tuple[str, str], ...] = ()
+    max_label_leak: str = f"{defaults.MAX_LABEL_LEAK:g}"
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,15 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
         n=sens.n,
         definitions=tuple(definitions),
         has_histogram=any(a not in unmeasurable for a in sens.attributes),
+        label_leak=_label_leak(report),
     )
+
+
+def _label_leak(report: ReportRecord) -> tuple[tuple[str, str], ...]:
+    """The attributes the flip figures left out because their flip moves the label."""
+    block = report.block(BY_KEY["flip_rate"].block)
+    leak = getattr(block, "label_leak", {})
+    return tuple((a, f"{v:.3f}") for a, v in sorted(leak.items(), key=lambda kv: -kv[1]))
 
 
 ATTACK_COLUMNS = (

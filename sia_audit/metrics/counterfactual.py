@@ -8,14 +8,17 @@ the flips the editability check draws) and the target is read on G(x0, a') again
 
 No attack is involved: it measures what the target does when only k changes, so a model that
 leans on a shortcut changes its answer where a truthful one does not. The label's own attribute
-is frozen and left out, and so is any attribute whose flip changes the label (a hair colour
-turned on turns the others off): its flip changes the truth, not a shortcut.
+is frozen and left out, and so is any attribute whose flip changes the label: a hair colour
+turned on turns the others off, and a flip that moves the attribute classifier's reading of
+the label (Bald or Young on a hair colour, `label_leak`) redraws the label's own feature. Its
+flip changes the truth, not a shortcut, and a truthful model's answer follows it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -44,6 +47,9 @@ class CounterfactualFlips:
     rate: tuple[Estimate, ...]
     loss: tuple[Estimate, ...]
     n: int
+    # The attributes left out because their flip moves the classifier's reading of the label
+    # (by this much on average, over the probes): a subset of `excluded`.
+    label_leak: Mapping[str, float] = field(default_factory=dict)
 
     def of(self, name: str) -> Estimate:
         """The flip rate of `name`."""
@@ -56,6 +62,7 @@ class CounterfactualFlips:
             "excluded": list(self.excluded),
             "rate": {a: e.as_dict() for a, e in zip(self.attributes, self.rate, strict=True)},
             "loss": {a: e.as_dict() for a, e in zip(self.attributes, self.loss, strict=True)},
+            "label_leak": {a: round(v, 4) for a, v in self.label_leak.items()},
         }
 
 
@@ -94,16 +101,22 @@ def counterfactual_flips(
     *,
     names: Sequence[str] | None = None,
     config: BootstrapConfig = DEFAULT,
+    label_leak: Mapping[str, float] | None = None,
 ) -> CounterfactualFlips:
     """Flip rate and flip loss from per-probe loss changes (N, K) and right/wrong changes (N, K).
 
-    Uses the same resamples as `sensitivity` for the same probes.
+    Uses the same resamples as `sensitivity` for the same probes. `label_leak` names the
+    attributes `included` leaves out because their flip moves the label (and by how much).
     """
     _check(flip_loss, flip_changed)
     names, mask = resolve_attributes(flip_loss.shape[1], names, included)
     if flip_loss.shape[0] == 0:
         raise EmptyMetricError("no probes: counterfactual flips need at least one probe")
-    return _assemble(bootstrap(_values(flip_loss, flip_changed, mask), None, config), names, mask)
+    flips = _assemble(bootstrap(_values(flip_loss, flip_changed, mask), None, config), names, mask)
+    leak = dict(label_leak or {})
+    if not set(leak) <= set(flips.excluded):
+        raise ValueError(f"label_leak names attributes that are not left out: {sorted(leak)}")
+    return dataclasses.replace(flips, label_leak=leak)
 
 
 def flips_difference(

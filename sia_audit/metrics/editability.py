@@ -8,8 +8,8 @@ nothing about the target: it is marked unmeasurable, and left out of h and SDAR.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -61,6 +61,10 @@ class AttributeEditability:
     most_leaked_to: str | None  # the other attribute whose prediction the flip moves most
     measurable: bool
     truth: TruthCheck | None = None
+    # Per other attribute: the mean over the probes of how far the flip moves the classifier's
+    # probability of it (most_leaked_to is the largest). Not saved in the report: the audit
+    # reads the label's entry (audit.figures).
+    leaks_to: Mapping[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -157,7 +161,8 @@ def editability(
             config,
         )
         other_names = [m for i, m in enumerate(names) if bool(others[j, i])]
-        worst = other_names[int(leak.mean(dim=0).argmax())] if other_names else None
+        per_other = leak.mean(dim=0)
+        worst = other_names[int(per_other.argmax())] if other_names else None
         rows.append(
             AttributeEditability(
                 attribute=name,
@@ -166,6 +171,9 @@ def editability(
                 most_leaked_to=worst,
                 measurable=expression.value >= min_expression,
                 truth=None if truth is None else truth[j],
+                leaks_to={
+                    m: float(v) for m, v in zip(other_names, per_other.tolist(), strict=True)
+                },
             )
         )
     return Editability(classifier, min_expression, tuple(rows), n)

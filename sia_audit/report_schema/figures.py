@@ -144,6 +144,9 @@ class AttributeBlock(Reader):
     excluded: tuple[str, ...]
     estimates: Mapping[str, Mapping[str, EstimateRecord]]  # by key, then by attribute
     scalars: Mapping[str, EstimateRecord]
+    # The flips' attributes left out because their flip moves the label's classifier reading,
+    # by that much on average (absent before they were left out; empty in other blocks).
+    label_leak: Mapping[str, float] = field(default_factory=dict)
 
     def get(self, key: str) -> Mapping[str, EstimateRecord] | None:
         return self.estimates.get(key)
@@ -153,7 +156,7 @@ class AttributeBlock(Reader):
         found: dict[str, Mapping[str, EstimateRecord]] = {}
         scalars: dict[str, EstimateRecord] = {}
         for key in d.obj:
-            if key in ("n", "attributes", "excluded"):
+            if key in ("n", "attributes", "excluded", "label_leak"):
                 continue
             node = d.node(key)
             if "value" in node.obj:  # one estimate
@@ -166,7 +169,14 @@ class AttributeBlock(Reader):
             excluded=d.texts("excluded"),
             estimates=found,
             scalars=scalars,
+            label_leak=_numbers(d, "label_leak"),
         )
+
+
+def _numbers(d: Node, key: str) -> dict[str, float]:
+    """An optional object of numbers by name (empty where the report has none)."""
+    node = d.node_or_none(key, optional=True)
+    return {} if node is None else {name: node.number(name) for name in node.obj}
 
 
 # The start of the message of a flag that could not be checked on a run (gates.flags writes it).

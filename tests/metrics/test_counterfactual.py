@@ -29,8 +29,19 @@ def test_flip_rate_and_loss_are_the_means_of_changes_and_absolute_losses() -> No
     assert flips.rate[0].low <= 0.5 <= flips.rate[0].high
     assert "Flip rate of a" in flips.rate[0].definition
     written = flips.as_dict()
-    assert set(written) == {"n", "attributes", "excluded", "rate", "loss"}
+    assert set(written) == {"n", "attributes", "excluded", "rate", "loss", "label_leak"}
     assert written["rate"]["c"]["value"] == pytest.approx(0.25)
+    assert written["label_leak"] == {}
+
+
+def test_an_attribute_left_out_for_moving_the_label_is_recorded_with_its_leak() -> None:
+    loss, changed = _data()
+    flips = counterfactual_flips(
+        loss, changed, [True, False, True], names=NAMES, config=CONFIG, label_leak={"b": 0.12345}
+    )
+    assert flips.excluded == ("b",) and flips.as_dict()["label_leak"] == {"b": 0.1235}
+    with pytest.raises(ValueError, match="not left out"):
+        counterfactual_flips(loss, changed, names=NAMES, config=CONFIG, label_leak={"a": 0.2})
 
 
 def test_flips_refuse_bad_shapes_and_non_finite_losses() -> None:
