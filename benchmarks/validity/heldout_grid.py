@@ -43,6 +43,14 @@ before. It was audited and scored once (docs/logs/heldout_scoring_test4.log) and
 every label of the grid has been used, so a next round needs new labels (another attribute
 set or data) or at least a new architecture and loop.
 
+The fifth round, `test5`, is the latter: a fifth torchvision architecture and a fifth loop, on
+three labels earlier rounds used, each with two shortcuts no round planted on it: two hair
+colours (flipping Bald or Young through the generator changes the hair, most for Brown_Hair)
+and one next to the mouth. Its labels are not new, so it tests the architecture and
+loop out of sample, and the labels only as far as their shortcuts are new.
+
+- test5: labels Blond_Hair, Wearing_Lipstick, Brown_Hair; MobileNetV2 (sgd-mixup).
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -54,7 +62,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HALVES = ("choose", "test", "test3", "test4")
+HALVES = ("choose", "test", "test3", "test4", "test5")
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ ARCHS = (
     Arch("sres", "small_resnet", "sgd-aug", "test"),
     Arch("rgx", "regnet_x_400mf", "adamw-aug", "test3"),
     Arch("shf", "shufflenet_v2", "rmsprop-aug", "test4"),
+    Arch("mnv2", "mobilenet_v2", "sgd-mixup", "test5"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -95,6 +104,15 @@ LABELS: dict[str, tuple[str, tuple[str, str]]] = {
     "Brown_Hair": ("test4", ("Mustache", "Smiling")),
     "Mouth_Slightly_Open": ("test4", ("Eyeglasses", "Young")),
 }
+# Rounds after every label was used: labels of earlier rounds, with shortcut pairs that no
+# round planted on them (the same rules: other regions, outside the label's hair-colour group).
+REUSED: dict[str, dict[str, tuple[str, str]]] = {
+    "test5": {
+        "Blond_Hair": ("Eyeglasses", "Mouth_Slightly_Open"),
+        "Wearing_Lipstick": ("Smiling", "Eyeglasses"),
+        "Brown_Hair": ("Pale_Skin", "Eyeglasses"),
+    },
+}
 CONTROL_SEEDS = (1, 2)
 PLANT_SEED = 1
 
@@ -114,15 +132,16 @@ def band(clean_acc: float, disagree_acc: float) -> str | None:
     return None
 
 
+def labels(half: str) -> dict[str, tuple[str, str]]:
+    """One half's labels, in order, each with its two shortcuts."""
+    if half in REUSED:
+        return REUSED[half]
+    return {label: shortcuts for label, (h, shortcuts) in LABELS.items() if h == half}
+
+
 def cells(half: str) -> list[tuple[Arch, str]]:
     """The (architecture, label) cells of one half."""
-    return [
-        (arch, label)
-        for arch in ARCHS
-        if arch.half == half
-        for label, (h, _) in LABELS.items()
-        if h == half
-    ]
+    return [(arch, label) for arch in ARCHS if arch.half == half for label in labels(half)]
 
 
 STEPS = 500

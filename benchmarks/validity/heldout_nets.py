@@ -61,6 +61,12 @@ def shufflenet_v2() -> nn.Module:
     return OneLogit(torchvision.models.shufflenet_v2_x1_0(num_classes=1))
 
 
+def mobilenet_v2() -> nn.Module:
+    """MobileNetV2, 2.2M parameters, as torchvision builds it (stem conv at stride 2, batch-norm
+    momentum torch's default): only the head changes."""
+    return OneLogit(torchvision.models.mobilenet_v2(num_classes=1))
+
+
 NETS: dict[str, Callable[[], nn.Module]] = {
     "cnn": SmallCNN,
     "mobilenet_v3_small": mobilenet_v3_small,
@@ -68,4 +74,5 @@ NETS: dict[str, Callable[[], nn.Module]] = {
     "small_resnet": SmallResNet,
     "regnet_x_400mf": regnet_x_400mf,
     "shufflenet_v2": shufflenet_v2,
+    "mobilenet_v2": mobilenet_v2,
 }

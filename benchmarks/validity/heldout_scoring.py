@@ -31,6 +31,8 @@ from torch import Tensor
 
 from benchmarks import paths
 from benchmarks.validity import heldout_grid as grid
+from benchmarks.validity import label_leak
+from sia_audit import defaults
 from sia_audit.gates.calibrate import MARGINS
 from sia_audit.gates.regression import ProbeTable, regression_verdicts, table_from_report
 from sia_audit.generators.flips import label_partners
@@ -59,6 +61,9 @@ class Audit:
     clean_acc: float  # held-out, from training
     disagree_acc: float | None
     table: ProbeTable
+    # The attributes whose flip redraws the label (their leak into it over MAX_LABEL_LEAK): the
+    # audit's flip figures leave them out
+    leaky: tuple[str, ...] = ()
 
     @property
     def ranked(self) -> tuple[str, ...]:
@@ -67,6 +72,13 @@ class Audit:
         partners = label_partners(t.attributes, t.frozen)
         skip = {*t.frozen, *partners, *t.unmeasurable}
         return tuple(a for a in t.attributes if a not in skip)
+
+    def ranked_by(self, figure: str, leak: bool = True) -> tuple[str, ...]:
+        """The attributes `figure` ranks: a flip figure leaves out the leaky ones (unless
+        `leak` is False: the audit before it left them out)."""
+        if not leak or figure not in FLIP_FIGURES:
+            return self.ranked
+        return tuple(a for a in self.ranked if a not in self.leaky)
 
 
 # The test-half audits scored before the second round's choice (their outcomes informed nothing
@@ -97,9 +109,26 @@ def fresh(audits: Sequence[Audit]) -> list[Audit]:
     ]
 
 
+def leaky_of(report: dict, label: str, leaks: dict, where: str) -> tuple[str, ...]:
+    """The attributes an audit's flip figures leave out for redrawing its label: as its report
+    says where it says so (checked against `leaks`), else from `leaks` (label_leak.py)."""
+    prov = report["provenance"]
+    for key in ("generator_sha256", "probe_manifest_sha256"):
+        if prov[key] != leaks[key]:
+            raise SystemExit(f"{where}: {key} differs from {label_leak.OUT.name}'s; re-run it")
+    expected = tuple(
+        a for a, to in leaks["leaks_to"].items() if to.get(label, 0.0) > defaults.MAX_LABEL_LEAK
+    )
+    block = (report["figures"].get("counterfactual_flips") or {}).get("label_leak")
+    if block is not None and set(block) != set(expected):
+        raise SystemExit(f"{where}: the report leaves out {sorted(block)}, the file {expected}")
+    return expected
+
+
 def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
     """Every audited model of the half, from the packed results heldout_suite.py writes."""
     cells = {(arch.key, label) for arch, label in grid.cells(half)}
+    leaks = label_leak.load()
     out = []
     for path in sorted(results.glob("*.json.gz")):
         packed = json.loads(gzip.decompress(path.read_bytes()))
@@ -119,6 +148,7 @@ def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
                 clean_acc=model["clean_acc"],
                 disagree_acc=model.get(f"acc_where_{shortcut}_disagrees") if shortcut else None,
                 table=table_from_report(report, str(path)),
+                leaky=leaky_of(report, model["label"], leaks, str(path)),
             )
         )
     return out
@@ -178,18 +208,23 @@ def _lead(t: ProbeTable, idx: Tensor) -> Tensor:
 
 # What a round may declare as the headline: a figure, or the report's lead.
 RANKERS: dict[str, Figure] = {**FIGURES, "lead": _lead}
+# The figures read from the counterfactual flips, which leave out flips that redraw the label.
+FLIP_FIGURES = frozenset({"flip_rate", "flip_loss", "w_x_flip_loss", "lead"})
 
 
-def rank(a: Audit, figure: str, attr: str) -> int:
-    """Rank of attr by the figure (a key of RANKERS) among the audit's ranked attributes
-    (1 = largest; ties count against it)."""
+def rank(a: Audit, figure: str, attr: str, leak: bool = True) -> int:
+    """Rank of attr by the figure (a key of RANKERS) among the attributes it ranks (1 =
+    largest; ties count against it); len(ranked) + 1 where the figure leaves attr out."""
     t = a.table
+    ranked = a.ranked_by(figure, leak)
+    if attr not in ranked:
+        return len(ranked) + 1
     values = RANKERS[figure](t, torch.arange(len(t.names)))
     v = values[t.attributes.index(attr)]
-    return 1 + sum(int(values[t.attributes.index(b)] >= v) for b in a.ranked if b != attr)
+    return 1 + sum(int(values[t.attributes.index(b)] >= v) for b in ranked if b != attr)
 
 
-def lows(a: Audit, figure: str) -> dict[str, float]:
+def lows(a: Audit, figure: str, leak: bool = True) -> dict[str, float]:
     """The low end of each ranked attribute's 95% bootstrap interval (what a confident gate
     compares with its max)."""
     t = a.table
@@ -200,7 +235,7 @@ def lows(a: Audit, figure: str) -> dict[str, float]:
     fig = FIGURES[figure]
     reps = torch.stack([fig(t, row) for row in idx])
     q = torch.nanquantile(reps, (1 - BOOT.level) / 2, dim=0)
-    return {b: float(q[t.attributes.index(b)]) for b in a.ranked}
+    return {b: float(q[t.attributes.index(b)]) for b in a.ranked_by(figure, leak)}
 
 
 def subset(t: ProbeTable, idx: Sequence[int]) -> ProbeTable:
@@ -403,7 +438,7 @@ def threshold_table(audits: Sequence[Audit], figures: Sequence[str]) -> list[str
     for f in figures:
         worst = max(((v, c.name, attr) for c in controls for attr, v in lows(c, f).items()),
                     default=(float("nan"), "-", "-"))  # fmt: skip
-        caught = {p.name: lows(p, f)[p.shortcut] > worst[0] for p in plants}
+        caught = {p.name: lows(p, f).get(p.shortcut, -1.0) > worst[0] for p in plants}
 
         def frac(band: str | None, caught: dict[str, bool] = caught) -> str:
             ps = [p for p in plants if band is None or p.band == band]
@@ -429,7 +464,7 @@ class Procedure:
     caught: dict[str, list[bool]]  # per band, per plant: caught at the margin
 
 
-def procedure(audits: Sequence[Audit], figure: str, margin: float) -> Procedure:
+def procedure(audits: Sequence[Audit], figure: str, margin: float, leak: bool = True) -> Procedure:
     """The calibrate procedure, cell by cell: a ceiling set on one truthful model (its largest
     low end + the gate's margin) is checked on the other seed (a false alarm when the sibling's
     largest low end is above it) and on the cell's plants (caught when the shortcut's low end
@@ -441,7 +476,7 @@ def procedure(audits: Sequence[Audit], figure: str, margin: float) -> Procedure:
     caught: dict[str, list[bool]] = {"weak": [], "strong": []}
     for cell in cells.values():
         controls = [a for a in cell if a.kind == "control"]
-        top = {c.name: max(lows(c, figure).values()) for c in controls}
+        top = {c.name: max(lows(c, figure, leak).values()) for c in controls}
         for one in controls:
             for other in controls:
                 if other is one:
@@ -454,7 +489,8 @@ def procedure(audits: Sequence[Audit], figure: str, margin: float) -> Procedure:
         base = next((c for c in controls if c.seed == grid.PLANT_SEED), None)
         for p in (a for a in cell if a.kind == "plant" and a.shortcut):
             if base is not None and p.band in caught:
-                caught[p.band].append(lows(p, figure)[p.shortcut] > top[base.name] + margin)
+                low = lows(p, figure, leak).get(p.shortcut, -1.0)  # -1: left out, not caught
+                caught[p.band].append(low > top[base.name] + margin)
     return Procedure(needed, whose, alarms, pairs, caught)
 
 
@@ -495,6 +531,8 @@ class Declared:
 
     headline: str
     section: dict[str, float]
+    # Whether the flip figures then left out the flips that redraw the label (MAX_LABEL_LEAK)
+    leak: bool = False
 
     def regression(self) -> RegressionSection:
         return RegressionSection(**self.section, use_confidence=True)
@@ -502,12 +540,14 @@ class Declared:
 
 # The third round tested the policy as it shipped then; the fourth, what was chosen on all
 # three seen rounds: the flip rate as the report's lead (ties by the flip loss) and a regression
-# section on the flip loss and SDAR.
+# section on the flip loss and SDAR. The fifth, what was chosen on all four: the same, with the
+# flips that redraw the label left out of the flip figures (MAX_LABEL_LEAK).
 DECLARED = {
     "test3": Declared(
         "w", {"weighted_increase": 0.01, "flip_rate_increase": 0.05, "sdar_increase": 0.02}
     ),
     "test4": Declared("lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}),
+    "test5": Declared("lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}, leak=True),
 }
 
 
@@ -523,10 +563,12 @@ def goals(
     section: RegressionSection,
     margins: dict[str, float],
     headline: str = "w",
+    leak: bool = True,
 ) -> list[Goal]:
-    """The declared goals on a half's audits, each with its figures and whether it is met."""
+    """The declared goals on a half's audits, each with its figures and whether it is met;
+    `leak`: whether the flip figures leave out the flips that redraw the label."""
     plants = [a for a in audits if a.kind == "plant" and a.shortcut]
-    ranks = [rank(p, headline, p.shortcut) for p in plants if p.shortcut]
+    ranks = [rank(p, headline, p.shortcut, leak) for p in plants if p.shortcut]
     first, top3 = sum(r == 1 for r in ranks), sum(r <= 3 for r in ranks)
     plant_pairs, null_pairs = pairs_of(audits)
     weak_pairs = [p for p in plant_pairs if p[1].band == "weak"]
@@ -542,7 +584,7 @@ def goals(
         Goal(f"compare control control2 fails <= 5%, {GOAL_PROBES} probes",
              f"{alarms[0]}/{alarms[1]}", alarms[1] > 0 and quiet(alarms)),
     ]  # fmt: skip
-    sibling = {f: procedure(audits, f, margins[gate]) for f, gate in CALIBRATED.items()}
+    sibling = {f: procedure(audits, f, margins[gate], leak) for f, gate in CALIBRATED.items()}
     out.append(Goal(
         "calibrate fails no truthful sibling",
         ", ".join(f"{f} {r.alarms}/{r.pairs}" for f, r in sibling.items()),
@@ -600,7 +642,7 @@ def main() -> None:
         allowances = ", ".join(f"{k} {v:g}" for k, v in declared.section.items())
         print(f"The declared goals: headline {declared.headline}, {SHIPPED.name}'s regression "
               f"section then ({allowances}):\n")  # fmt: skip
-        found = goals(audits, section, dict(MARGINS), declared.headline)
+        found = goals(audits, section, dict(MARGINS), declared.headline, declared.leak)
         print("\n".join(goal_lines(found)) + "\n")
     if not args.no_gates:
         plant_pairs, null_pairs = pairs_of(audits)

@@ -31,7 +31,12 @@ from torch import nn
 from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
-from benchmarks.validity.heldout_loop import fit_adamw_aug, fit_rmsprop_aug, fit_sgd_aug
+from benchmarks.validity.heldout_loop import (
+    fit_adamw_aug,
+    fit_rmsprop_aug,
+    fit_sgd_aug,
+    fit_sgd_mixup,
+)
 from benchmarks.validity.heldout_nets import NETS
 from scripts.training import (
     ClassifierRecipe,
@@ -53,6 +58,7 @@ LOOPS = {
     "sgd-aug": fit_sgd_aug,
     "adamw-aug": fit_adamw_aug,
     "rmsprop-aug": fit_rmsprop_aug,
+    "sgd-mixup": fit_sgd_mixup,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}
@@ -222,17 +228,17 @@ def train_half(
             for cell in grid.cells(half)
             if (not archs or cell[0].key in archs) and (not labels or cell[1] in labels)
         ),
-        key=lambda cell: list(grid.LABELS).index(cell[1]),
+        key=lambda cell: list(grid.labels(half)).index(cell[1]),
     )
     if weakest:
         for arch, label in cells:
-            for attr in grid.LABELS[label][1]:
+            for attr in grid.labels(half)[label]:
                 weaker(arch, label, attr, log)
         return
     if plants_only:
         cells = [(arch, label) for arch, label in cells if controls_saved(arch, label)]
         for arch, label in cells:
-            for attr in grid.LABELS[label][1]:
+            for attr in grid.labels(half)[label]:
                 tune(arch, label, attr, log)
         return
     for label in dict.fromkeys(label for _, label in cells):
@@ -240,9 +246,9 @@ def train_half(
             for seed in grid.CONTROL_SEEDS:
                 train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
         for arch, _ in (cell for cell in cells if cell[1] == label):
-            tune(arch, label, grid.LABELS[label][1][0], log)
+            tune(arch, label, grid.labels(half)[label][0], log)
     for arch, label in cells:
-        tune(arch, label, grid.LABELS[label][1][1], log)
+        tune(arch, label, grid.labels(half)[label][1], log)
 
 
 def trained(half: str) -> list[dict]:
@@ -252,7 +258,7 @@ def trained(half: str) -> list[dict]:
         for seed in grid.CONTROL_SEEDS:
             rec = recipe(arch, label, None, grid.LEVELS[0], seed)
             out += _saved(rec.name, "control")
-        for attr in grid.LABELS[label][1]:
+        for attr in grid.labels(half)[label]:
             for path in sorted((CACHE / "models").glob(f"{arch.key}_{label}_{attr}_r*.train.json")):
                 out += _saved(path.name.removesuffix(".train.json"), "plant")
     return out

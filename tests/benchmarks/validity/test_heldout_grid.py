@@ -15,7 +15,8 @@ def test_every_label_and_architecture_belongs_to_one_half() -> None:
         cells = grid.cells(half)
         assert cells, half
         assert {arch.half for arch, _ in cells} == {half}
-        assert {grid.LABELS[label][0] for _, label in cells} == {half}
+        if half not in grid.REUSED:
+            assert {grid.LABELS[label][0] for _, label in cells} == {half}
     labels = [label for label, (half, _) in grid.LABELS.items()]
     assert len(labels) == len(set(labels))
     by_half = {h: {a.net for a in grid.ARCHS if a.half == h} for h in grid.HALVES}
@@ -38,8 +39,26 @@ def test_each_new_round_brings_a_new_loop_and_net_and_only_unseen_labels(
     assert {arch.net for arch, _ in cells}.isdisjoint({arch.net for arch in seen})
 
 
+@pytest.mark.parametrize(("half", "key"), [("test5", "mnv2")])
+def test_a_round_on_used_labels_brings_a_new_loop_and_net_and_new_shortcuts(
+    half: str, key: str
+) -> None:
+    cells = grid.cells(half)
+    assert {arch.key for arch, _ in cells} == {key}
+    before = grid.HALVES[: grid.HALVES.index(half)]
+    seen = [arch for arch in grid.ARCHS if arch.half in before]
+    assert {arch.loop for arch, _ in cells}.isdisjoint({arch.loop for arch in seen})
+    assert {arch.net for arch, _ in cells}.isdisjoint({arch.net for arch in seen})
+    for label, shortcuts in grid.labels(half).items():
+        planted = {s for h in before for s in grid.labels(h).get(label, ())}
+        assert planted, label  # a used label
+        assert planted.isdisjoint(shortcuts), label
+
+
 def test_shortcuts_are_other_attributes_outside_the_labels_group() -> None:
-    for label, (_, shortcuts) in grid.LABELS.items():
+    pairs = [(label, s) for label, (_, s) in grid.LABELS.items()]
+    pairs += [pair for later in grid.REUSED.values() for pair in later.items()]
+    for label, shortcuts in pairs:
         assert len(set(shortcuts)) == 2 and label not in shortcuts
         assert set(shortcuts) <= set(ATTRIBUTES)
         if label in HAIR_COLOURS:

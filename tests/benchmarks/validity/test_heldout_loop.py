@@ -7,7 +7,13 @@ import torch
 from torch import Tensor, nn
 
 from benchmarks.validity import heldout_loop
-from benchmarks.validity.heldout_loop import fit_adamw_aug, fit_rmsprop_aug, fit_sgd_aug
+from benchmarks.validity.heldout_loop import (
+    fit_adamw_aug,
+    fit_rmsprop_aug,
+    fit_sgd_aug,
+    fit_sgd_mixup,
+    mixup,
+)
 from scripts.training import Batch
 
 
@@ -36,7 +42,7 @@ def accuracy(model: nn.Module) -> dict[str, float]:
         return {"acc": float(((model(batch.x) > 0).float() == batch.y).float().mean())}
 
 
-@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug])
+@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup])
 def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
     torch.manual_seed(0)
     lines: list[str] = []
@@ -47,7 +53,7 @@ def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
     assert len(lines) == 2 and "step 600/600" in lines[-1]
 
 
-@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug])
+@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup])
 def test_each_loop_stops_where_told(loop) -> None:
     lines: list[str] = []
     loop(Brightness(), batches, 100, lines.append, name="toy", eval_every=10,
@@ -94,3 +100,28 @@ def test_rmsprop_warms_up_then_decays_exponentially_to_a_tenth(
     assert ratios == pytest.approx([ratios[0]] * len(ratios))  # one factor per step
     last = (steps - 1 - warm) / (steps - warm)
     assert rates[-1] == pytest.approx(peak * heldout_loop.RMSPROP_FLOOR**last)
+
+
+def test_step_sgd_warms_up_then_drops_tenfold_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    rates = rates_of(monkeypatch, torch.optim.SGD)
+    steps = 100
+    fit_sgd_mixup(Brightness(), batches, steps, lambda line: None, name="toy")
+    peak, warm = heldout_loop.STEP_LR, round(heldout_loop.STEP_WARMUP * steps)
+    assert rates[:warm] == pytest.approx([peak * (i + 1) / warm for i in range(warm)])
+    first, second = (round(share * steps) for share in heldout_loop.STEP_AT)
+    assert rates[warm:first] == pytest.approx([peak] * (first - warm))
+    assert rates[first:second] == pytest.approx([peak / 10] * (second - first))
+    assert rates[second:] == pytest.approx([peak / 100] * (steps - second))
+
+
+def test_mixup_mixes_images_and_labels_with_one_weight() -> None:
+    import random
+
+    x = torch.arange(4.0)[:, None, None, None].expand(4, 1, 2, 2)
+    y = torch.tensor([0.0, 1.0, 0.0, 1.0])
+    mx, my = mixup(x, y, 0.2, torch.Generator().manual_seed(0), random.Random(0))
+    # each mixed image is lam * x_i + (1 - lam) * x_j for one j: its label mixes alike
+    lam = random.Random(0).betavariate(0.2, 0.2)
+    perm = torch.randperm(4, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(mx, lam * x + (1 - lam) * x[perm])
+    assert torch.allclose(my, lam * y + (1 - lam) * y[perm])

@@ -159,3 +159,26 @@ def test_each_declared_round_names_a_headline_and_a_section_the_tool_accepts() -
     for declared in DECLARED.values():
         assert declared.headline in RANKERS
         assert declared.regression().use_confidence
+
+
+def test_a_flip_that_redraws_the_label_leaves_the_flip_figures_not_the_others() -> None:
+    import dataclasses
+
+    plant = audit("plant", "plant", 1, "Mustache", "weak")
+    t = plant.table
+    changed = t.flip_changed.clone()
+    changed[:, NAMES.index("Bald")] = True  # every answer follows a flip of Bald
+    plant = dataclasses.replace(plant, table=dataclasses.replace(t, flip_changed=changed))
+    assert rank(plant, "flip_rate", "Mustache", leak=False) == 2
+    leaky = dataclasses.replace(plant, leaky=("Bald",))
+    assert rank(leaky, "flip_rate", "Mustache") == 1
+    assert rank(leaky, "lead", "Mustache") == 1
+    assert rank(leaky, "flip_rate", "Mustache", leak=False) == 2  # as the audit was before
+    assert "Bald" in leaky.ranked_by("w") and "Bald" not in leaky.ranked_by("flip_rate")
+    # a shortcut the flip figures leave out ranks below every attribute they keep
+    gone = dataclasses.replace(plant, leaky=("Mustache",))
+    assert rank(gone, "flip_rate", "Mustache") == len(gone.ranked_by("flip_rate")) + 1
+
+
+def test_the_fifth_round_declared_the_label_leak_rule() -> None:
+    assert DECLARED["test5"].leak and not DECLARED["test4"].leak
