@@ -169,3 +169,30 @@ def test_counterfactual_flips_get_their_columns_from_the_one_table(data: dict[st
     assert view.sensitivity.lead.key == "flip_rate"
     rates = [flips.of(r.attribute).value for r in view.sensitivity.rows]
     assert rates == sorted(rates, reverse=True)
+
+
+def test_flips_that_redraw_the_label_are_listed_last_with_their_move(data: dict[str, Any]) -> None:
+    from sia_audit.metrics.counterfactual import counterfactual_flips
+
+    d = copy.deepcopy(data)
+    names = d["figures"]["sensitivity"]["attributes"]
+    leaky = names[0]
+    g = torch.Generator().manual_seed(1)
+    flips = counterfactual_flips(
+        torch.rand(6, len(names), generator=g),
+        torch.rand(6, len(names), generator=g) > 0.5,
+        [a != leaky for a in names],
+        names=names,
+        config=BootstrapConfig(resamples=50),
+        label_leak={leaky: 0.1404},
+    )
+    d["figures"]["counterfactual_flips"] = flips.as_dict()
+    view = views.build(d)
+    assert view.sensitivity.lead.key == "flip_rate"
+    assert [r.attribute for r in view.sensitivity.rows][-1] == leaky
+    assert view.sensitivity.label_leak == ((leaky, "0.140"),)
+    page = html.render(as_report(d)).decode()
+    assert f"and so listed last: <code>{leaky}</code> (0.140)." in page
+    summary = markdown.render(as_report(d)).decode()
+    assert "since their flip redraws the label" in summary and f"`{leaky}` 0.140." in summary
+    assert views.build(data).sensitivity.label_leak == ()  # a report from before the rule
