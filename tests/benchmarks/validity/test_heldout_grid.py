@@ -25,30 +25,32 @@ def test_every_label_and_architecture_belongs_to_one_half() -> None:
             assert other == h or not by_half[h] & by_half[other]
 
 
+def new_net_and_loop(half: str, key: str) -> tuple[str, ...]:
+    """Checks that a later round's one architecture and its loop are new; returns the rounds
+    before it."""
+    cells = grid.cells(half)
+    assert {arch.key for arch, _ in cells} == {key}
+    before = grid.HALVES[: grid.HALVES.index(half)]
+    seen = [arch for arch in grid.ARCHS if arch.half in before]
+    assert {arch.loop for arch, _ in cells}.isdisjoint({arch.loop for arch in seen})
+    assert {arch.net for arch, _ in cells}.isdisjoint({arch.net for arch in seen})
+    return before
+
+
 @pytest.mark.parametrize(("half", "key"), [("test3", "rgx"), ("test4", "shf")])
 def test_each_new_round_brings_a_new_loop_and_net_and_only_unseen_labels(
     half: str, key: str
 ) -> None:
-    cells = grid.cells(half)
-    assert {arch.key for arch, _ in cells} == {key}
-    before = grid.HALVES[: grid.HALVES.index(half)]
+    before = new_net_and_loop(half, key)
     earlier = {label for label, (h, _) in grid.LABELS.items() if h in before}
-    assert not {label for _, label in cells} & earlier
-    seen = [arch for arch in grid.ARCHS if arch.half in before]
-    assert {arch.loop for arch, _ in cells}.isdisjoint({arch.loop for arch in seen})
-    assert {arch.net for arch, _ in cells}.isdisjoint({arch.net for arch in seen})
+    assert not {label for _, label in grid.cells(half)} & earlier
 
 
 @pytest.mark.parametrize(("half", "key"), [("test5", "mnv2")])
 def test_a_round_on_used_labels_brings_a_new_loop_and_net_and_new_shortcuts(
     half: str, key: str
 ) -> None:
-    cells = grid.cells(half)
-    assert {arch.key for arch, _ in cells} == {key}
-    before = grid.HALVES[: grid.HALVES.index(half)]
-    seen = [arch for arch in grid.ARCHS if arch.half in before]
-    assert {arch.loop for arch, _ in cells}.isdisjoint({arch.loop for arch in seen})
-    assert {arch.net for arch, _ in cells}.isdisjoint({arch.net for arch in seen})
+    before = new_net_and_loop(half, key)
     for label, shortcuts in grid.labels(half).items():
         planted = {s for h in before for s in grid.labels(h).get(label, ())}
         assert planted, label  # a used label
