@@ -44,9 +44,9 @@ SUBPOPULATIONS = ("Male",)  # binary attributes the sensitivity is split by
 MIN_EXPRESSION = 0.8
 # An attribute whose flip moves the classifier's probability of the target's label by more than
 # this on average (over the probes) changes the label itself, not only a feature: a truthful
-# model's answer follows it, so the flip figures leave it out (docs/validity.md, "Flips that
-# change the label"). Chosen on the held-out suite's seen rounds: every planted shortcut leaked
-# at most 0.050 into its label; the flips that outranked a shortcut there leaked 0.079-0.140.
+# model's answer follows it, so the flip figures leave it out (docs/validity.md, round 5).
+# Chosen on the held-out suite's seen rounds: every planted shortcut leaked at most 0.050 into
+# its label; the flips that outranked a shortcut there leaked 0.079-0.140.
 MAX_LABEL_LEAK = 0.06
 
 # The percentile bootstrap over probes behind every interval.
