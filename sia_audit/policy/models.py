@@ -59,7 +59,9 @@ class ProbesSection(_Strict):
     """The fixed probe set: the built-in synthetic faces or a CelebA-format folder."""
 
     source: str = Field(SYNTHFACES, description=f"{SYNTHFACES} or a CelebA-format folder path.")
-    count: int = Field(128, ge=1, description="Number of probes (synthfaces, or first N).")
+    count: int = Field(
+        defaults.PROBE_COUNT, ge=1, description="Number of probes (synthfaces, or first N)."
+    )
     seed: int = Field(0, ge=0, description="Seed of the synthetic faces.")
     size: int = Field(64, description="Image side in pixels (must match the generator).")
     split: Literal["train", "val", "test"] | None = Field(
