@@ -51,6 +51,8 @@ loop out of sample, and the labels only as far as their shortcuts are new.
 
 - test5: labels Blond_Hair, Wearing_Lipstick, Brown_Hair; MobileNetV2 (sgd-mixup).
 
+It was audited and scored once (docs/logs/heldout_scoring_test5.log) and is seen now.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
