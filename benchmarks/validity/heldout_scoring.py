@@ -10,7 +10,7 @@ Reads the report.json files heldout_suite.py wrote (nothing is attacked here) an
 - threshold gates: per figure, the largest interval low end over every truthful control (the
   lowest confident `max` that fails none) and how many plants a gate there catches;
 - the calibrate procedure: a ceiling set on one seed, checked on the other and on the plants;
-- on the later rounds (`--half test3`, `test4`), the goals declared before their audits
+- on the later rounds (`--half test3`, `test4`, `test5`), the goals declared before their audits
   (`goals`), under the headline and regression section each round declared (`DECLARED`).
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.validity.heldout_scoring --half choose
