@@ -77,10 +77,9 @@ def _flips(p: ProbeData, i: Inputs) -> Any | None:
     if p.flip_loss is None or p.flip_changed is None:
         return None
     partners = label_partners(i.names, i.frozen)  # their flip changes the label too
+    # label_leak holds no frozen attribute; a partner is left out already
     leaky = {
-        a: v
-        for a, v in i.label_leak.items()
-        if v > defaults.MAX_LABEL_LEAK and a not in partners and a not in i.frozen
+        a: v for a, v in i.label_leak.items() if v > defaults.MAX_LABEL_LEAK and a not in partners
     }
     kept = [
         k and a not in partners and a not in leaky for a, k in zip(i.names, i.included, strict=True)
