@@ -1,6 +1,6 @@
-"""The held-out suite's grid: a half to choose on, a half to test on, and two later rounds.
+"""The held-out suite's grid: a half to choose on, a half to test on, and later rounds.
 
-Fifteen labels, six architectures, four training loops. Every figure, rule and threshold the
+Fifteen labels, eight architectures, six training loops. Every figure, rule and threshold the
 tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
@@ -53,6 +53,13 @@ loop out of sample, and the labels only as far as their shortcuts are new.
 
 It was audited and scored once (docs/logs/heldout_scoring_test5.log) and is seen now.
 
+The sixth round, `test6`, is the two labels whose flips through the shipped generator are
+redrawn by other attributes' flips (Bald and Young into Brown_Hair, Bald into Black_Hair), with
+shortcuts from the mouth that no round planted on them, on a sixth torchvision architecture and
+a sixth loop. It tests the rules that leave such flips out (heldout_scoring.DECLARED).
+
+- test6: labels Brown_Hair, Black_Hair; MNASNet 0.5 (adam-erase).
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -64,7 +71,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HALVES = ("choose", "test", "test3", "test4", "test5")
+HALVES = ("choose", "test", "test3", "test4", "test5", "test6")
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ ARCHS = (
     Arch("rgx", "regnet_x_400mf", "adamw-aug", "test3"),
     Arch("shf", "shufflenet_v2", "rmsprop-aug", "test4"),
     Arch("mnv2", "mobilenet_v2", "sgd-mixup", "test5"),
+    Arch("mnas", "mnasnet0_5", "adam-erase", "test6"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -113,6 +121,10 @@ REUSED: dict[str, dict[str, tuple[str, str]]] = {
         "Blond_Hair": ("Eyeglasses", "Mouth_Slightly_Open"),
         "Wearing_Lipstick": ("Smiling", "Eyeglasses"),
         "Brown_Hair": ("Pale_Skin", "Eyeglasses"),
+    },
+    "test6": {
+        "Brown_Hair": ("Wearing_Lipstick", "Mouth_Slightly_Open"),
+        "Black_Hair": ("Mouth_Slightly_Open", "Wearing_Lipstick"),
     },
 }
 CONTROL_SEEDS = (1, 2)

@@ -32,6 +32,7 @@ from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import (
+    fit_adam_erase,
     fit_adamw_aug,
     fit_rmsprop_aug,
     fit_sgd_aug,
@@ -59,6 +60,7 @@ LOOPS = {
     "adamw-aug": fit_adamw_aug,
     "rmsprop-aug": fit_rmsprop_aug,
     "sgd-mixup": fit_sgd_mixup,
+    "adam-erase": fit_adam_erase,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

@@ -8,6 +8,8 @@ from torch import Tensor, nn
 
 from benchmarks.validity import heldout_loop
 from benchmarks.validity.heldout_loop import (
+    erase,
+    fit_adam_erase,
     fit_adamw_aug,
     fit_rmsprop_aug,
     fit_sgd_aug,
@@ -42,7 +44,7 @@ def accuracy(model: nn.Module) -> dict[str, float]:
         return {"acc": float(((model(batch.x) > 0).float() == batch.y).float().mean())}
 
 
-@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup])
+@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase])
 def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
     torch.manual_seed(0)
     lines: list[str] = []
@@ -53,7 +55,7 @@ def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
     assert len(lines) == 2 and "step 600/600" in lines[-1]
 
 
-@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup])
+@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase])
 def test_each_loop_stops_where_told(loop) -> None:
     lines: list[str] = []
     loop(Brightness(), batches, 100, lines.append, name="toy", eval_every=10,
@@ -112,6 +114,31 @@ def test_step_sgd_warms_up_then_drops_tenfold_twice(monkeypatch: pytest.MonkeyPa
     assert rates[warm:first] == pytest.approx([peak] * (first - warm))
     assert rates[first:second] == pytest.approx([peak / 10] * (second - first))
     assert rates[second:] == pytest.approx([peak / 100] * (steps - second))
+
+
+def test_adam_halves_its_rate_every_fifth_of_the_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    rates = rates_of(monkeypatch, torch.optim.Adam)
+    steps = 100
+    fit_adam_erase(Brightness(), batches, steps, lambda line: None, name="toy")
+    every = round(heldout_loop.HALVE_EVERY * steps)
+    want = [heldout_loop.ADAM_LR * 0.5 ** (i // every) for i in range(steps)]
+    assert rates == pytest.approx(want)
+
+
+def test_erasing_fills_one_rectangle_per_chosen_image_and_leaves_the_rest() -> None:
+    x = torch.zeros(400, 3, 32, 32)
+    out = erase(x, torch.Generator().manual_seed(0))
+    changed = (out != 0).any(dim=1)  # (N, H, W)
+    hit = changed.flatten(1).any(dim=1)
+    assert 0.4 < float(hit.float().mean()) < 0.6  # about half the images
+    low, high = heldout_loop.ERASE_AREA
+    for mask in changed[hit]:
+        rows, cols = mask.any(dim=1).nonzero(), mask.any(dim=0).nonzero()
+        h = int(rows.max() - rows.min() + 1)
+        w = int(cols.max() - cols.min() + 1)
+        assert int(mask.sum()) == h * w  # one filled rectangle
+        assert low * 0.5 <= h * w / (32 * 32) <= high * 1.5  # rounding at 32 px
+    assert torch.equal(x, torch.zeros_like(x))  # the input is not changed in place
 
 
 def test_mixup_mixes_images_and_labels_with_one_weight() -> None:
