@@ -58,7 +58,11 @@ redrawn by other attributes' flips (Bald and Young into Brown_Hair, Bald into Bl
 shortcuts from the mouth that no round planted on them, on a sixth torchvision architecture and
 a sixth loop. It tests the rules that leave such flips out (heldout_scoring.DECLARED).
 
-- test6: labels Brown_Hair, Black_Hair; MNASNet 0.5 (adam-erase).
+- test6: labels Brown_Hair, Black_Hair; GoogLeNet (adam-erase).
+
+MNASNet 0.5 was its first architecture until its first controls, with this loop, reached only
+0.898 (Black_Hair) and 0.777 (Brown_Hair) held-out clean accuracy in 500 steps, too low to
+plant a realistic shortcut on; it was replaced by GoogLeNet before any model was audited.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
@@ -92,7 +96,7 @@ ARCHS = (
     Arch("rgx", "regnet_x_400mf", "adamw-aug", "test3"),
     Arch("shf", "shufflenet_v2", "rmsprop-aug", "test4"),
     Arch("mnv2", "mobilenet_v2", "sgd-mixup", "test5"),
-    Arch("mnas", "mnasnet0_5", "adam-erase", "test6"),
+    Arch("ggl", "googlenet", "adam-erase", "test6"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the

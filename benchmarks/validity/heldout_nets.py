@@ -67,16 +67,12 @@ def mobilenet_v2() -> nn.Module:
     return OneLogit(torchvision.models.mobilenet_v2(num_classes=1))
 
 
-def mnasnet0_5() -> nn.Module:
-    """MNASNet 0.5, 0.9M parameters, as torchvision builds it (stem conv at stride 2) but for
-    batch-norm momentum: torchvision's 0.0003 leaves the running statistics near their start
-    after 500 steps, the failure MobileNetV3-small showed at 0.01; torch's default 0.1, as a
-    user would set after seeing that. Only the head changes besides."""
-    net = torchvision.models.mnasnet0_5(num_classes=1)
-    for module in net.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.momentum = 0.1
-    return OneLogit(net)
+def googlenet() -> nn.Module:
+    """GoogLeNet (Inception v1), 5.6M parameters, as torchvision builds it but for its two
+    auxiliary heads, which a user training one logit from scratch turns off (with them, a
+    training-mode forward returns three outputs)."""
+    return OneLogit(torchvision.models.googlenet(num_classes=1, aux_logits=False,
+                                                 init_weights=True))  # fmt: skip
 
 
 NETS: dict[str, Callable[[], nn.Module]] = {
@@ -87,5 +83,5 @@ NETS: dict[str, Callable[[], nn.Module]] = {
     "regnet_x_400mf": regnet_x_400mf,
     "shufflenet_v2": shufflenet_v2,
     "mobilenet_v2": mobilenet_v2,
-    "mnasnet0_5": mnasnet0_5,
+    "googlenet": googlenet,
 }

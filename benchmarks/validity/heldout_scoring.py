@@ -136,6 +136,8 @@ def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
         if (model["arch"], model["label"]) not in cells:
             continue
         shortcut = model["shortcut"]
+        # Reports written before the flips named their leaky attributes get them from the file
+        leaky = leaky_of(report, model["label"], leaks, str(path))
         out.append(
             Audit(
                 name=Path(model["file"]).stem,
@@ -147,8 +149,8 @@ def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
                 band=model["band"],
                 clean_acc=model["clean_acc"],
                 disagree_acc=model.get(f"acc_where_{shortcut}_disagrees") if shortcut else None,
-                table=table_from_report(report, str(path)),
-                leaky=leaky_of(report, model["label"], leaks, str(path)),
+                table=dataclasses.replace(table_from_report(report, str(path)), leaky=leaky),
+                leaky=leaky,
             )
         )
     return out
@@ -254,8 +256,13 @@ def subset(t: ProbeTable, idx: Sequence[int]) -> ProbeTable:
     )
 
 
-def fails(section: RegressionSection, base: ProbeTable, head: ProbeTable) -> bool:
-    """Would `sia-audit compare base head` exit 1 under this regression section?"""
+def fails(
+    section: RegressionSection, base: ProbeTable, head: ProbeTable, leak: bool = True
+) -> bool:
+    """Would `sia-audit compare base head` exit 1 under this regression section? `leak` False:
+    as it did before it left out the flips that redraw the label (it compared them)."""
+    if not leak:
+        base, head = (dataclasses.replace(t, leaky=()) for t in (base, head))
     verdicts = regression_verdicts(section, base, head, (), BOOT, "skip")
     return any(v.status == "fail" for v in verdicts)
 
@@ -266,13 +273,13 @@ def chunks(n_all: int, n: int) -> list[list[int]]:
 
 
 def gate_rates(
-    section: RegressionSection, pairs: Sequence[tuple[Audit, Audit]], n: int
+    section: RegressionSection, pairs: Sequence[tuple[Audit, Audit]], n: int, leak: bool = True
 ) -> tuple[int, int]:
     """(failed, tried) over every pair and every disjoint subset of n probes."""
     failed = tried = 0
     for base, head in pairs:
         for idx in chunks(len(base.table.names), n):
-            failed += fails(section, subset(base.table, idx), subset(head.table, idx))
+            failed += fails(section, subset(base.table, idx), subset(head.table, idx), leak)
             tried += 1
     return failed, tried
 
@@ -348,15 +355,18 @@ def gate_table(plants: Sequence[Pair], nulls: Sequence[Pair], sizes: Sequence[in
         "| regression section | probes | plants caught | weak | strong | null pairs failed |",
         "|---|---|---|---|---|---|",
     ]
-    sections = {name: RegressionSection(**allowances) for name, allowances in CANDIDATES.items()}
+    sections = {
+        name: (RegressionSection(**allowances), True) for name, allowances in CANDIDATES.items()
+    }
     shipped = load_policy(SHIPPED).gates.regression
     if shipped is not None:
-        sections[f"{SHIPPED.name} as shipped"] = shipped
-    for name, section in sections.items():
+        sections[f"{SHIPPED.name} as shipped"] = (shipped, True)
+        sections[f"{SHIPPED.name}, flips that redraw the label compared"] = (shipped, False)
+    for name, (section, leak) in sections.items():
         for n in sizes:
             cells = []
             for group in (plants, weak, strong, nulls):
-                failed, tried = gate_rates(section, group, n)
+                failed, tried = gate_rates(section, group, n, leak)
                 cells.append(f"{failed}/{tried}" if tried else "-")
             lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
     return lines
@@ -533,6 +543,8 @@ class Declared:
     section: dict[str, float]
     # Whether the flip figures then left out the flips that redraw the label (MAX_LABEL_LEAK)
     leak: bool = False
+    # Whether the regression gates left them out too (before, they compared them)
+    compare_leak: bool = False
 
     def regression(self) -> RegressionSection:
         return RegressionSection(**self.section, use_confidence=True)
@@ -541,13 +553,17 @@ class Declared:
 # The third round tested the policy as it shipped then; the fourth, what was chosen on all
 # three seen rounds: the flip rate as the report's lead (ties by the flip loss) and a regression
 # section on the flip loss and SDAR. The fifth, what was chosen on all four: the same, with the
-# flips that redraw the label left out of the flip figures (MAX_LABEL_LEAK).
+# flips that redraw the label left out of the flip figures (MAX_LABEL_LEAK). The sixth, what was
+# chosen after all five: the regression gates leave those flips out too.
 DECLARED = {
     "test3": Declared(
         "w", {"weighted_increase": 0.01, "flip_rate_increase": 0.05, "sdar_increase": 0.02}
     ),
     "test4": Declared("lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}),
     "test5": Declared("lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}, leak=True),
+    "test6": Declared(
+        "lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}, leak=True, compare_leak=True
+    ),
 }
 
 
@@ -564,17 +580,19 @@ def goals(
     margins: dict[str, float],
     headline: str = "w",
     leak: bool = True,
+    compare_leak: bool = True,
 ) -> list[Goal]:
     """The declared goals on a half's audits, each with its figures and whether it is met;
-    `leak`: whether the flip figures leave out the flips that redraw the label."""
+    `leak`: whether the flip figures leave out the flips that redraw the label, `compare_leak`
+    whether the regression gates do."""
     plants = [a for a in audits if a.kind == "plant" and a.shortcut]
     ranks = [rank(p, headline, p.shortcut, leak) for p in plants if p.shortcut]
     first, top3 = sum(r == 1 for r in ranks), sum(r <= 3 for r in ranks)
     plant_pairs, null_pairs = pairs_of(audits)
     weak_pairs = [p for p in plant_pairs if p[1].band == "weak"]
-    caught = gate_rates(section, plant_pairs, GOAL_PROBES)
-    weak = gate_rates(section, weak_pairs, GOAL_PROBES)
-    alarms = gate_rates(section, null_pairs, GOAL_PROBES)
+    caught = gate_rates(section, plant_pairs, GOAL_PROBES, compare_leak)
+    weak = gate_rates(section, weak_pairs, GOAL_PROBES, compare_leak)
+    alarms = gate_rates(section, null_pairs, GOAL_PROBES, compare_leak)
     out = [
         Goal(f"{headline} ranks the shortcut first >= 90%, top 3 in all",
              f"{first}/{len(ranks)}, {top3}/{len(ranks)}",
@@ -642,7 +660,8 @@ def main() -> None:
         allowances = ", ".join(f"{k} {v:g}" for k, v in declared.section.items())
         print(f"The declared goals: headline {declared.headline}, {SHIPPED.name}'s regression "
               f"section then ({allowances}):\n")  # fmt: skip
-        found = goals(audits, section, dict(MARGINS), declared.headline, declared.leak)
+        found = goals(audits, section, dict(MARGINS), declared.headline, declared.leak,
+                      declared.compare_leak)  # fmt: skip
         print("\n".join(goal_lines(found)) + "\n")
     if not args.no_gates:
         plant_pairs, null_pairs = pairs_of(audits)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sia_audit import defaults
-from sia_audit.generators.flips import label_partners
+from sia_audit.generators.flips import label_changers, label_partners
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.metrics import attribute_effect as effect_estimates
 from sia_audit.metrics.counterfactual import counterfactual_flips
@@ -76,14 +76,13 @@ def _weighted(p: ProbeData, i: Inputs) -> Any | None:
 def _flips(p: ProbeData, i: Inputs) -> Any | None:
     if p.flip_loss is None or p.flip_changed is None:
         return None
-    partners = label_partners(i.names, i.frozen)  # their flip changes the label too
+    partners = label_partners(i.names, i.frozen)
     # label_leak holds no frozen attribute; a partner is left out already
     leaky = {
         a: v for a, v in i.label_leak.items() if v > defaults.MAX_LABEL_LEAK and a not in partners
     }
-    kept = [
-        k and a not in partners and a not in leaky for a, k in zip(i.names, i.included, strict=True)
-    ]
+    changers = label_changers(i.names, i.frozen, leaky)  # their flip changes the label too
+    kept = [k and a not in changers for a, k in zip(i.names, i.included, strict=True)]
     return counterfactual_flips(
         p.flip_loss, p.flip_changed, kept, names=i.names, config=i.config, label_leak=leaky
     )

@@ -21,7 +21,7 @@ from sia_audit.gates.comparable import differing_provenance, refuse_if
 from sia_audit.gates.numerics import allowance, arithmetic_differences
 from sia_audit.gates.rise import Rise, check_fall, check_rise
 from sia_audit.gates.thresholds import GateVerdict, OnUnmeasurable, skipped, unmeasurable
-from sia_audit.generators.flips import label_partners
+from sia_audit.generators.flips import label_changers
 from sia_audit.metrics import (
     BootstrapConfig,
     EmptyMetricError,
@@ -62,6 +62,9 @@ class ProbeTable:
     # attribute is flipped in G's input; None in reports written before they were measured.
     flip_loss: Tensor | None = None
     flip_changed: Tensor | None = None
+    # The attributes whose flip redraws the label (the flips' `label_leak`): the flip figures
+    # leave them out, as they do the label's exclusive partners.
+    leaky: tuple[str, ...] = ()
 
 
 def _weighted_inputs(
@@ -89,6 +92,7 @@ def table_from_report(report: ReportRecord | Mapping[str, Any], where: str) -> P
         p = record.probes
         provenance = record.provenance.values
         unmeasurable = record.sensitivity.unmeasurable
+        leaky = tuple(getattr(record.block("counterfactual_flips"), "label_leak", {}))
     except SchemaError as exc:
         raise DataError(_damaged(where, exc.detail)) from exc
     if p.delta is None:  # written for a pixel main attack, which a policy refuses
@@ -108,6 +112,7 @@ def table_from_report(report: ReportRecord | Mapping[str, Any], where: str) -> P
         flip_changed=None
         if p.flip_changed is None
         else torch.tensor(p.flip_changed, dtype=torch.bool),
+        leaky=leaky,
     )
 
 
@@ -135,6 +140,7 @@ def table_from_result(result: AuditResult, inputs: Mapping[str, str]) -> ProbeTa
         ),
         flip_loss=None if main.flip_loss is None else main.flip_loss.double(),
         flip_changed=None if main.flip_changed is None else main.flip_changed.bool(),
+        leaky=tuple(result.flips.label_leak) if result.flips is not None else (),
     )
 
 
@@ -156,7 +162,8 @@ class AttributeFigure:
 
     `values(table)` is (N, C) per probe (None when the report lacks them: `missing` says what
     is missing); `statistic` maps resampled means (R, C) to the figure per attribute (R, K)
-    (None: the means themselves, C = K). `flips` figures leave out the label's partners.
+    (None: the means themselves, C = K). `flips` figures leave out the attributes whose flip
+    changes the label (`label_changers`).
     """
 
     name: str  # in gate names: regression NAME[attribute]
@@ -282,7 +289,8 @@ def _per_attribute_verdicts(
     on_unmeasurable: OnUnmeasurable,
 ) -> list[GateVerdict]:
     """The per-attribute figures' rises, tested together: one simultaneous family."""
-    partners = set(label_partners(head.attributes, head.frozen))
+    # Either report's leaky attributes: one written before they were named lists none.
+    changers = set(label_changers(head.attributes, head.frozen, {*base.leaky, *head.leaky}))
     points: list[Tensor] = []
     reps: list[Tensor] = []
     out: list[GateVerdict] = []
@@ -296,7 +304,7 @@ def _per_attribute_verdicts(
             gate = f"regression {fig.name}[{name}]"
             if name not in head.attributes or name in head.frozen:
                 out.append(skipped(gate, "frozen or not a generator attribute"))
-            elif fig.flips and name in partners:
+            elif fig.flips and name in changers:
                 out.append(skipped(gate, "its flip changes the label too"))
             elif name in head.unmeasurable:
                 # `all` means every measurable attribute; a named one must be measured.

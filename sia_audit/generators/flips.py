@@ -3,7 +3,7 @@ generator's evaluation make them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import Tensor
@@ -51,3 +51,16 @@ def label_partners(names: Sequence[str], frozen: Sequence[str]) -> tuple[str, ..
         if name not in frozen
         and any(bool(mask[k, names.index(f)]) for f in frozen if f in names and f != name)
     )
+
+
+def label_changers(
+    names: Sequence[str], frozen: Sequence[str], leaky: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """The attributes whose counterfactual flip changes the target's label, not only a feature:
+    the label's exclusive partners, and `leaky`, those whose flip redraws the label's own
+    feature (the editability check saw it move the label's classifier reading by more than
+    MAX_LABEL_LEAK; an audit's counterfactual flips name them). Every reader of the flips (the
+    report's figures, the threshold and regression gates) leaves these out."""
+    partners = label_partners(names, frozen)
+    more = set(leaky)
+    return partners + tuple(n for n in names if n in more and n not in partners)

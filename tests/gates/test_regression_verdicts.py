@@ -324,8 +324,10 @@ def test_a_table_from_an_audit_holds_what_a_report_would() -> None:
         main=SimpleNamespace(probes=probes), attr_names=NAMES, frozen=("Blond_Hair",),
         provenance={"generator_sha256": "g"},
         sensitivity=SimpleNamespace(unmeasurable=("Bald",)),
+        flips=SimpleNamespace(label_leak={"Bangs": 0.1}),
     )  # fmt: skip
     got = table_from_result(result, {"probe_manifest_sha256": "p"})
+    assert got.leaky == ("Bangs",)
     assert (got.names, got.attributes, got.frozen, got.unmeasurable) == (
         t.names,
         NAMES,
@@ -347,8 +349,9 @@ def test_a_table_from_an_audit_holds_what_a_report_would() -> None:
     old = SimpleNamespace(**{**vars(probes), "flip_loss": None, "flip_changed": None,
                              "effects": None})  # fmt: skip
     bare = table_from_result(SimpleNamespace(**{**vars(result), "main": SimpleNamespace(
-        probes=old)}), {})  # fmt: skip
+        probes=old), "flips": None}), {})  # fmt: skip
     assert (bare.flip_loss, bare.flip_changed, bare.weighted) == (None, None, None)
+    assert bare.leaky == ()
 
 
 def test_a_report_without_per_probe_changes_is_damaged() -> None:
@@ -486,6 +489,36 @@ def test_a_missing_figure_keeps_the_other_skips_of_its_family() -> None:
     assert "its flip changes the label too" in got[0][8]
 
 
+@pytest.mark.parametrize("side", ["base", "head"])
+def test_a_flip_that_redraws_the_label_is_not_compared_either_side_naming_it(side: str) -> None:
+    """Bald's flip redraws the label in one report: its flip rate and flip loss rise without a
+    verdict, while its s and w, and Mustache's flips, are still compared."""
+    leaky = {side: ("Bald",)}
+    base = table(leaky=leaky.get("base", ()))
+    head = table(mustache=0.5, flips=True, leaky=leaky.get("head", ()))
+    bald = NAMES.index("Bald")
+    head.flip_changed[:, bald] = True
+    head.flip_loss[:, bald] += 0.5
+    head.delta[:, bald] += 0.5
+    section = RegressionSection(
+        sensitivity_increase=0.25,
+        flip_rate_increase=0.5,
+        flip_loss_increase=0.25,
+        attributes=("Bald", "Mustache"),
+    )
+    got = {r[0]: (r[1], r[8]) for r in rows(section, base, head)}  # fmt: skip
+    for fig in ("flip_rate", "flip_loss"):
+        assert got[f"regression {fig}[Bald]"] == (
+            "skipped",
+            f"regression {fig}[Bald]: its flip changes the label too",
+        )
+        assert got[f"regression {fig}[Mustache]"][0] == "fail"
+    assert got["regression s[Bald]"][0] == "fail" and got["regression s[Mustache]"][0] == "fail"
+    unnamed = {r[0]: r[1] for r in rows(section, table(), head if side == "base" else
+                                        dataclasses.replace(head, leaky=()))}  # fmt: skip
+    assert unnamed["regression flip_rate[Bald]"] == "fail"  # compared where no report names it
+
+
 @pytest.mark.parametrize("on_unmeasurable", ["fail", "skip"])
 def test_sdar_follows_the_policy_on_what_cannot_be_drawn(on_unmeasurable: str) -> None:
     drawn = ("Bald", "Bangs", "Mustache", "Black_Hair")
@@ -516,6 +549,17 @@ def test_a_report_holds_every_per_probe_array_a_regression_compares() -> None:
     assert w.rise.dtype == torch.float64 and w.effects.dtype == torch.float64
     assert w.rise.tolist() == [a - s for a, s in zip(p["loss_adversary"], p["loss_start"],
                                                      strict=True)]  # fmt: skip
+    assert "counterfactual_flips" not in report["figures"] and t.leaky == ()
+    from sia_audit.metrics.counterfactual import counterfactual_flips
+
+    names, n = p["attributes"], len(p["names"])
+    flips = counterfactual_flips(
+        torch.zeros(n, len(names)), torch.zeros(n, len(names), dtype=torch.bool),
+        [a != names[0] for a in names], names=names, config=BootstrapConfig(resamples=20),
+        label_leak={names[0]: 0.07},
+    )  # fmt: skip
+    report["figures"]["counterfactual_flips"] = flips.as_dict()
+    assert table_from_report(report, "r.json").leaky == (names[0],)
     report["figures"]["sensitivity"]["unmeasurable"] = ["Bald"]
     assert table_from_report(report, "r.json").unmeasurable == ("Bald",)
     del p["loss_start"]  # written before w's inputs were saved: no w to compare

@@ -18,6 +18,8 @@ from benchmarks.validity.heldout_loop import (
 )
 from scripts.training import Batch
 
+LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase]
+
 
 class Brightness(nn.Module):
     """One logit from the mean pixel: enough to learn 'bright or dark'."""
@@ -44,7 +46,7 @@ def accuracy(model: nn.Module) -> dict[str, float]:
         return {"acc": float(((model(batch.x) > 0).float() == batch.y).float().mean())}
 
 
-@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase])
+@pytest.mark.parametrize("loop", LOOPS)
 def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
     torch.manual_seed(0)
     lines: list[str] = []
@@ -55,7 +57,7 @@ def test_each_loop_learns_a_separable_task_and_returns_eval_mode(loop) -> None:
     assert len(lines) == 2 and "step 600/600" in lines[-1]
 
 
-@pytest.mark.parametrize("loop", [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase])
+@pytest.mark.parametrize("loop", LOOPS)
 def test_each_loop_stops_where_told(loop) -> None:
     lines: list[str] = []
     loop(Brightness(), batches, 100, lines.append, name="toy", eval_every=10,

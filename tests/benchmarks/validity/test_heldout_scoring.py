@@ -182,3 +182,31 @@ def test_a_flip_that_redraws_the_label_leaves_the_flip_figures_not_the_others() 
 
 def test_the_fifth_round_declared_the_label_leak_rule() -> None:
     assert DECLARED["test5"].leak and not DECLARED["test4"].leak
+
+
+def test_the_regression_leaves_out_a_leaky_flip_unless_told_to_compare_it() -> None:
+    import dataclasses
+
+    control = audit("c1", "control", 1, None, "control")
+    control2 = audit("c2", "control", 2, None, "control")
+    t = control2.table
+    changed, loss = t.flip_changed.clone(), t.flip_loss.clone()
+    changed[::2, NAMES.index("Bald")] = True  # the other seed follows Bald's flip more
+    loss[::2, NAMES.index("Bald")] += 0.5
+    control2 = dataclasses.replace(control2, table=dataclasses.replace(
+        t, flip_changed=changed, flip_loss=loss))  # fmt: skip
+    section = RegressionSection(flip_loss_increase=0.05)
+    assert fails(section, control.table, control2.table)  # Bald named by neither report
+    leaky = [dataclasses.replace(a, table=dataclasses.replace(a.table, leaky=("Bald",)),
+                                 leaky=("Bald",)) for a in (control, control2)]  # fmt: skip
+    assert not fails(section, leaky[0].table, leaky[1].table)
+    assert fails(section, leaky[0].table, leaky[1].table, leak=False)  # as it did before
+    margins = {"weighted_sensitivity": 0.03, "sensitivity": 0.05, "flip_rate": 0.05}
+    now = goals(leaky, section, margins, "lead")
+    before = goals(leaky, section, margins, "lead", compare_leak=False)
+    assert (now[2].measured, before[2].measured) == ("0/1", "1/1")
+
+
+def test_the_sixth_round_declared_the_regression_leaves_leaky_flips_out() -> None:
+    assert DECLARED["test6"].leak and DECLARED["test6"].compare_leak
+    assert not any(DECLARED[h].compare_leak for h in ("test3", "test4", "test5"))
