@@ -53,16 +53,20 @@ loop out of sample, and the labels only as far as their shortcuts are new.
 
 It was audited and scored once (docs/logs/heldout_scoring_test5.log) and is seen now.
 
-The sixth round, `test6`, is the two labels whose flips through the shipped generator are
-redrawn by other attributes' flips (Bald and Young into Brown_Hair, Bald into Black_Hair), with
-shortcuts from the mouth that no round planted on them, on a sixth torchvision architecture and
-a sixth loop. It tests the rules that leave such flips out (heldout_scoring.DECLARED).
+The sixth round, `test6`, is a label whose flip through the shipped generator is redrawn by
+another attribute's flip (Bald into Black_Hair), with shortcuts from the mouth that no round
+planted on it, on a sixth torchvision architecture and a sixth loop, and with four truthful
+seeds (three null pairs). It tests the rules that leave such flips out
+(heldout_scoring.DECLARED).
 
-- test6: labels Brown_Hair, Black_Hair; GoogLeNet (adam-erase).
+- test6: label Black_Hair; GoogLeNet (adam-erase); control seeds 1-4.
 
-MNASNet 0.5 was its first architecture until its first controls, with this loop, reached only
-0.898 (Black_Hair) and 0.777 (Brown_Hair) held-out clean accuracy in 500 steps, too low to
-plant a realistic shortcut on; it was replaced by GoogLeNet before any model was audited.
+Before any model of the round was audited: MNASNet 0.5 was its first architecture until its
+first controls, with this loop, reached only 0.898 (Black_Hair) and 0.777 (Brown_Hair)
+held-out clean accuracy in 500 steps, too low to plant a realistic shortcut on; it was replaced
+by GoogLeNet. Brown_Hair (where Bald and Young redraw the label) was the round's first label
+until its first GoogLeNet control still answered the majority class (0.775) after 250 of its
+500 steps; it was dropped, and Black_Hair got two more seeds in its place.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
@@ -127,11 +131,20 @@ REUSED: dict[str, dict[str, tuple[str, str]]] = {
         "Brown_Hair": ("Pale_Skin", "Eyeglasses"),
     },
     "test6": {
-        "Brown_Hair": ("Wearing_Lipstick", "Mouth_Slightly_Open"),
         "Black_Hair": ("Mouth_Slightly_Open", "Wearing_Lipstick"),
     },
 }
 CONTROL_SEEDS = (1, 2)
+# A round with one label trains more truthful seeds: each seed after the first makes one more
+# null pair with it, where the false-alarm rate is read.
+MORE_SEEDS = {"test6": (3, 4)}
+
+
+def control_seeds(half: str) -> tuple[int, ...]:
+    """The seeds of a half's truthful controls: CONTROL_SEEDS, and MORE_SEEDS where it has."""
+    return CONTROL_SEEDS + MORE_SEEDS.get(half, ())
+
+
 PLANT_SEED = 1
 
 CLEAN_MIN = 0.90

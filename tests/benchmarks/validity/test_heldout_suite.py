@@ -102,3 +102,13 @@ def test_weaker_pulls_follow_only_a_search_that_overused_its_shortcut(
     monkeypatch.setattr(suite, "train", train)
     suite.weaker(arch, "Brown_Hair", "Mustache", print)
     assert trained == expected
+
+
+def test_a_round_with_more_seeds_trains_every_control_before_its_plants(
+    calls: list[tuple[str, str, str | None]],
+) -> None:
+    suite.train_half("test6", print)
+    [(label, shortcuts)] = grid.labels("test6").items()
+    seeds = grid.control_seeds("test6")
+    assert len(seeds) == 4 and seeds[:2] == grid.CONTROL_SEEDS
+    assert calls == [("ggl", label, None)] * 4 + [("ggl", label, s) for s in shortcuts]
