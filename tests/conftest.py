@@ -1,7 +1,8 @@
 """Session fixtures: the demo models' audits under the shipped policy, made once per session.
 
-Each is a real `sia-audit run` of a demo model under policies/fairness.yaml at its full
-settings (~40 s on 2 cores), run through the composite action with its ONNX export. The action's
+Each is a real `sia-audit run` of a demo model through the composite action with its ONNX
+export: the control under policies/fairness.yaml at its full settings (~40 s on 2 cores), the
+biased model under a small policy that it violates by construction. The action's
 tests (tests/action/test_action_steps.py) and the demo models' tests
 (tests/commands/test_demo_models.py) read the same runs; a fixture runs only when a test asks
 for it, so a selection that needs neither pays nothing.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.action.harness import ActionRun, audit_demo_model
+from tests.action.harness import ActionRun, audit_demo_model, violated
 
 # No test reads or writes the user's editability cache (~/.cache/sia-audit), and none depends
 # on what an earlier test left there; the cache's own tests point it at a temporary folder.
@@ -23,9 +24,12 @@ os.environ["SIA_AUDIT_CACHE"] = "off"
 
 @pytest.fixture(scope="session")
 def action_biased(tmp_path_factory: pytest.TempPathFactory) -> tuple[ActionRun, Path]:
-    """The action on examples/models/eyeglasses_biased.pt (and .onnx): the run, its workdir."""
+    """The action on examples/models/eyeglasses_biased.pt (and .onnx) under a policy violated
+    by construction: the run, its workdir. It checks what the action does with a violation; the
+    shipped policy's verdict on this model is tests/commands/test_demo_models.py's, whose demo
+    audits it at full settings, so this run is a small one (8 probes, 2 steps, ~5 s)."""
     work = tmp_path_factory.mktemp("action-biased")
-    return audit_demo_model(work, "eyeglasses_biased"), work
+    return audit_demo_model(work, "eyeglasses_biased", policy=str(violated(work))), work
 
 
 @pytest.fixture(scope="session")

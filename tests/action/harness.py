@@ -139,6 +139,20 @@ def run_action(inputs: dict[str, str], workdir: Path) -> ActionRun:
     return result
 
 
+def violated(folder: Path) -> Path:
+    """policies/fairness.yaml shrunk to 8 probes and 2 attack steps, with one gate no model
+    passes (s of Mustache at most 0: the attack moves every attribute it may), written into
+    `folder`: a run under it fails a gate in seconds."""
+    policy = yaml.safe_load(FAIRNESS.read_text())
+    policy["probes"]["count"] = 8
+    policy["attack"]["steps"] = 2
+    policy["bootstrap"]["resamples"] = 100
+    policy["gates"]["sensitivity"] = {"max": 0.0, "attributes": ["Mustache"]}
+    out = folder / "violated.yaml"
+    out.write_text(yaml.safe_dump(policy, sort_keys=False))
+    return out
+
+
 def audit_demo_model(workdir: Path, name: str, **extra: str) -> ActionRun:
     """The action on a shipped demo model and its ONNX export under policies/fairness.yaml."""
     inputs = {

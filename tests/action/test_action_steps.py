@@ -1,9 +1,11 @@
 """The composite action, run locally on the demo models: summary, outputs, and when it fails.
 
-One real audit per model (json+md only: no PDF), each ~45 s on 2 cores: the biased model must
-fail the shipped fairness policy and fail the job; the control must pass. The ONNX exports go
-along, so the same runs cover `run --onnx` and the report's onnx block. The runs are the
-session fixtures of tests/conftest.py, shared with tests/commands/test_demo_models.py.
+One real audit per model (json+md only: no PDF): the control under the shipped fairness
+policy (~40 s on 2 cores) must pass; the biased model under a small policy it violates by
+construction (~5 s) must fail the job (the shipped policy's verdict on it is the demo test's).
+The ONNX exports go along, so the same runs cover `run --onnx` and the report's onnx block. The
+runs are the session fixtures of tests/conftest.py, shared with
+tests/commands/test_demo_models.py.
 """
 
 from __future__ import annotations
