@@ -7,7 +7,7 @@ import torch
 
 from sia_audit.attacks import per_probe_flips
 from sia_audit.errors import DataError
-from sia_audit.generators.flips import flipped, label_partners
+from sia_audit.generators.flips import flipped, label_changers, label_partners
 from sia_audit.generators.interface import Generator
 from sia_audit.targets.contract import Target
 from tests.attacks.conftest import ATTRS, probes
@@ -46,3 +46,12 @@ def test_label_partners_are_the_label_s_exclusive_group() -> None:
     assert label_partners(names, ("Blond_Hair",)) == ("Black_Hair", "Brown_Hair")
     assert label_partners(names, ("Eyeglasses",)) == ()
     assert label_partners(names, ()) == ()
+
+
+def test_label_changers_are_the_partners_then_the_leaky_once_each_in_name_order() -> None:
+    names = ("Bald", "Black_Hair", "Blond_Hair", "Brown_Hair", "Young")
+    frozen = ("Brown_Hair",)
+    assert label_changers(names, frozen) == ("Black_Hair", "Blond_Hair")
+    got = label_changers(names, frozen, ["Young", "Bald", "Black_Hair"])
+    assert got == ("Black_Hair", "Blond_Hair", "Bald", "Young")
+    assert label_changers(names, (), {"Young"}) == ("Young",)
