@@ -61,9 +61,12 @@ class Audit:
     clean_acc: float  # held-out, from training
     disagree_acc: float | None
     table: ProbeTable
-    # The attributes whose flip redraws the label (their leak into it over MAX_LABEL_LEAK): the
-    # audit's flip figures leave them out
-    leaky: tuple[str, ...] = ()
+
+    @property
+    def leaky(self) -> tuple[str, ...]:
+        """The attributes whose flip redraws the label (their leak into it over
+        MAX_LABEL_LEAK): the audit's flip figures, and its regression, leave them out."""
+        return self.table.leaky
 
     @property
     def ranked(self) -> tuple[str, ...]:
@@ -150,7 +153,6 @@ def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
                 clean_acc=model["clean_acc"],
                 disagree_acc=model.get(f"acc_where_{shortcut}_disagrees") if shortcut else None,
                 table=dataclasses.replace(table_from_report(report, str(path)), leaky=leaky),
-                leaky=leaky,
             )
         )
     return out
