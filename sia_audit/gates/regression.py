@@ -15,13 +15,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from sia_audit import report_schema
+from sia_audit import defaults, report_schema
 from sia_audit.errors import DataError
 from sia_audit.gates.comparable import differing_provenance, refuse_if
 from sia_audit.gates.numerics import allowance, arithmetic_differences
 from sia_audit.gates.rise import Rise, check_fall, check_rise
 from sia_audit.gates.thresholds import GateVerdict, OnUnmeasurable, skipped, unmeasurable
-from sia_audit.generators.flips import label_changers
+from sia_audit.generators.flips import label_changers, label_partners
 from sia_audit.metrics import (
     BootstrapConfig,
     EmptyMetricError,
@@ -279,6 +279,12 @@ def _one(e: Estimate) -> Rise:
     return Rise(e.value, e.low, e.high)
 
 
+REDRAWS = (
+    "its flip redraws the label: it moves the attribute classifier's reading of the label by "
+    f"more than {defaults.MAX_LABEL_LEAK:g} on average"
+)
+
+
 def _per_attribute_verdicts(
     section: RegressionSection,
     base: ProbeTable,
@@ -291,6 +297,7 @@ def _per_attribute_verdicts(
     """The per-attribute figures' rises, tested together: one simultaneous family."""
     # Either report's leaky attributes: one written before they were named lists none.
     changers = set(label_changers(head.attributes, head.frozen, {*base.leaky, *head.leaky}))
+    partners = set(label_partners(head.attributes, head.frozen))
     points: list[Tensor] = []
     reps: list[Tensor] = []
     out: list[GateVerdict] = []
@@ -305,7 +312,8 @@ def _per_attribute_verdicts(
             if name not in head.attributes or name in head.frozen:
                 out.append(skipped(gate, "frozen or not a generator attribute"))
             elif fig.flips and name in changers:
-                out.append(skipped(gate, "its flip changes the label too"))
+                out.append(skipped(gate, "its flip changes the label too" if name in partners
+                                   else REDRAWS))  # fmt: skip
             elif name in head.unmeasurable:
                 # `all` means every measurable attribute; a named one must be measured.
                 verdict = skipped(gate, "")
