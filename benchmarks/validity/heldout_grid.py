@@ -59,14 +59,17 @@ planted on it, on a sixth torchvision architecture and a sixth loop, and with fo
 seeds (three null pairs). It tests the rules that leave such flips out
 (heldout_scoring.DECLARED).
 
-- test6: label Black_Hair; GoogLeNet (adam-erase); control seeds 1-4.
+- test6: label Black_Hair; GoogLeNet (adam-erase); control seeds 1-4; four shortcuts.
 
 Before any model of the round was audited: MNASNet 0.5 was its first architecture until its
 first controls, with this loop, reached only 0.898 (Black_Hair) and 0.777 (Brown_Hair)
 held-out clean accuracy in 500 steps, too low to plant a realistic shortcut on; it was replaced
 by GoogLeNet. Brown_Hair (where Bald and Young redraw the label) was the round's first label
 until its first GoogLeNet control still answered the majority class (0.775) after 250 of its
-500 steps; it was dropped, and Black_Hair got two more seeds in its place.
+500 steps; it was dropped, and Black_Hair got two more seeds in its place. Its first two
+searches found one realistic plant (Mouth_Slightly_Open was never used realistically in three
+tries), so two more shortcuts, Smiling and Pale_Skin, were added before any audit of the round
+was looked at.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
@@ -131,7 +134,7 @@ REUSED: dict[str, dict[str, tuple[str, str]]] = {
         "Brown_Hair": ("Pale_Skin", "Eyeglasses"),
     },
     "test6": {
-        "Black_Hair": ("Mouth_Slightly_Open", "Wearing_Lipstick"),
+        "Black_Hair": ("Mouth_Slightly_Open", "Wearing_Lipstick", "Smiling", "Pale_Skin"),
     },
 }
 CONTROL_SEEDS = (1, 2)

@@ -216,8 +216,8 @@ def train_half(
     labels: Sequence[str] = (),
     weakest: bool = False,
 ) -> None:
-    """Label by label, each cell's controls (both seeds) and then its first shortcut; after
-    every label, the second shortcuts. A run stopped part-way leaves whole cells: a null pair
+    """Label by label, each cell's controls (every seed) and then its first shortcut; after
+    every label, the other shortcuts. A run stopped part-way leaves whole cells: a null pair
     and a plant, which is what the false-alarm rate and the power are read from. `archs`
     (cache keys) keeps only those architectures' cells: two processes, one per architecture,
     train a half on two cores without ever training the same model; `labels` does the same by
@@ -250,7 +250,8 @@ def train_half(
         for arch, _ in (cell for cell in cells if cell[1] == label):
             tune(arch, label, grid.labels(half)[label][0], log)
     for arch, label in cells:
-        tune(arch, label, grid.labels(half)[label][1], log)
+        for attr in grid.labels(half)[label][1:]:
+            tune(arch, label, attr, log)
 
 
 def trained(half: str) -> list[dict]:
