@@ -69,7 +69,8 @@ until its first GoogLeNet control still answered the majority class (0.775) afte
 500 steps; it was dropped, and Black_Hair got two more seeds in its place. Its first two
 searches found one realistic plant (Mouth_Slightly_Open was never used realistically in three
 tries), so two more shortcuts, Smiling and Pale_Skin, were added before any audit of the round
-was looked at.
+was looked at. It was audited and scored once (docs/logs/heldout_scoring_test6.log) and is
+seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
