@@ -1,4 +1,4 @@
-"""Session fixtures: the demo models' audits under the shipped policy, made once per session.
+"""Session fixtures: the demo models' audits through the action, made once per session.
 
 Each is a real `sia-audit run` of a demo model through the composite action with its ONNX
 export: the control under policies/fairness.yaml at its full settings (~40 s on 2 cores), the
