@@ -35,7 +35,7 @@ from benchmarks.validity import label_leak
 from sia_audit import defaults
 from sia_audit.gates.calibrate import MARGINS
 from sia_audit.gates.regression import ProbeTable, regression_verdicts, table_from_report
-from sia_audit.generators.flips import label_partners
+from sia_audit.generators.flips import label_changers, label_partners
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.metrics.weighted import statistic as w_statistic
@@ -63,12 +63,6 @@ class Audit:
     table: ProbeTable
 
     @property
-    def leaky(self) -> tuple[str, ...]:
-        """The attributes whose flip redraws the label (their leak into it over
-        MAX_LABEL_LEAK): the audit's flip figures, and its regression, leave them out."""
-        return self.table.leaky
-
-    @property
     def ranked(self) -> tuple[str, ...]:
         """The attributes a figure may rank: measurable, not the label or its partners."""
         t = self.table
@@ -77,11 +71,14 @@ class Audit:
         return tuple(a for a in t.attributes if a not in skip)
 
     def ranked_by(self, figure: str, leak: bool = True) -> tuple[str, ...]:
-        """The attributes `figure` ranks: a flip figure leaves out the leaky ones (unless
-        `leak` is False: the audit before it left them out)."""
-        if not leak or figure not in FLIP_FIGURES:
+        """The attributes `figure` ranks: a flip figure leaves out those whose flip changes the
+        label, as the tool does (`label_changers`; the leaky ones only if `leak`: the audit
+        before it left out only the partners)."""
+        if figure not in FLIP_FIGURES:
             return self.ranked
-        return tuple(a for a in self.ranked if a not in self.leaky)
+        t = self.table
+        changers = label_changers(t.attributes, t.frozen, t.leaky if leak else ())
+        return tuple(a for a in self.ranked if a not in changers)
 
 
 # The test-half audits scored before the second round's choice (their outcomes informed nothing
