@@ -22,12 +22,14 @@ from sia_audit.report_schema.per_attribute import BY_GATE, PER_ATTRIBUTE
 
 # Margins above the largest truthful figure, per gate. For w, s and the flip rate: the most the
 # largest low end moved between two truthful models that differ only in their seed, over the
-# validity suite's choose half (4 seed pairs, 256 probes; docs/validity.md), rounded up to the
-# next 0.01 (w 0.022, s 0.032, flip rate 0.043). The others were not measured there and keep the
-# spread seen between the planted-truth suite's controls.
+# validity suite's six held-out rounds (54 checks of one seed's ceilings on another seed's audit;
+# eight architectures, six training loops, 256 probes; docs/validity.md), rounded up to the next
+# 0.01 (w 0.033, s 0.105, flip rate 0.043). s moves the most between seeds (GoogLeNet: 0.105; every
+# other network 0.046 or less). The others were not measured there and keep the spread seen between
+# the planted-truth suite's controls.
 MARGINS: dict[str, float] = {
-    "weighted_sensitivity": 0.03,
-    "sensitivity": 0.04,
+    "weighted_sensitivity": 0.04,
+    "sensitivity": 0.11,
     "flip_rate": 0.05,
     "attribute_effect": 0.1,
     "path_share": 0.03,

@@ -52,10 +52,10 @@ def test_the_low_end_with_confidence_the_value_without() -> None:
     b = trusted({"Bald": (0.25, 0.0), "Bangs": (0.25, 0.1875)}, sdar=(0.25, 0.1875))
     sure = policy("gates:\n  sensitivity: {max: 1, attributes: all, use_confidence: true}\n"
                   "  sdar: {max: 1, use_confidence: true}\n")  # fmt: skip
-    assert rows(sure, a, b) == [("sensitivity", 0.25, "r0", "Bangs", 0.04, True),
+    assert rows(sure, a, b) == [("sensitivity", 0.25, "r0", "Bangs", 0.11, True),
                                 ("sdar", 0.1875, "r1", None, 0.02, True)]  # fmt: skip
     plain = policy("gates:\n  sensitivity: {max: 1, attributes: all}\n  sdar: {max: 1}\n")
-    assert rows(plain, a, b) == [("sensitivity", 0.5, "r0", "Bald", 0.04, False),
+    assert rows(plain, a, b) == [("sensitivity", 0.5, "r0", "Bald", 0.11, False),
                                  ("sdar", 0.5, "r0", None, 0.02, False)]  # fmt: skip
 
 
@@ -63,7 +63,7 @@ def test_a_tie_keeps_the_first_report_and_attribute() -> None:
     a = trusted({"Bald": (0.25, 0.0), "Bangs": (0.25, 0.0)})
     b = trusted({"Bald": (0.25, 0.0)})
     p = policy("gates:\n  sensitivity: {max: 1, attributes: all}\n  sdar: {max: 1}\n")
-    assert rows(p, a, b) == [("sensitivity", 0.25, "r0", "Bald", 0.04, False),
+    assert rows(p, a, b) == [("sensitivity", 0.25, "r0", "Bald", 0.11, False),
                              ("sdar", 0.25, "r0", None, 0.02, False)]  # fmt: skip
 
 
@@ -71,7 +71,7 @@ def test_h_and_sdar_of_h_when_the_gate_reads_them() -> None:
     a = trusted({"Bald": (0.25, 0.125)}, sdar=(0.25, 0.125))
     p = policy("gates:\n  sensitivity: {max: 1, attributes: all, normalised: true}\n"
                "  sdar: {max: 1, on: h}\n")  # fmt: skip
-    assert rows(p, a) == [("sensitivity", 0.5, "r0", "Bald", 0.04, False),
+    assert rows(p, a) == [("sensitivity", 0.5, "r0", "Bald", 0.11, False),
                           ("sdar", 0.5, "r0", None, 0.02, False)]  # fmt: skip
 
 
@@ -79,9 +79,9 @@ def test_only_the_gates_measurable_attributes_count() -> None:
     a = trusted({"Bald": (0.75, 0.5), "Mustache": (0.5, 0.25), "Male": (0.25, 0.125)},
                 unmeasurable=("Mustache",))  # fmt: skip
     protected = policy("gates:\n  sensitivity: {max: 1, attributes: protected}\n")
-    assert rows(protected, a) == [("sensitivity", 0.25, "r0", "Male", 0.04, False)]
+    assert rows(protected, a) == [("sensitivity", 0.25, "r0", "Male", 0.11, False)]
     listed = policy("gates:\n  sensitivity: {max: 1, attributes: [Mustache, Bald]}\n")
-    assert rows(listed, a) == [("sensitivity", 0.75, "r0", "Bald", 0.04, False)]
+    assert rows(listed, a) == [("sensitivity", 0.75, "r0", "Bald", 0.11, False)]
     only_unmeasurable = policy("gates:\n  sensitivity: {max: 1, attributes: [Mustache]}\n")
     assert rows(only_unmeasurable, a) == []
 
@@ -159,7 +159,7 @@ def test_each_gate_has_its_own_margin() -> None:
     )
     p = policy("gates:\n" + gates + "  sdar: {max: 1}\n")
     margins = {c.gate: c.margin for c in calibrate(p, [("r", ReportRecord(d))])}
-    assert margins == {"weighted_sensitivity": 0.03, "sensitivity": 0.04, "flip_rate": 0.05,
+    assert margins == {"weighted_sensitivity": 0.04, "sensitivity": 0.11, "flip_rate": 0.05,
                        "attribute_effect": 0.1, "path_share": 0.03, "sdar": 0.02}  # fmt: skip
     mine = calibrate(p, [("r", ReportRecord(d))], {"sdar": 0.5})
     assert {c.gate: c.margin for c in mine}["sdar"] == 0.5
