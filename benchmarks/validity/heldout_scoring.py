@@ -544,6 +544,11 @@ class Declared:
     leak: bool = False
     # Whether the regression gates left them out too (before, they compared them)
     compare_leak: bool = False
+    # calibrate's margins then, where they differ from the first ones (w 0.03, s 0.04)
+    margins: tuple[tuple[str, float], ...] = ()
+
+    def calibrate_margins(self) -> dict[str, float]:
+        return {**FIRST_MARGINS, **dict(self.margins)}
 
     def regression(self) -> RegressionSection:
         return RegressionSection(**self.section, use_confidence=True)
@@ -553,7 +558,11 @@ class Declared:
 # three seen rounds: the flip rate as the report's lead (ties by the flip loss) and a regression
 # section on the flip loss and SDAR. The fifth, what was chosen on all four: the same, with the
 # flips that redraw the label left out of the flip figures (MAX_LABEL_LEAK). The sixth, what was
-# chosen after all five: the regression gates leave those flips out too.
+# chosen after all five: the regression gates leave those flips out too. The seventh, what was
+# chosen after all six: the regression section is the flip loss alone (SDAR's seed pairs failed
+# 3 of 12 in the sixth round), and calibrate's margins are the most any seed pair of the six
+# rounds needed, rounded up (w 0.04, s 0.11).
+FIRST_MARGINS = {**MARGINS, "weighted_sensitivity": 0.03, "sensitivity": 0.04}
 DECLARED = {
     "test3": Declared(
         "w", {"weighted_increase": 0.01, "flip_rate_increase": 0.05, "sdar_increase": 0.02}
@@ -562,6 +571,13 @@ DECLARED = {
     "test5": Declared("lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}, leak=True),
     "test6": Declared(
         "lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}, leak=True, compare_leak=True
+    ),
+    "test7": Declared(
+        "lead",
+        {"flip_loss_increase": 0.05},
+        leak=True,
+        compare_leak=True,
+        margins=(("weighted_sensitivity", 0.04), ("sensitivity", 0.11)),
     ),
 }
 
@@ -659,8 +675,8 @@ def main() -> None:
         allowances = ", ".join(f"{k} {v:g}" for k, v in declared.section.items())
         print(f"The declared goals: headline {declared.headline}, {SHIPPED.name}'s regression "
               f"section then ({allowances}):\n")  # fmt: skip
-        found = goals(audits, section, dict(MARGINS), declared.headline, declared.leak,
-                      declared.compare_leak)  # fmt: skip
+        found = goals(audits, section, declared.calibrate_margins(), declared.headline,
+                      declared.leak, declared.compare_leak)  # fmt: skip
         print("\n".join(goal_lines(found)) + "\n")
     if not args.no_gates:
         plant_pairs, null_pairs = pairs_of(audits)

@@ -34,6 +34,7 @@ from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import (
     fit_adam_erase,
     fit_adamw_aug,
+    fit_nadam_cutmix,
     fit_rmsprop_aug,
     fit_sgd_aug,
     fit_sgd_mixup,
@@ -61,6 +62,7 @@ LOOPS = {
     "rmsprop-aug": fit_rmsprop_aug,
     "sgd-mixup": fit_sgd_mixup,
     "adam-erase": fit_adam_erase,
+    "nadam-cutmix": fit_nadam_cutmix,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import Tensor, nn
 
 from benchmarks.validity import heldout_loop
 from benchmarks.validity.heldout_loop import (
+    cutmix,
     erase,
     fit_adam_erase,
     fit_adamw_aug,
+    fit_nadam_cutmix,
     fit_rmsprop_aug,
     fit_sgd_aug,
     fit_sgd_mixup,
@@ -18,7 +22,8 @@ from benchmarks.validity.heldout_loop import (
 )
 from scripts.training import Batch
 
-LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase]
+LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
+         fit_nadam_cutmix]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -154,3 +159,35 @@ def test_mixup_mixes_images_and_labels_with_one_weight() -> None:
     perm = torch.randperm(4, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(mx, lam * x + (1 - lam) * x[perm])
     assert torch.allclose(my, lam * y + (1 - lam) * y[perm])
+
+
+def test_nadam_anneals_its_rate_by_a_cosine_to_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    rates = rates_of(monkeypatch, torch.optim.NAdam)
+    steps = 100
+    fit_nadam_cutmix(Brightness(), batches, steps, lambda line: None, name="toy")
+    peak = heldout_loop.NADAM_LR
+    want = [peak * (1 + math.cos(math.pi * i / steps)) / 2 for i in range(steps)]
+    assert rates == pytest.approx(want)
+
+
+def test_cutmix_pastes_one_box_and_mixes_labels_by_its_area() -> None:
+    import random
+
+    x = torch.zeros(64, 3, 32, 32)
+    x[32:] = 1.0  # one half of the batch black, the other white
+    y = (torch.arange(64) >= 32).float()
+    shares = []
+    for seed in range(20):
+        out, target = cutmix(x, y, 1.0, torch.Generator().manual_seed(seed), random.Random(seed))
+        moved = (out != x).any(dim=1)  # (N, H, W): where a partner's pixels came in
+        box = moved.any(dim=0)
+        rows, cols = box.any(dim=1).nonzero(), box.any(dim=0).nonzero()
+        if len(rows):  # one rectangle, the same for every image
+            top, left = int(rows.min()), int(cols.min())
+            h, w = int(rows.max()) - top + 1, int(cols.max()) - left + 1
+            assert int(box.sum()) == h * w
+            assert not moved[:, :top].any() and not moved[:, top + h :].any()
+        # each image's label is its own and its partner's, weighted by the pixels each gave
+        assert torch.allclose(target, out.mean(dim=(1, 2, 3)), atol=1e-6)
+        shares.append(float(box.float().mean()))
+    assert min(shares) < 0.2 and max(shares) > 0.5  # the box's area varies with the draw

@@ -18,6 +18,7 @@ from benchmarks.validity.heldout_scoring import (
     rank,
     subset,
 )
+from sia_audit.gates.calibrate import MARGINS
 from sia_audit.gates.regression import ProbeTable
 from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.policy.gates import RegressionSection
@@ -210,3 +211,15 @@ def test_the_regression_leaves_out_a_leaky_flip_unless_told_to_compare_it() -> N
 def test_the_sixth_round_declared_the_regression_leaves_leaky_flips_out() -> None:
     assert DECLARED["test6"].leak and DECLARED["test6"].compare_leak
     assert not any(DECLARED[h].compare_leak for h in ("test3", "test4", "test5"))
+
+
+def test_the_seventh_round_declared_the_flip_loss_alone_and_wider_calibrate_margins() -> None:
+    declared = DECLARED["test7"]
+    assert declared.section == {"flip_loss_increase": 0.05}
+    assert declared.leak and declared.compare_leak
+    assert declared.calibrate_margins() == MARGINS  # what calibrate ships now
+    first = DECLARED["test6"].calibrate_margins()
+    assert (first["weighted_sensitivity"], first["sensitivity"]) == (0.03, 0.04)
+    assert {k: v for k, v in first.items() if k not in ("weighted_sensitivity", "sensitivity")} == {
+        k: v for k, v in MARGINS.items() if k not in ("weighted_sensitivity", "sensitivity")
+    }
