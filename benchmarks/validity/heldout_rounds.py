@@ -1,0 +1,108 @@
+"""The held-out rounds side by side: what a regression section and calibrate's margins do on
+each round and on all of them pooled, as the tool ships them now.
+
+A CI gate is used on one architecture at a time, so a section is judged by its worst round's
+false alarms as well as by the pooled figures. Every round is scored with the rules shipped
+now (flips that redraw the label left out of the flip figures and the regression gates), so a
+round's figures here can differ from its own log, which scored the rules declared for it.
+
+    PYTHONPATH=. .venv/bin/python -m benchmarks.validity.heldout_rounds \
+        > docs/logs/heldout_rounds.log
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import torch
+
+from benchmarks.validity import heldout_grid as grid
+from benchmarks.validity.heldout_scoring import (
+    CALIBRATED,
+    GOAL_PROBES,
+    SHIPPED,
+    Audit,
+    gate_rates,
+    load_half,
+    pairs_of,
+    procedure,
+)
+from sia_audit.gates.calibrate import MARGINS
+from sia_audit.policy import load_policy
+from sia_audit.policy.gates import RegressionSection
+
+# The sections compared: the one shipped now, the one it replaced, and a smaller allowance.
+SECTIONS = {
+    "flip_loss +0.05": {"flip_loss_increase": 0.05},
+    "flip_loss +0.05, sdar +0.02": {"flip_loss_increase": 0.05, "sdar_increase": 0.02},
+    "flip_loss +0.02": {"flip_loss_increase": 0.02},
+}
+
+
+def section_rows(
+    rounds: dict[str, list[Audit]], name: str, section: RegressionSection
+) -> list[str]:
+    """One row per round and one pooled: plant subsets caught (weak), null subsets failed."""
+    lines = []
+    total = [0, 0, 0, 0, 0, 0]
+    worst = (0.0, "none")
+    for half, audits in rounds.items():
+        plants, nulls = pairs_of(audits)
+        weak = [p for p in plants if p[1].band == "weak"]
+        got = (
+            *gate_rates(section, plants, GOAL_PROBES),
+            *gate_rates(section, weak, GOAL_PROBES),
+            *gate_rates(section, nulls, GOAL_PROBES),
+        )
+        total = [t + g for t, g in zip(total, got, strict=True)]
+        if got[5] and got[4] / got[5] > worst[0]:
+            worst = (got[4] / got[5], f"{got[4]}/{got[5]} ({half})")
+        lines.append(f"| {name} | {half} | {got[0]}/{got[1]} | {got[2]}/{got[3]} "
+                     f"| {got[4]}/{got[5]} |")  # fmt: skip
+    lines.append(f"| {name} | **all** | {total[0]}/{total[1]} | {total[2]}/{total[3]} "
+                 f"| {total[4]}/{total[5]}; worst round {worst[1]} |")  # fmt: skip
+    return lines
+
+
+def margin_rows(rounds: dict[str, list[Audit]]) -> list[str]:
+    """Per round and calibrated figure: the margin its seed pairs needed, siblings failed at
+    the shipped margin."""
+    lines = [
+        "| round | " + " | ".join(f"{f}: needed, failed at {MARGINS[g]:g}"
+                                   for f, g in CALIBRATED.items()) + " |",
+        "|---|" + "---|" * len(CALIBRATED),
+    ]  # fmt: skip
+    for half, audits in rounds.items():
+        cells = []
+        for f, gate in CALIBRATED.items():
+            r = procedure(audits, f, MARGINS[gate])
+            cells.append(f"{r.needed:.3f}, {r.alarms}/{r.pairs}" if r.pairs else "-")
+        lines.append(f"| {half} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--halves", nargs="+", choices=grid.HALVES, default=list(grid.HALVES))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    rounds = {half: load_half(half) for half in args.halves}
+    rounds = {half: audits for half, audits in rounds.items() if audits}
+    print(f"rounds: {', '.join(f'{h} ({len(a)} audits)' for h, a in rounds.items())}\n")
+    shipped = load_policy(SHIPPED).gates.regression
+    sections = {f"{SHIPPED.name} as shipped": shipped} if shipped is not None else {}
+    sections.update({name: RegressionSection(**a, use_confidence=True)
+                     for name, a in SECTIONS.items()})  # fmt: skip
+    print(f"Regression sections at {GOAL_PROBES} probes (disjoint subsets), flips that redraw "
+          "the label left out:\n")  # fmt: skip
+    print("| section | round | plant subsets caught | weak | null subsets failed |")
+    print("|---|---|---|---|---|")
+    for name, section in sections.items():
+        print("\n".join(section_rows(rounds, name, section)))
+    print("\ncalibrate, set on one seed and checked on the other (256 probes):\n")
+    print("\n".join(margin_rows(rounds)))
+
+
+if __name__ == "__main__":
+    main()

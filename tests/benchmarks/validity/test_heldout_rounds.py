@@ -1,0 +1,40 @@
+"""The rounds side by side: per-round rows, a pooled row and the worst round's false alarms."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from benchmarks.validity.heldout_rounds import margin_rows, section_rows
+from sia_audit.policy.gates import RegressionSection
+from tests.benchmarks.validity.test_heldout_scoring import audit
+
+
+def noisy(a, seed: int):
+    """The same audit, with its control's flips moved on a third of the probes for Bangs."""
+    t = a.table
+    loss = t.flip_loss.clone()
+    loss[::3, 1] += 0.5
+    return dataclasses.replace(a, seed=seed, name=f"{a.name}-{seed}",
+                               table=dataclasses.replace(t, flip_loss=loss))  # fmt: skip
+
+
+def test_rows_per_round_then_pooled_with_the_worst_rounds_alarms() -> None:
+    control = audit("c1", "control", 1, None, "control")
+    quiet = [control, audit("c2", "control", 2, None, "control"),
+             audit("p", "plant", 1, "Mustache", "weak")]  # fmt: skip
+    loud = [control, noisy(audit("c2", "control", 2, None, "control"), 2),
+            audit("p", "plant", 1, "Mustache", "strong")]  # fmt: skip
+    rows = section_rows({"one": quiet, "two": loud}, "flip", RegressionSection(
+        flip_loss_increase=0.05))  # fmt: skip
+    assert rows == [
+        "| flip | one | 1/1 | 1/1 | 0/1 |",
+        "| flip | two | 1/1 | 0/0 | 1/1 |",
+        "| flip | **all** | 2/2 | 1/1 | 1/2; worst round 1/1 (two) |",
+    ]
+
+
+def test_margin_rows_name_every_round_and_figure() -> None:
+    quiet = [audit("c1", "control", 1, None, "control"), audit("c2", "control", 2, None, "control")]
+    lines = margin_rows({"one": quiet})
+    assert lines[0].startswith("| round | w: needed, failed at 0.04 | s: needed, failed at 0.11")
+    assert lines[2].startswith("| one | ") and lines[2].count("/2") == 3
