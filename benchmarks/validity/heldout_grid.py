@@ -82,6 +82,11 @@ a step on one core beside another job, so a round takes hours).
 
 - test7: labels Smiling, Bushy_Eyebrows; EfficientNet-B0 (nadam-cutmix).
 
+During the round, before any of its audits was looked at: Smiling's controls reached only
+0.885-0.922 held-out clean accuracy and its first plant used Young alone, so its shortcut search
+was stopped and Bushy_Eyebrows' second shortcut trained beside its first. It was audited and
+scored once (docs/logs/heldout_scoring_test7.log) and is seen now.
+
 Before any model of the round was audited (and before any finished training): both first
 EfficientNet-B0 controls answered the majority class for 200 steps with the loop's NAdam at
 2e-3, and again at 1e-3; MNASNet 1.0 in its place did the same for 100 steps. torchvision
