@@ -74,18 +74,13 @@ seen now.
 
 The seventh round, `test7`, tests what was chosen after all six (heldout_scoring.DECLARED):
 fairness.yaml's regression section is the flip loss alone, and calibrate's margins are the
-most any seed pair needed. Two labels of round 2 (learnt cleanly by every network tried), each
+most any seed pair needed. Two labels of round 2 (learnt cleanly by every network before), each
 with two shortcuts no round planted on it and two truthful seeds (a null pair each), on a
 seventh torchvision architecture and a seventh loop. Each label's first shortcut is trained
-after its controls, the second after both labels' first (EfficientNet-B0 trains at about 3 s
-a step on one core beside another job, so a round takes hours).
+after its controls, the second after both labels' first (EfficientNet-B0 trains at 2-3 s a
+step on one core beside another job, so a round takes hours).
 
 - test7: labels Smiling, Bushy_Eyebrows; EfficientNet-B0 (nadam-cutmix).
-
-During the round, before any of its audits was looked at: Smiling's controls reached only
-0.885-0.922 held-out clean accuracy and its first plant used Young alone, so its shortcut search
-was stopped and Bushy_Eyebrows' second shortcut trained beside its first. It was audited and
-scored once (docs/logs/heldout_scoring_test7.log) and is seen now.
 
 Before any model of the round was audited (and before any finished training): both first
 EfficientNet-B0 controls answered the majority class for 200 steps with the loop's NAdam at
@@ -93,6 +88,11 @@ EfficientNet-B0 controls answered the majority class for 200 steps with the loop
 scales both networks' initial head weights by 1/sqrt(classes), which for one logit starts it
 far from 0 (EfficientNet-B0: about 6 in magnitude). EfficientNet-B0 came back with its head
 initialised as torch's default, the rate staying at 1e-3.
+
+During the round, before any of its audits was looked at: Smiling's controls reached only
+0.885-0.922 held-out clean accuracy and its first plant used Young alone, so its shortcut search
+was stopped and Bushy_Eyebrows' second shortcut trained beside its first. It was audited and
+scored once (docs/logs/heldout_scoring_test7.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
