@@ -1,6 +1,6 @@
 """The held-out suite's grid: a half to choose on, a half to test on, and later rounds.
 
-Fifteen labels, nine architectures, seven training loops. Every figure, rule and threshold the
+Fifteen labels, ten architectures, eight training loops. Every figure, rule and threshold the
 tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
@@ -94,6 +94,19 @@ During the round, before any of its audits was looked at: Smiling's controls rea
 was stopped and Bushy_Eyebrows' second shortcut trained beside its first. It was audited and
 scored once (docs/logs/heldout_scoring_test7.log) and is seen now.
 
+The eighth round, `test8`, tests what was chosen after all seven (heldout_scoring.DECLARED):
+fairness.yaml's flip-loss allowance becomes the larger of 0.05 and 3 times the baseline's own
+flip loss on that attribute, since round 7's seeds of a weakly learnt label differed by more
+than 0.05 on attributes where both moved the loss a lot. Smiling (learnt weakly by
+EfficientNet-B0) and Mouth_Slightly_Open (learnt weakly by RegNetX-400MF in round 3),
+each with two shortcuts no round planted on it and two truthful seeds, on an eighth torchvision
+architecture, one without batch norm, and an eighth loop.
+
+- test8: labels Smiling, Mouth_Slightly_Open; SqueezeNet 1.1 (radam-smooth).
+
+Before any model of the round was kept: its first Smiling control was still at chance after 225
+steps with RAdam at 1e-3, and the loop's rate became 3e-3 (heldout_loop).
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -105,7 +118,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HALVES = ("choose", "test", "test3", "test4", "test5", "test6", "test7")
+HALVES = ("choose", "test", "test3", "test4", "test5", "test6", "test7", "test8")
 
 
 @dataclass(frozen=True)
@@ -128,6 +141,7 @@ ARCHS = (
     Arch("mnv2", "mobilenet_v2", "sgd-mixup", "test5"),
     Arch("ggl", "googlenet", "adam-erase", "test6"),
     Arch("eff", "efficientnet_b0", "nadam-cutmix", "test7"),
+    Arch("sqz", "squeezenet1_1", "radam-smooth", "test8"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -163,6 +177,10 @@ REUSED: dict[str, dict[str, tuple[str, str]]] = {
     "test7": {
         "Smiling": ("Young", "Blond_Hair"),
         "Bushy_Eyebrows": ("Smiling", "Wearing_Lipstick"),
+    },
+    "test8": {
+        "Smiling": ("Pale_Skin", "Black_Hair"),
+        "Mouth_Slightly_Open": ("Bangs", "Blond_Hair"),
     },
 }
 CONTROL_SEEDS = (1, 2)

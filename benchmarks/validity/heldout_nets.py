@@ -87,6 +87,16 @@ def efficientnet_b0() -> nn.Module:
     return OneLogit(net)
 
 
+def squeezenet1_1() -> nn.Module:
+    """SqueezeNet 1.1, 0.7M parameters, no batch norm, as torchvision builds it (stem conv and
+    max-pool at stride 2 each) but for the ReLU after its 1x1 classifier conv, which would keep
+    a single logit at 0 or above (every face predicted positive); a user training one logit
+    drops it."""
+    net = torchvision.models.squeezenet1_1(num_classes=1)
+    net.classifier = nn.Sequential(*(m for m in net.classifier if not isinstance(m, nn.ReLU)))
+    return OneLogit(net)
+
+
 NETS: dict[str, Callable[[], nn.Module]] = {
     "cnn": SmallCNN,
     "mobilenet_v3_small": mobilenet_v3_small,
@@ -97,4 +107,5 @@ NETS: dict[str, Callable[[], nn.Module]] = {
     "mobilenet_v2": mobilenet_v2,
     "googlenet": googlenet,
     "efficientnet_b0": efficientnet_b0,
+    "squeezenet1_1": squeezenet1_1,
 }

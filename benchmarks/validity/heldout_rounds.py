@@ -32,11 +32,23 @@ from sia_audit.gates.calibrate import MARGINS
 from sia_audit.policy import load_policy
 from sia_audit.policy.gates import RegressionSection
 
-# The sections compared: the one shipped now, the one it replaced, and a smaller allowance.
+# The sections compared: the one shipped now, the one it replaced, smaller and larger
+# allowances, and the relative allowance at 2x.
 SECTIONS = {
+    "flip_loss +0.05 or 3x the baseline's": {
+        "flip_loss_increase": 0.05,
+        "flip_loss_relative_increase": 3.0,
+    },
     "flip_loss +0.05": {"flip_loss_increase": 0.05},
-    "flip_loss +0.05, sdar +0.02": {"flip_loss_increase": 0.05, "sdar_increase": 0.02},
-    "flip_loss +0.02": {"flip_loss_increase": 0.02},
+    "flip_loss +0.1": {"flip_loss_increase": 0.1},
+    "flip_loss +0.05 or 2x the baseline's": {
+        "flip_loss_increase": 0.05,
+        "flip_loss_relative_increase": 2.0,
+    },
+    "flip_loss +0.02 or 3x the baseline's": {
+        "flip_loss_increase": 0.02,
+        "flip_loss_relative_increase": 3.0,
+    },
 }
 
 

@@ -561,7 +561,9 @@ class Declared:
 # chosen after all five: the regression gates leave those flips out too. The seventh, what was
 # chosen after all six: the regression section is the flip loss alone (SDAR's seed pairs failed
 # 3 of 12 in the sixth round), and calibrate's margins are the most any seed pair of the six
-# rounds needed, rounded up (w 0.04, s 0.11).
+# rounds needed, rounded up (w 0.04, s 0.11). The eighth, what was chosen after all seven: the
+# flip loss may also rise by 3 times the baseline's own flip loss on the attribute (round 7's
+# seeds of a weakly learnt label differed by up to 2.95-fold there, its plant by 12- to 48-fold).
 FIRST_MARGINS = {**MARGINS, "weighted_sensitivity": 0.03, "sensitivity": 0.04}
 DECLARED = {
     "test3": Declared(
@@ -575,6 +577,13 @@ DECLARED = {
     "test7": Declared(
         "lead",
         {"flip_loss_increase": 0.05},
+        leak=True,
+        compare_leak=True,
+        margins=(("weighted_sensitivity", 0.04), ("sensitivity", 0.11)),
+    ),
+    "test8": Declared(
+        "lead",
+        {"flip_loss_increase": 0.05, "flip_loss_relative_increase": 3.0},
         leak=True,
         compare_leak=True,
         margins=(("weighted_sensitivity", 0.04), ("sensitivity", 0.11)),

@@ -35,6 +35,7 @@ from benchmarks.validity.heldout_loop import (
     fit_adam_erase,
     fit_adamw_aug,
     fit_nadam_cutmix,
+    fit_radam_smooth,
     fit_rmsprop_aug,
     fit_sgd_aug,
     fit_sgd_mixup,
@@ -63,6 +64,7 @@ LOOPS = {
     "sgd-mixup": fit_sgd_mixup,
     "adam-erase": fit_adam_erase,
     "nadam-cutmix": fit_nadam_cutmix,
+    "radam-smooth": fit_radam_smooth,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

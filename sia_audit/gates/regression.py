@@ -173,6 +173,9 @@ class AttributeFigure:
     statistic: Statistic | None = None
     flips: bool = False
     needs_rise: bool = False  # a share of the attack's loss increase: none without one
+    # The RegressionSection field holding an allowance relative to the baseline's own value
+    # (a figure that is a mean of its per-probe values only).
+    relative: str | None = None
 
 
 def _w_values(t: ProbeTable) -> Tensor | None:
@@ -205,6 +208,7 @@ FIGURES = (  # the order the verdicts list them in
         lambda t: None if t.flip_loss is None else t.flip_loss.abs().double(),
         "per-probe counterfactual flips",
         flips=True,
+        relative="flip_loss_relative_increase",
     ),
 )
 
@@ -302,9 +306,9 @@ def _per_attribute_verdicts(
     reps: list[Tensor] = []
     out: list[GateVerdict] = []
     tested: list[tuple[AttributeFigure, str]] = []
+    levels: list[Tensor] = []  # the baseline's own value of each tested figure and attribute
     for fig in FIGURES:
-        allowed = getattr(section, fig.allowance)
-        if allowed is None:
+        if _allowances(section, fig) is None:
             continue
         usable = []
         for name in names:
@@ -331,18 +335,46 @@ def _per_attribute_verdicts(
         cols = [head.attributes.index(name) for name in usable]
         points.append(rep.value[cols])
         reps.append(rep.reps[:, cols] if rep.reps is not None else rep.value[cols][None])
+        base_values = fig.values(base)
+        assert base_values is not None  # _paired returned replicates
+        levels.append(base_values.mean(dim=0)[cols])
         tested += [(fig, name) for name in usable]
     if not tested:
         return out
     point, rep_all = torch.cat(points), torch.cat(reps, dim=1)
+    level = torch.cat(levels)
     margin, _ = simultaneous_margin(point, rep_all, (1 + config.level) / 2)
     for j, (fig, name) in enumerate(tested):
-        limit, note = allowance(fig.name, getattr(section, fig.allowance), arithmetic)
+        limit, note = _limit(section, fig, float(level[j]), arithmetic)
         value, m = float(point[j]), float(margin[j])
         rise = Rise(value, value - m, value + m, len(tested))
         out.append(check_rise(f"regression {fig.name}[{name}]", rise, limit,
                               section.use_confidence, note))  # fmt: skip
     return out
+
+
+def _allowances(section: RegressionSection, fig: AttributeFigure) -> tuple[float, float] | None:
+    """A figure's (absolute, relative) allowances; None when the section does not gate it."""
+    absolute = getattr(section, fig.allowance)
+    relative = getattr(section, fig.relative) if fig.relative else None
+    if absolute is None and relative is None:
+        return None
+    return absolute or 0.0, relative or 0.0
+
+
+def _limit(
+    section: RegressionSection, fig: AttributeFigure, level: float, arithmetic: list[str]
+) -> tuple[float, str]:
+    """The allowance one attribute's rise is checked against, and a note saying how it was set:
+    the larger of the absolute allowance (raised to the rounding floor where the arithmetic
+    differs) and the relative one times the baseline's own value `level`."""
+    both = _allowances(section, fig)
+    assert both is not None
+    limit, note = allowance(fig.name, both[0], arithmetic)
+    if not both[1]:
+        return limit, note
+    said = f" (the larger of {limit:g} and {both[1]:g} x the baseline's {level:.4g}){note}"
+    return max(limit, both[1] * max(level, 0.0)), said
 
 
 def _paired(

@@ -154,6 +154,15 @@ class RegressionSection(Strict):
         description="Any gated attribute's flip loss (the mean |loss change| when it alone is "
         "flipped) may rise by this much.",
     )
+    flip_loss_relative_increase: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Any gated attribute's flip loss may also rise by this many times the "
+        "baseline's own flip loss on that attribute: the allowance is the larger of the two. "
+        "A model that learnt its label weakly moves its loss more on every flip, and two such "
+        "models differ more seed to seed; 3 lets an attribute's flip loss grow up to 4-fold.",
+    )
     attack_success_rate_increase: float | None = Field(
         None, ge=0, description="The main attack's ASR may rise by this much."
     )

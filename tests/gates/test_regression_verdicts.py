@@ -577,3 +577,36 @@ def test_the_policys_bootstrap_draws_every_interval() -> None:
         (a.gate, a.low, b.low) for a, b in zip(first, other, strict=True) if a.low is not None
     ]
     assert len(compared) == 17 and all(a != b for _, a, b in compared), compared
+
+
+BASE_MUSTACHE = 3.5 / 16  # the baseline's flip loss on Mustache: the mean of SPREAD
+
+
+@pytest.mark.parametrize(
+    ("absolute", "relative", "rise", "status", "limit"),
+    [(0.05, 1.0, 0.2, "pass", BASE_MUSTACHE),  # within the baseline's own level
+     (0.05, 1.0, 0.25, "fail", BASE_MUSTACHE),
+     (None, 1.0, 0.25, "fail", BASE_MUSTACHE),  # the relative allowance alone
+     (0.05, 0.1, 0.06, "fail", 0.05),  # the absolute one is the larger: it decides
+     (0.05, 0.1, 0.04, "pass", 0.05),
+     (0.3, 1.0, 0.25, "pass", 0.3)],
+)  # fmt: skip
+def test_a_relative_flip_loss_allowance_scales_with_the_baselines_own_flip_loss(
+    absolute: float | None, relative: float, rise: float, status: str, limit: float
+) -> None:
+    section = RegressionSection(flip_loss_increase=absolute, flip_loss_relative_increase=relative,
+                                attributes=("Mustache",))  # fmt: skip
+    [got] = rows(section, table(), table(mustache=rise))
+    assert got[:2] == ("regression flip_loss[Mustache]", status)
+    assert got[2] == pytest.approx(rise) and got[5] == pytest.approx(limit)
+    assert (f"(the larger of {absolute or 0:g} and {relative:g} x the baseline's "
+            f"{BASE_MUSTACHE:.4g})") in got[8]  # fmt: skip
+
+
+def test_a_relative_allowance_of_zero_leaves_the_absolute_one_as_it_was() -> None:
+    plain = RegressionSection(flip_loss_increase=0.05, attributes=("Mustache",))
+    zero = RegressionSection(flip_loss_increase=0.05, flip_loss_relative_increase=0.0,
+                             attributes=("Mustache",))  # fmt: skip
+    for rise in (0.04, 0.06):
+        head = table(mustache=rise)
+        assert rows(plain, table(), head) == rows(zero, table(), head)

@@ -15,6 +15,7 @@ from benchmarks.validity.heldout_loop import (
     fit_adam_erase,
     fit_adamw_aug,
     fit_nadam_cutmix,
+    fit_radam_smooth,
     fit_rmsprop_aug,
     fit_sgd_aug,
     fit_sgd_mixup,
@@ -23,7 +24,7 @@ from benchmarks.validity.heldout_loop import (
 from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
-         fit_nadam_cutmix]  # fmt: skip
+         fit_nadam_cutmix, fit_radam_smooth]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -168,6 +169,28 @@ def test_nadam_anneals_its_rate_by_a_cosine_to_zero(monkeypatch: pytest.MonkeyPa
     peak = heldout_loop.NADAM_LR
     want = [peak * (1 + math.cos(math.pi * i / steps)) / 2 for i in range(steps)]
     assert rates == pytest.approx(want)
+
+
+def test_radam_decays_its_rate_as_a_square_to_zero_and_spares_biases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.RAdam)
+    made: list[torch.optim.Optimizer] = []
+    init = torch.optim.RAdam.__init__
+
+    def keep(self: torch.optim.Optimizer, *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(torch.optim.RAdam, "__init__", keep)
+    steps = 100
+    fit_radam_smooth(Brightness(), batches, steps, lambda line: None, name="toy")
+    peak = heldout_loop.RADAM_LR
+    assert rates == pytest.approx([peak * (1 - i / steps) ** 2 for i in range(steps)])
+    [opt] = made
+    decay = [(g["weight_decay"], [p.dim() for p in g["params"]]) for g in opt.param_groups]
+    assert decay == [(heldout_loop.RADAM_DECAY, [2]), (0.0, [1, 1, 1])]  # weight; norm and bias
+    assert all(g["decoupled_weight_decay"] for g in opt.param_groups)
 
 
 def test_cutmix_pastes_one_box_and_mixes_labels_by_its_area() -> None:
