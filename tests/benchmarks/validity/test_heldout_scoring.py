@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from benchmarks.validity.heldout_scoring import (
@@ -223,3 +225,23 @@ def test_the_seventh_round_declared_the_flip_loss_alone_and_wider_calibrate_marg
     assert {k: v for k, v in first.items() if k not in ("weighted_sensitivity", "sensitivity")} == {
         k: v for k, v in MARGINS.items() if k not in ("weighted_sensitivity", "sensitivity")
     }
+
+
+def test_the_eighth_round_declared_what_fairness_yaml_ships() -> None:
+    from benchmarks.validity.heldout_scoring import SHIPPED
+    from sia_audit.policy import load_policy
+
+    declared = DECLARED["test8"]
+    assert declared.regression() == load_policy(SHIPPED).gates.regression
+    assert declared.section["flip_loss_relative_increase"] == 3.0
+    assert declared.calibrate_margins() == MARGINS
+    # the relative allowance spares a seed that moves an attribute's loss 3-fold, not 5-fold
+    control = audit("c1", "control", 1, None, "control")
+    t = control.table
+    for factor, failed in ((3.0, False), (5.0, True)):
+        loss = t.flip_loss.clone()
+        loss[:, NAMES.index("Bangs")] = 0.1 * factor
+        base = dataclasses.replace(t, flip_loss=torch.where(
+            torch.arange(len(NAMES)) == NAMES.index("Bangs"), 0.1, t.flip_loss))  # fmt: skip
+        head = dataclasses.replace(t, flip_loss=loss)
+        assert fails(declared.regression(), base, head) is failed
