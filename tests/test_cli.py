@@ -148,6 +148,9 @@ def _interrupted(tmp_path: Path, driver: str, args: list[str], signum: int) -> i
         text=True,
         cwd=tmp_path,
         env=env,
+        # as from a terminal: a shell's background job (`cmd &`) starts with SIGINT ignored,
+        # and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signals.signal(signals.SIGINT, signals.SIG_DFL),
     )
     try:
         assert proc.stdout is not None
