@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import sharding
 from tests.action.harness import ActionRun, audit_demo_model, violated
 
 # No test reads or writes the user's editability cache (~/.cache/sia-audit), and none depends
@@ -37,3 +38,39 @@ def action_control(tmp_path_factory: pytest.TempPathFactory) -> tuple[ActionRun,
     """The action on examples/models/eyeglasses_control.pt (and .onnx): the run, its workdir."""
     work = tmp_path_factory.mktemp("action-control")
     return audit_demo_model(work, "eyeglasses_control"), work
+
+
+def _suite_session_fixtures(item: pytest.Item) -> set[str]:
+    """The session fixtures defined in this suite's conftest files that the test uses."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return set()
+    here = Path(__file__).parent
+    used = set()
+    for name, defs in info.name2fixturedefs.items():
+        for fixturedef in defs:
+            if fixturedef.scope != "session":
+                continue
+            code = getattr(fixturedef.func, "__code__", None)
+            where = Path(code.co_filename) if code is not None else None
+            if where is not None and where.name == "conftest.py" and here in where.parents:
+                used.add(f"{where.relative_to(here)}:{name}")
+    return used
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With SIA_TEST_SHARD=I/N, keep only shard I's modules (tests/sharding.py)."""
+    value = os.environ.get(sharding.ENV)
+    if not value:
+        return
+    try:
+        index, count = sharding.parse(value)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    shared: dict[str, set[str]] = {}
+    for item in items:
+        shared.setdefault(item.location[0], set()).update(_suite_session_fixtures(item))
+    shard = sharding.assign(shared, sharding.load_seconds(), count)
+    keep = [item for item in items if shard[item.location[0]] == index]
+    config.hook.pytest_deselected(items=[i for i in items if shard[i.location[0]] != index])
+    items[:] = keep
