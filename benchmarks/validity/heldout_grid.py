@@ -107,6 +107,13 @@ architecture, one without batch norm, and an eighth loop.
 Before any model of the round was kept: its first Smiling control was still at chance after 225
 steps with RAdam at 1e-3, and the loop's rate became 3e-3 (heldout_loop).
 
+During the round, before any of its audits was looked at (two controls had been audited):
+Mouth_Slightly_Open's controls reached 0.924 and 0.928 held-out clean accuracy, and its first
+search (Bangs) reached the band where Bangs disagrees only at 0.84 clean accuracy (pull 0.9)
+and was not used at 0.8. A label learnt that weakly leaves no room for a realistic plant, so
+its second search (Blond_Hair) was stopped at its first step and two more truthful seeds
+(MORE_SEEDS) took its place: the round's question is what a weakly learnt label's seeds do.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -165,7 +172,7 @@ LABELS: dict[str, tuple[str, tuple[str, str]]] = {
 }
 # Rounds after every label was used: labels of earlier rounds, with shortcut pairs that no
 # round planted on them (the same rules: other regions, outside the label's hair-colour group).
-REUSED: dict[str, dict[str, tuple[str, str]]] = {
+REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     "test5": {
         "Blond_Hair": ("Eyeglasses", "Mouth_Slightly_Open"),
         "Wearing_Lipstick": ("Smiling", "Eyeglasses"),
@@ -180,18 +187,22 @@ REUSED: dict[str, dict[str, tuple[str, str]]] = {
     },
     "test8": {
         "Smiling": ("Pale_Skin", "Black_Hair"),
-        "Mouth_Slightly_Open": ("Bangs", "Blond_Hair"),
+        "Mouth_Slightly_Open": ("Bangs",),
     },
 }
 CONTROL_SEEDS = (1, 2)
 # A round with one label trains more truthful seeds: each seed after the first makes one more
 # null pair with it, where the false-alarm rate is read.
-MORE_SEEDS = {"test6": (3, 4)}
+# So does a label learnt too weakly for a realistic plant, in place of its plant search.
+MORE_SEEDS: dict[str, dict[str, tuple[int, ...]]] = {
+    "test6": {"Black_Hair": (3, 4)},
+    "test8": {"Mouth_Slightly_Open": (3, 4)},
+}
 
 
-def control_seeds(half: str) -> tuple[int, ...]:
-    """The seeds of a half's truthful controls: CONTROL_SEEDS, and MORE_SEEDS where it has."""
-    return CONTROL_SEEDS + MORE_SEEDS.get(half, ())
+def control_seeds(half: str, label: str) -> tuple[int, ...]:
+    """The seeds of a cell's truthful controls: CONTROL_SEEDS, and MORE_SEEDS where it has."""
+    return CONTROL_SEEDS + MORE_SEEDS.get(half, {}).get(label, ())
 
 
 PLANT_SEED = 1
@@ -212,8 +223,8 @@ def band(clean_acc: float, disagree_acc: float) -> str | None:
     return None
 
 
-def labels(half: str) -> dict[str, tuple[str, str]]:
-    """One half's labels, in order, each with its two shortcuts."""
+def labels(half: str) -> dict[str, tuple[str, ...]]:
+    """One half's labels, in order, each with its shortcuts."""
     if half in REUSED:
         return REUSED[half]
     return {label: shortcuts for label, (h, shortcuts) in LABELS.items() if h == half}

@@ -249,7 +249,7 @@ def train_half(
         return
     for label in dict.fromkeys(label for _, label in cells):
         for arch, _ in (cell for cell in cells if cell[1] == label):
-            for seed in grid.control_seeds(half):
+            for seed in grid.control_seeds(half, label):
                 train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
         for arch, _ in (cell for cell in cells if cell[1] == label):
             tune(arch, label, grid.labels(half)[label][0], log)
@@ -262,7 +262,7 @@ def trained(half: str) -> list[dict]:
     """Every model of the half that training saved: its record entry, with its kind."""
     out = []
     for arch, label in grid.cells(half):
-        for seed in grid.control_seeds(half):
+        for seed in grid.control_seeds(half, label):
             rec = recipe(arch, label, None, grid.LEVELS[0], seed)
             out += _saved(rec.name, "control")
         for attr in grid.labels(half)[label]:

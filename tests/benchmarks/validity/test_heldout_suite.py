@@ -71,6 +71,17 @@ def test_labels_split_a_half_between_two_processes(
     ] * 2  # the grid's order, whatever order they were named in
 
 
+def test_a_label_with_more_seeds_trains_them_and_only_its_own_shortcuts(
+    calls: list[tuple[str, str, str | None]],
+) -> None:
+    suite.train_half("test8", print)
+    assert grid.control_seeds("test8", "Smiling") == grid.CONTROL_SEEDS
+    assert grid.control_seeds("test8", "Mouth_Slightly_Open") == (*grid.CONTROL_SEEDS, 3, 4)
+    assert calls == [("sqz", "Smiling", None)] * 2 + [("sqz", "Smiling", "Pale_Skin")] + [
+        ("sqz", "Mouth_Slightly_Open", None)
+    ] * 4 + [("sqz", "Mouth_Slightly_Open", "Bangs"), ("sqz", "Smiling", "Black_Hair")]
+
+
 def _record(name: str, disagree: float, band: str | None = None) -> dict:
     return {"name": name, "trajectory": [[grid.FIRST_CHECK, 0.92, disagree]],
             "models": {band: {"file": f"{name}.{band}.pt"}} if band else {}}  # fmt: skip
@@ -109,6 +120,6 @@ def test_a_round_with_more_seeds_trains_every_control_before_its_plants(
 ) -> None:
     suite.train_half("test6", print)
     [(label, shortcuts)] = grid.labels("test6").items()
-    seeds = grid.control_seeds("test6")
+    seeds = grid.control_seeds("test6", label)
     assert len(seeds) == 4 and seeds[:2] == grid.CONTROL_SEEDS
     assert calls == [("ggl", label, None)] * 4 + [("ggl", label, s) for s in shortcuts]
