@@ -113,6 +113,8 @@ search (Bangs) reached the band where Bangs disagrees only at 0.84 clean accurac
 and was not used at 0.8. A label learnt that weakly leaves no room for a realistic plant, so
 its second search (Blond_Hair) was stopped at its first step and two more truthful seeds
 (MORE_SEEDS) took its place: the round's question is what a weakly learnt label's seeds do.
+Smiling's two searches, weaker pulls included, found no realistic band either. It was audited
+and scored once (docs/logs/heldout_scoring_test8.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
