@@ -6,6 +6,9 @@ biased model under a small policy that it violates by construction. The action's
 tests (tests/action/test_action_steps.py) and the demo models' tests
 (tests/commands/test_demo_models.py) read the same runs; a fixture runs only when a test asks
 for it, so a selection that needs neither pays nothing.
+
+With SIA_TEST_SHARD=I/N set (scripts/check.sh sets it), collection keeps shard I's modules
+only (tests/sharding.py); the modules that use one of these fixtures stay in one shard.
 """
 
 from __future__ import annotations
