@@ -563,7 +563,7 @@ class Declared:
 # 3 of 12 in the sixth round), and calibrate's margins are the most any seed pair of the six
 # rounds needed, rounded up (w 0.04, s 0.11). The eighth, what was chosen after all seven: the
 # flip loss may also rise by 3 times the baseline's own flip loss on the attribute (round 7's
-# seeds of a weakly learnt label differed by up to 2.95-fold there, its plant by 12- to 48-fold).
+# seeds of a weakly learnt label differed by up to 2.96-fold there, its plant by 12- to 48-fold).
 FIRST_MARGINS = {**MARGINS, "weighted_sensitivity": 0.03, "sensitivity": 0.04}
 DECLARED = {
     "test3": Declared(
