@@ -335,9 +335,11 @@ def _per_attribute_verdicts(
         cols = [head.attributes.index(name) for name in usable]
         points.append(rep.value[cols])
         reps.append(rep.reps[:, cols] if rep.reps is not None else rep.value[cols][None])
-        base_values = fig.values(base)
-        assert base_values is not None  # _paired returned replicates
-        levels.append(base_values.mean(dim=0)[cols])
+        # Only a figure with a relative allowance reads the baseline's own level (a mean figure)
+        base_values = fig.values(base) if fig.relative else None
+        own = base_values.mean(dim=0) if base_values is not None else rep.value.new_zeros(
+            rep.value.shape)  # fmt: skip
+        levels.append(own[cols])
         tested += [(fig, name) for name in usable]
     if not tested:
         return out
