@@ -116,6 +116,14 @@ its second search (Blond_Hair) was stopped at its first step and two more truthf
 Smiling's two searches, weaker pulls included, found no realistic band either. It was audited
 and scored once (docs/logs/heldout_scoring_test8.log) and is seen now.
 
+The ninth round, `test9`, tests the same rules again (nothing was chosen after round 8), where
+they have not been tested out of sample: on a label learnt only moderately (RegNetX-400MF
+learnt Mustache to 0.94-0.95 in round 3, Young to 0.97-0.98), where a seed pair's flip losses
+can differ by more than 0.05, and on shortcuts no round planted on either label, on a ninth
+torchvision architecture and a ninth loop.
+
+- test9: labels Mustache, Young; MNASNet 1.0 (adamax-restarts).
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -127,7 +135,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HALVES = ("choose", "test", "test3", "test4", "test5", "test6", "test7", "test8")
+HALVES = ("choose", "test", "test3", "test4", "test5", "test6", "test7", "test8", "test9")
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,7 @@ ARCHS = (
     Arch("ggl", "googlenet", "adam-erase", "test6"),
     Arch("eff", "efficientnet_b0", "nadam-cutmix", "test7"),
     Arch("sqz", "squeezenet1_1", "radam-smooth", "test8"),
+    Arch("mnas1", "mnasnet1_0", "adamax-restarts", "test9"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -190,6 +199,10 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     "test8": {
         "Smiling": ("Pale_Skin", "Black_Hair"),
         "Mouth_Slightly_Open": ("Bangs",),
+    },
+    "test9": {
+        "Mustache": ("Eyeglasses", "Pale_Skin"),
+        "Young": ("Mustache", "Wearing_Lipstick"),
     },
 }
 CONTROL_SEEDS = (1, 2)

@@ -1,4 +1,4 @@
-"""Seven training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
+"""Eight training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
 
 The held-out suite trains most of its models with these, so that the audit is not only tested
 on models from its own recipe. Same signature as `fit`; `lr` is ignored (each loop has its own
@@ -55,6 +55,13 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
 - polynomial decay of power 2 from the first step to 0 at the last (no warm-up: RAdam's own
   rectification damps its first steps);
 - BCE with label smoothing 0.1, gradients clipped to norm 2.
+
+`fit_adamax_restarts` (warm restarts, as in SGDR, with mixup):
+- Adamax at 2e-3 (torch's default; betas 0.9, 0.999) with weight decay 1e-5 (L2, on every
+  parameter, as torch's Adamax applies it when given the whole model);
+- cosine annealing with warm restarts: three equal cycles over the planned steps, each from the
+  peak rate down to 0, the rate back at the peak at a third and at two thirds;
+- mixup (alpha 0.2) as in `fit_sgd_mixup`; plain BCE on the mixed labels, no clipping.
 """
 
 from __future__ import annotations
@@ -101,6 +108,9 @@ RADAM_DECAY = 1e-4
 RADAM_POWER = 2.0
 RADAM_SMOOTHING = 0.1
 RADAM_CLIP = 2.0
+ADAMAX_LR = 2e-3
+ADAMAX_DECAY = 1e-5
+RESTARTS = 3  # cycles over the planned steps
 
 
 def augment(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -211,6 +221,12 @@ def _radam_polynomial(model: nn.Module, steps: int) -> tuple[Optimizer, LRSchedu
     return opt, torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=steps, power=RADAM_POWER)
 
 
+def _adamax_restarts(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
+    opt = torch.optim.Adamax(model.parameters(), lr=ADAMAX_LR, weight_decay=ADAMAX_DECAY)
+    cycle = max(1, -(-steps // RESTARTS))
+    return opt, torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cycle)
+
+
 def cutmix(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random.Random):
     """One box, the same for the whole batch, pasted from a shuffled partner of each image; each
     label mixed with its partner's by the share of the image the box covers."""
@@ -297,3 +313,4 @@ fit_sgd_mixup = Loop(_sgd_steps, 0.0, None, mix=MIXUP_ALPHA)
 fit_adam_erase = Loop(_adam_halving, 0.0, 5.0, erasing=True)
 fit_nadam_cutmix = Loop(_nadam_cosine, 0.0, None, cut=CUTMIX_ALPHA)
 fit_radam_smooth = Loop(_radam_polynomial, RADAM_SMOOTHING, RADAM_CLIP)
+fit_adamax_restarts = Loop(_adamax_restarts, 0.0, None, mix=MIXUP_ALPHA)

@@ -564,6 +564,7 @@ class Declared:
 # rounds needed, rounded up (w 0.04, s 0.11). The eighth, what was chosen after all seven: the
 # flip loss may also rise by 3 times the baseline's own flip loss on the attribute (round 7's
 # seeds of a weakly learnt label differed by up to 2.96-fold there, its plant by 12- to 48-fold).
+# The ninth, the same again: round 8 changed nothing, and measured no pair the rules disagree on.
 FIRST_MARGINS = {**MARGINS, "weighted_sensitivity": 0.03, "sensitivity": 0.04}
 DECLARED = {
     "test3": Declared(
@@ -589,6 +590,7 @@ DECLARED = {
         margins=(("weighted_sensitivity", 0.04), ("sensitivity", 0.11)),
     ),
 }
+DECLARED["test9"] = DECLARED["test8"]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import (
     fit_adam_erase,
+    fit_adamax_restarts,
     fit_adamw_aug,
     fit_nadam_cutmix,
     fit_radam_smooth,
@@ -65,6 +66,7 @@ LOOPS = {
     "adam-erase": fit_adam_erase,
     "nadam-cutmix": fit_nadam_cutmix,
     "radam-smooth": fit_radam_smooth,
+    "adamax-restarts": fit_adamax_restarts,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

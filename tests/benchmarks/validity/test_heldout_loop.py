@@ -13,6 +13,7 @@ from benchmarks.validity.heldout_loop import (
     cutmix,
     erase,
     fit_adam_erase,
+    fit_adamax_restarts,
     fit_adamw_aug,
     fit_nadam_cutmix,
     fit_radam_smooth,
@@ -24,7 +25,7 @@ from benchmarks.validity.heldout_loop import (
 from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
-         fit_nadam_cutmix, fit_radam_smooth]  # fmt: skip
+         fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -191,6 +192,18 @@ def test_radam_decays_its_rate_as_a_square_to_zero_and_spares_biases(
     decay = [(g["weight_decay"], [p.dim() for p in g["params"]]) for g in opt.param_groups]
     assert decay == [(heldout_loop.RADAM_DECAY, [2]), (0.0, [1, 1, 1])]  # weight; norm and bias
     assert all(g["decoupled_weight_decay"] for g in opt.param_groups)
+
+
+def test_adamax_restarts_its_cosine_twice_and_ends_near_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.Adamax)
+    steps = 99
+    fit_adamax_restarts(Brightness(), batches, steps, lambda line: None, name="toy")
+    peak, cycle = heldout_loop.ADAMAX_LR, steps // heldout_loop.RESTARTS
+    one = [peak * (1 + math.cos(math.pi * i / cycle)) / 2 for i in range(cycle)]
+    assert rates == pytest.approx(one * heldout_loop.RESTARTS)
+    assert [i for i, r in enumerate(rates) if r == pytest.approx(peak)] == [0, 33, 66]
 
 
 def test_cutmix_pastes_one_box_and_mixes_labels_by_its_area() -> None:
