@@ -309,3 +309,18 @@ def test_the_report_table_prints_each_figure_at_its_precision() -> None:
     assert printed == {"w": "0.123", "flip_rate": "0.123", "s": "0.123", "h": "0.123",
                        "effect": "0.1235", "single": "0.123", "path_share": "0.123",
                        "flip_loss": "0.123"}  # fmt: skip
+
+
+def test_the_demo_lists_the_three_first_of_the_report_s_order() -> None:
+    from sia_audit.commands.demo import top3
+    from sia_audit.metrics.estimate import Estimate
+
+    def est(v: float) -> Estimate:
+        return Estimate(v, v, v, 6, 0.95, "x")
+
+    names = ["A", "B", "C", "D", "E"]
+    rate = [est(0.5), est(0.5), est(0.1), est(0.9), est(0.3)]
+    loss = [est(0.1), est(0.2), est(0.0), est(0.0), est(0.0)]
+    # D is unmeasurable; the 0.5 tie goes to the larger flip loss, as in `ordered`
+    assert top3(names, rate, loss, {"D"}) == "B 0.500, A 0.500, E 0.300"
+    assert top3(names, rate, (), ()) == "D 0.900, A 0.500, B 0.500"  # no tie-break: the given order

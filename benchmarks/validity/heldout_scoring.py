@@ -201,8 +201,9 @@ FIGURES: dict[str, Figure] = {
 
 
 def _lead(t: ProbeTable, idx: Tensor) -> Tensor:
-    """The report's lead as it orders its rows: the flip rate, ties broken by the flip loss (a
-    rate moves in steps of 1/n, far above the loss term's largest 1e-4)."""
+    """The report's lead as it orders its rows (per_attribute.lead_order): the flip rate, ties
+    broken by the flip loss (a rate moves in steps of 1/n, far above the loss term's largest
+    1e-4)."""
     loss = _flip_loss(t, idx)
     return _flip_rate(t, idx) + 1e-4 * loss / (1 + loss)
 

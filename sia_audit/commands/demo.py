@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from sia_audit.commands.options import set_threads, threads_option
 from sia_audit.errors import OutputError, UsageError
 from sia_audit.formats.registry import FORMATS, write_reports
 from sia_audit.policy import load_policy
+from sia_audit.report_schema.per_attribute import lead_order
 
 if TYPE_CHECKING:  # torch: imported when the demo runs, not for its --help
     from sia_audit.metrics import Estimate
@@ -52,6 +53,25 @@ def shipped(package: str, name: str) -> Path:
             "(pip install sia-audit, or bash scripts/setup.sh in a clone)"
         )
     return path
+
+
+def top3(
+    names: Sequence[str],
+    values: Sequence[Estimate],
+    then: Sequence[Estimate] = (),
+    unmeasurable: Collection[str] = (),
+) -> str:
+    """The three largest measurable values in the report's order (ties broken by `then`), with
+    their names."""
+    ranked = sorted(
+        (
+            (n, e, t.value if t else 0.0)
+            for n, e, t in itertools.zip_longest(names, values, then)
+            if n not in unmeasurable
+        ),
+        key=lambda p: lead_order(p[1].value, p[2]),
+    )
+    return ", ".join(f"{name} {e.value:.3f}" for name, e, _ in ranked[:3])
 
 
 def _fresh_output(out: Path) -> None:
@@ -121,33 +141,18 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
     sens, weighted = outcome.result.sensitivity, outcome.result.weighted
     flips = outcome.result.figures.get("counterfactual_flips")
 
-    def top3(
-        names: Sequence[str], values: Sequence[Estimate], then: Sequence[Estimate] = ()
-    ) -> str:
-        """The three largest measurable values (ties broken by `then`), with their names."""
-        ranked = sorted(
-            (
-                (n, e, t.value if t else 0.0)
-                for n, e, t in itertools.zip_longest(names, values, then)
-                if n not in sens.unmeasurable
-            ),
-            key=lambda p: (-p[1].value, -p[2]),
-        )
-        return ", ".join(f"{name} {e.value:.3f}" for name, e, _ in ranked[:3])
-
     if flips is not None:
         click.echo(
             "measurable attributes whose flip most often changes its answer (flip rate, the "
-            f"report's lead): {top3(flips.attributes, flips.rate, flips.loss)}"
+            f"report's lead): {top3(flips.attributes, flips.rate, flips.loss, sens.unmeasurable)}"
         )
     if weighted is not None:
         click.echo(
             "measurable attributes it leans on most under SIA (w = s x loss share): "
-            f"{top3(sens.attributes, weighted.w)}"
+            f"{top3(sens.attributes, weighted.w, (), sens.unmeasurable)}"
         )
-    click.echo(
-        f"most sensitive measurable attributes (the paper's s): {top3(sens.attributes, sens.s)}"
-    )
+    s_top = top3(sens.attributes, sens.s, (), sens.unmeasurable)
+    click.echo(f"most sensitive measurable attributes (the paper's s): {s_top}")
     click.echo(
         f"reports: {out / 'report.html'} (open it), report.pdf, report.json, summary.md; "
         f"probe domain: {out / 'synthfaces.png'}"

@@ -109,6 +109,15 @@ def headline(report: ReportRecord) -> AttributeFigure:
     return BY_KEY["s"]
 
 
+def lead_order(value: float | None, tiebreak: float | None = None) -> tuple[bool, float, float]:
+    """Sort key of an attribute in the lead's order, the one rule the report, the summary and
+    the demo share: largest value first, ties broken by the tie-break figure (largest first, 0
+    where there is none); an attribute without a value after every one with."""
+    if value is None:
+        return (True, 0.0, 0.0)
+    return (False, -value, -(tiebreak or 0.0))
+
+
 def ordered(report: ReportRecord, lead: AttributeFigure) -> list[str]:
     """The report's attributes, largest `lead` first (its tie-break figure next); those it
     holds no value for last, in the report's order."""
@@ -116,8 +125,7 @@ def ordered(report: ReportRecord, lead: AttributeFigure) -> list[str]:
     second = BY_KEY[TIEBREAK[lead.key]].read(report) or {} if lead.key in TIEBREAK else {}
 
     def key(a: str) -> tuple[bool, float, float]:
-        if a not in first:
-            return (True, 0.0, 0.0)
-        return (False, -first[a].value, -second[a].value if a in second else 0.0)
+        then = second[a].value if a in second else None
+        return lead_order(first[a].value if a in first else None, then)
 
     return sorted(report.sensitivity.attributes, key=key)
