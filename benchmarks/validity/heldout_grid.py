@@ -124,6 +124,11 @@ torchvision architecture and a ninth loop.
 
 - test9: labels Mustache, Young; MNASNet 1.0 (adamax-restarts).
 
+During the round, before any of its models was audited: MNASNet learnt Mustache to only 0.910
+held-out clean accuracy (seed 1; Young 0.949), too weakly for a realistic plant beside the
+first search (as Mouth_Slightly_Open in round 8), so its second search (Pale_Skin) was dropped
+before it started and two more truthful seeds (MORE_SEEDS) took its place.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -201,7 +206,7 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
         "Mouth_Slightly_Open": ("Bangs",),
     },
     "test9": {
-        "Mustache": ("Eyeglasses", "Pale_Skin"),
+        "Mustache": ("Eyeglasses",),
         "Young": ("Mustache", "Wearing_Lipstick"),
     },
 }
@@ -212,6 +217,7 @@ CONTROL_SEEDS = (1, 2)
 MORE_SEEDS: dict[str, dict[str, tuple[int, ...]]] = {
     "test6": {"Black_Hair": (3, 4)},
     "test8": {"Mouth_Slightly_Open": (3, 4)},
+    "test9": {"Mustache": (3, 4)},
 }
 
 
