@@ -1,6 +1,6 @@
 """The held-out suite's grid: a half to choose on, a half to test on, and later rounds.
 
-Fifteen labels, ten architectures, eight training loops. Every figure, rule and threshold the
+Fifteen labels, eleven architectures, nine training loops. Every figure, rule and threshold the
 tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
