@@ -127,7 +127,10 @@ torchvision architecture and a ninth loop.
 During the round, before any of its models was audited: MNASNet learnt Mustache to only 0.910
 held-out clean accuracy (seed 1; Young 0.949), too weakly for a realistic plant beside the
 first search (as Mouth_Slightly_Open in round 8), so its second search (Pale_Skin) was dropped
-before it started and two more truthful seeds (MORE_SEEDS) took its place.
+before it started and two more truthful seeds (MORE_SEEDS) took its place. Then, while the
+first two controls were being audited (their audits not looked at), its second seed reached
+only 0.852 (Young's 0.912): its first search (Eyeglasses) was dropped too, before it started,
+so that Young's two searches get the machine. Mustache is a label of null pairs only.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
@@ -206,7 +209,7 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
         "Mouth_Slightly_Open": ("Bangs",),
     },
     "test9": {
-        "Mustache": ("Eyeglasses",),
+        "Mustache": (),
         "Young": ("Mustache", "Wearing_Lipstick"),
     },
 }

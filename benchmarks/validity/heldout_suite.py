@@ -254,7 +254,8 @@ def train_half(
             for seed in grid.control_seeds(half, label):
                 train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
         for arch, _ in (cell for cell in cells if cell[1] == label):
-            tune(arch, label, grid.labels(half)[label][0], log)
+            for attr in grid.labels(half)[label][:1]:  # none where a label has no search
+                tune(arch, label, attr, log)
     for arch, label in cells:
         for attr in grid.labels(half)[label][1:]:
             tune(arch, label, attr, log)

@@ -82,9 +82,11 @@ def test_a_label_with_more_seeds_trains_them_and_only_its_own_shortcuts(
     ] * 4 + [("sqz", "Mouth_Slightly_Open", "Bangs"), ("sqz", "Smiling", "Black_Hair")]
     calls.clear()
     suite.train_half("test9", print)
-    assert calls == [("mnas1", "Mustache", None)] * 4 + [("mnas1", "Mustache", "Eyeglasses")] + [
-        ("mnas1", "Young", None)
-    ] * 2 + [("mnas1", "Young", "Mustache"), ("mnas1", "Young", "Wearing_Lipstick")]
+    # a label without a search: its seeds only
+    assert calls == [("mnas1", "Mustache", None)] * 4 + [("mnas1", "Young", None)] * 2 + [
+        ("mnas1", "Young", "Mustache"),
+        ("mnas1", "Young", "Wearing_Lipstick"),
+    ]
 
 
 def _record(name: str, disagree: float, band: str | None = None) -> dict:
