@@ -1,0 +1,39 @@
+"""The held-out suite's networks: one logit per 64-px face, and the fixes each docstring names."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from benchmarks.validity.heldout_nets import NETS
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_each_net_gives_one_logit_per_face_at_64_px(name: str) -> None:
+    torch.manual_seed(0)
+    net = NETS[name]().eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, 64, 64))
+    assert out.shape == (2,) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "mnasnet1_0"])
+def test_batch_norm_statistics_follow_training_at_torch_s_default(name: str) -> None:
+    norms = [m for m in NETS[name]().modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms and {m.momentum for m in norms} == {0.1}
+
+
+@pytest.mark.parametrize("name", ["efficientnet_b0", "mnasnet1_0"])
+def test_a_head_starts_its_logit_near_zero(name: str) -> None:
+    """torchvision's head initialisation for one class starts the logit at several units."""
+    torch.manual_seed(0)
+    head = [m for m in NETS[name]().modules() if isinstance(m, nn.Linear)][-1]
+    bound = 1 / head.in_features**0.5  # torch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    assert head.out_features == 1 and head.weight.abs().max() <= bound
+
+
+def test_squeezenet_s_logit_can_be_negative() -> None:
+    torch.manual_seed(0)
+    net = NETS["squeezenet1_1"]()
+    assert not any(isinstance(m, nn.ReLU) for m in net.net.classifier)
