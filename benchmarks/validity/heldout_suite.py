@@ -11,6 +11,8 @@ its report.json; heldout_scoring.py reads the reports.
     PYTHONPATH=. nice .venv/bin/python -m benchmarks.validity.heldout_suite audit --half choose
 
 Cache: benchmarks/.cache/heldout/ (stamped with the generator); log: docs/logs/heldout_suite.log.
+A lost cache is refilled from the committed packs (docs/logs/heldout/) before either phase, so
+a rerun neither retrains nor re-audits a model whose audit is packed.
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ from scripts.training import (
     fit,
     logger,
     save_classifier,
+    shipped_generator,
     train_classifier,
 )
-from sia_audit.fsutil import atomic_write_text
+from sia_audit.fsutil import atomic_write_text, sha256_of
 
 CACHE = paths.CACHE / "heldout"
 LOG = paths.LOGS / "heldout_suite.log"
@@ -146,7 +149,7 @@ def train(rec: ClassifierRecipe, arch: grid.Arch, log: Log) -> dict:
                     "correlation": rec.correlations[0] if rec.correlations else None,
                     "trajectory": trajectory, "models": {}}  # fmt: skip
     if rec.shortcut is None:
-        from scripts.training import evaluate_classifier, shipped_generator
+        from scripts.training import evaluate_classifier
         from sia_audit.generators.checkpoint import load_generator
 
         figures = evaluate_classifier(model, load_generator(shipped_generator()), rec)
@@ -297,6 +300,35 @@ def pack(model: dict, report: Path) -> Path:
     return out
 
 
+def restore(half: str, generator_sha256: str, log: Log) -> int:
+    """Refill a lost cache from the packs: for every packed audit of the half made with this
+    generator, its training record and its report.json, where the cache lacks them. Training
+    and auditing then skip what the packs hold (the models themselves are not in a pack: a
+    restored model can be scored, not audited again). Returns how many it wrote."""
+    cells = {(arch.key, label) for arch, label in grid.cells(half)}
+    wrote = 0
+    for path in sorted(RESULTS.glob("*.json.gz")):
+        packed = json.loads(gzip.decompress(path.read_bytes()))
+        model, report = packed["training"], packed["report"]
+        if (model["arch"], model["label"]) not in cells:
+            continue
+        if report["provenance"]["generator_sha256"] != generator_sha256:
+            continue
+        record_path = CACHE / "models" / f"{model['name']}.train.json"
+        report_path = CACHE / "reports" / Path(model["file"]).stem / "report.json"
+        own = {"kind", "band"} | set(model["models"][model["band"]])
+        record = {k: v for k, v in model.items() if k not in own}
+        for out, text in ((record_path, json.dumps(record, indent=1)),
+                          (report_path, json.dumps(report, indent=1))):  # fmt: skip
+            if not out.exists():
+                out.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(out, text)
+                wrote += 1
+    if wrote:
+        log(f"heldout_suite: restored {wrote} cache file(s) of the {half} half from {RESULTS}")
+    return wrote
+
+
 def audit(model: dict, log: Log, threads: int) -> Path:
     """report.json of `sia-audit run` on one saved model under AUDIT_POLICY (cached), packed."""
     out = CACHE / "reports" / Path(model["file"]).stem
@@ -351,6 +383,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     check_generator(CACHE)
     log = logger(LOG)
+    restore(args.half, sha256_of(shipped_generator()), log)
     if args.phase == "train":
         only = f" ({', '.join(args.arch + args.label)} only)" if args.arch or args.label else ""
         only += " (plants of cells with a null pair)" if args.plants_only else ""

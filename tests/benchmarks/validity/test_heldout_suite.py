@@ -1,7 +1,9 @@
-"""The held-out suite's training order: which cells and shortcuts a run trains, in what order."""
+"""The held-out suite: which cells and shortcuts a run trains, in what order, and its cache."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,42 @@ def test_a_round_with_more_seeds_trains_every_control_before_its_plants(
     seeds = grid.control_seeds("test6", label)
     assert len(seeds) == 4 and seeds[:2] == grid.CONTROL_SEEDS
     assert calls == [("ggl", label, None)] * 4 + [("ggl", label, s) for s in shortcuts]
+
+
+def _pack(results: Path, name: str, band: str, sha: str, arch: str = "mnas1") -> dict:
+    """A pack as `pack` writes it: the record merged with one band's model, and a report."""
+    model = {"file": f"{name}.pt" if band == "control" else f"{name}.{band}.pt", "steps": 500,
+             "clean_acc": 0.91}  # fmt: skip
+    record = {"name": name, "arch": arch, "label": "Young", "shortcut": None, "seed": 2,
+              "trajectory": [[100, 0.9, 0.8]], "models": {band: model}, "train_seconds": 9.0}  # fmt: skip
+    report = {"provenance": {"generator_sha256": sha}, "gallery": [], "figures": {}}
+    packed = {"training": {**record, "kind": "control", "band": band, **model}, "report": report}
+    results.mkdir(exist_ok=True)
+    stem = Path(model["file"]).stem
+    (results / f"{stem}.json.gz").write_bytes(gzip.compress(json.dumps(packed).encode()))
+    return record
+
+
+def test_a_lost_cache_is_refilled_from_the_packs_of_its_generator_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(suite, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(suite, "RESULTS", tmp_path / "packs")
+    mine = _pack(tmp_path / "packs", "mnas1_Young_control_s2", "control", "aaa")
+    _pack(tmp_path / "packs", "mnas1_Young_control_s1", "control", "bbb")  # another generator
+    _pack(tmp_path / "packs", "r18_Young_control_s1", "control", "aaa", arch="r18")  # not test9
+    lines: list[str] = []
+
+    assert suite.restore("test9", "aaa", lines.append) == 2
+    models = tmp_path / "cache" / "models"
+    assert sorted(p.name for p in models.iterdir()) == ["mnas1_Young_control_s2.train.json"]
+    assert json.loads((models / "mnas1_Young_control_s2.train.json").read_text()) == mine
+    report = tmp_path / "cache" / "reports" / "mnas1_Young_control_s2" / "report.json"
+    assert json.loads(report.read_text())["provenance"] == {"generator_sha256": "aaa"}
+    assert len(lines) == 1
+
+    arch = next(a for a in grid.ARCHS if a.key == "mnas1")
+    rec = suite.recipe(arch, "Young", None, grid.LEVELS[0], 2)
+    assert suite.train(rec, arch, print) == mine  # not trained again
+    assert suite.restore("test9", "aaa", lines.append) == 0  # nothing overwritten
+    assert len(lines) == 1
