@@ -337,6 +337,9 @@ def audit(model: dict, log: Log, threads: int) -> Path:
         if not (RESULTS / f"{Path(model['file']).stem}.json.gz").exists():
             pack(model, report)
         return report
+    if not (CACHE / "models" / model["file"]).exists():
+        raise SystemExit(f"{model['file']}: neither in {CACHE / 'models'} nor packed in {RESULTS}; "
+                         f"delete {model['name']}.train.json there to train it again")  # fmt: skip
     cmd = [sys.executable, "-m", "sia_audit", "run", str(CACHE / "models" / model["file"]),
            "--policy", str(CACHE / "audit-policy.yaml"), "--out", str(out), "--format", "json",
            "--device", "cpu", "--quiet", "--threads", str(threads)]  # fmt: skip

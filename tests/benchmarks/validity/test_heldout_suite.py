@@ -171,3 +171,13 @@ def test_a_lost_cache_is_refilled_from_the_packs_of_its_generator_only(
     assert suite.train(rec, arch, print) == mine  # not trained again
     assert suite.restore("test9", "aaa", lines.append) == 0  # nothing overwritten
     assert len(lines) == 1
+
+
+def test_auditing_a_restored_model_whose_band_was_never_packed_says_how_to_retrain(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(suite, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(suite, "RESULTS", tmp_path / "packs")
+    model = {"name": "mnas1_Young_Mustache_r1_p1", "file": "mnas1_Young_Mustache_r1_p1.weak.pt"}
+    with pytest.raises(SystemExit, match="delete mnas1_Young_Mustache_r1_p1.train.json"):
+        suite.audit(model, print, 1)
