@@ -136,10 +136,11 @@ def test_a_round_with_more_seeds_trains_every_control_before_its_plants(
 
 def _pack(results: Path, name: str, band: str, sha: str, arch: str = "mnas1") -> dict:
     """A pack as `pack` writes it: the record merged with one band's model, and a report."""
-    model = {"file": f"{name}.pt" if band == "control" else f"{name}.{band}.pt", "steps": 500,
-             "clean_acc": 0.91}  # fmt: skip
+    file = f"{name}.pt" if band == "control" else f"{name}.{band}.pt"
+    model = {"file": file, "steps": 500, "clean_acc": 0.91}
     record = {"name": name, "arch": arch, "label": "Young", "shortcut": None, "seed": 2,
-              "trajectory": [[100, 0.9, 0.8]], "models": {band: model}, "train_seconds": 9.0}  # fmt: skip
+              "trajectory": [[100, 0.9, 0.8]], "models": {band: model},
+              "train_seconds": 9.0}  # fmt: skip
     report = {"provenance": {"generator_sha256": sha}, "gallery": [], "figures": {}}
     packed = {"training": {**record, "kind": "control", "band": band, **model}, "report": report}
     results.mkdir(exist_ok=True)
