@@ -130,7 +130,11 @@ first search (as Mouth_Slightly_Open in round 8), so its second search (Pale_Ski
 before it started and two more truthful seeds (MORE_SEEDS) took its place. Then, while the
 first two controls were being audited (their audits not looked at), its second seed reached
 only 0.852 (Young's 0.912): its first search (Eyeglasses) was dropped too, before it started,
-so that Young's two searches get the machine. Mustache is a label of null pairs only.
+so that Young's two searches get the machine. Mustache is a label of null pairs only. The
+model cache was then lost with its machine: the audited controls were restored from their
+packs, the rest trained again from their seeds, and the first Mustache try on Young (never
+used) rebuilt from its log. Wearing_Lipstick on Young cost too much clean accuracy at every
+LEVELS pull, so its WEAKER pulls ran.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
