@@ -134,7 +134,9 @@ so that Young's two searches get the machine. Mustache is a label of null pairs 
 model cache was then lost with its machine: the audited controls were restored from their
 packs, the rest trained again from their seeds, and the first Mustache try on Young (never
 used) rebuilt from its log. Wearing_Lipstick on Young cost too much clean accuracy at every
-LEVELS pull, so its WEAKER pulls ran.
+LEVELS pull, so its WEAKER pulls ran; they found no realistic band either. The round has no
+plant: six truthful controls, four null pairs. It was audited and scored once
+(docs/logs/heldout_scoring_test9.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
