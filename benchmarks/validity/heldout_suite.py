@@ -60,6 +60,9 @@ LOG = paths.LOGS / "heldout_suite.log"
 # Every audit, packed (its training record and its report.json without the gallery, gzipped),
 # committed so that the scores can be recomputed without the models (a ResNet-18 is 45 MB).
 RESULTS = paths.LOGS / "heldout"
+# A plant's try that found no band has no model to audit; its training record, which decides the
+# search's next try, is kept beside the packs (RESULTS/TRIES/NAME.train.json).
+TRIES = "tries"
 LOOPS = {
     "fit": fit,
     "sgd-aug": fit_sgd_aug,
@@ -163,6 +166,10 @@ def train(rec: ClassifierRecipe, arch: grid.Arch, log: Log) -> dict:
         record["models"][name] = {"file": path.name, "steps": step, **figures}
     record["train_seconds"] = time.time() - t0
     atomic_write_text(record_path, json.dumps(record, indent=1))
+    if not record["models"]:  # nothing to audit and pack: keep the try's record with the packs
+        kept = {**record, "generator_sha256": sha256_of(shipped_generator())}
+        (RESULTS / TRIES).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(RESULTS / TRIES / record_path.name, json.dumps(kept, indent=1))
     summary = {k: {f: v for f, v in m.items() if f != "file"} for k, m in record["models"].items()}
     log(f"{rec.name}: done in {record['train_seconds']:.0f}s; {summary or 'no realistic check'}")
     return record
@@ -302,9 +309,10 @@ def pack(model: dict, report: Path) -> Path:
 
 def restore(half: str, generator_sha256: str, log: Log) -> int:
     """Refill a lost cache from the packs: for every packed audit of the half made with this
-    generator, its training record and its report.json, where the cache lacks them. Training
-    and auditing then skip what the packs hold (the models themselves are not in a pack: a
-    restored model can be scored, not audited again). Returns how many it wrote."""
+    generator, its training record and its report.json, and every kept try of the half (TRIES),
+    where the cache lacks them. Training and auditing then skip what the packs hold (the
+    models themselves are not in a pack: a restored model can be scored, not audited again),
+    and a search goes on from its last kept try. Returns how many it wrote."""
     cells = {(arch.key, label) for arch, label in grid.cells(half)}
     wrote = 0
     for path in sorted(RESULTS.glob("*.json.gz")):
@@ -324,6 +332,15 @@ def restore(half: str, generator_sha256: str, log: Log) -> int:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_text(out, text)
                 wrote += 1
+    for path in sorted((RESULTS / TRIES).glob("*.train.json")):
+        kept = json.loads(path.read_text())
+        record = {k: v for k, v in kept.items() if k != "generator_sha256"}
+        out = CACHE / "models" / path.name
+        mine = kept.get("generator_sha256") == generator_sha256
+        if mine and (record["arch"], record["label"]) in cells and not out.exists():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out, json.dumps(record, indent=1))
+            wrote += 1
     if wrote:
         log(f"heldout_suite: restored {wrote} cache file(s) of the {half} half from {RESULTS}")
     return wrote

@@ -182,3 +182,27 @@ def test_auditing_a_restored_model_whose_band_was_never_packed_says_how_to_retra
     model = {"name": "mnas1_Young_Mustache_r1_p1", "file": "mnas1_Young_Mustache_r1_p1.weak.pt"}
     with pytest.raises(SystemExit, match="delete mnas1_Young_Mustache_r1_p1.train.json"):
         suite.audit(model, print, 1)
+
+
+def test_a_try_without_a_band_is_kept_beside_the_packs_and_restored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A search's next try is decided by its last try's record; that try has no model, so no
+    pack: the record itself is kept, stamped with the generator, and comes back after a loss."""
+    monkeypatch.setattr(suite, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(suite, "RESULTS", tmp_path / "packs")
+    monkeypatch.setattr(suite, "shipped_generator", lambda: tmp_path / "gen.pt")
+    (tmp_path / "gen.pt").write_bytes(b"generator")
+    monkeypatch.setattr(suite, "train_classifier", lambda *a, **k: None)
+    arch = next(a for a in grid.ARCHS if a.key == "mnas1")
+    rec = suite.recipe(arch, "Young", "Mustache", grid.LEVELS[grid.FIRST], grid.PLANT_SEED)
+    record = suite.train(rec, arch, print)  # no check was reached: no band, no model
+    assert record["models"] == {}
+    kept = tmp_path / "packs" / suite.TRIES / f"{rec.name}.train.json"
+    sha = suite.sha256_of(tmp_path / "gen.pt")
+    assert json.loads(kept.read_text()) == {**record, "generator_sha256": sha}
+
+    (tmp_path / "cache" / "models" / f"{rec.name}.train.json").unlink()  # the cache is lost
+    assert suite.restore("test9", "another generator", print) == 0
+    assert suite.restore("test9", sha, print) == 1
+    assert suite.train(rec, arch, print) == record  # the search goes on from it
