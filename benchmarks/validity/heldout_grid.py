@@ -1,6 +1,6 @@
 """The held-out suite's grid: a half to choose on, a half to test on, and later rounds.
 
-Fifteen labels, eleven architectures, nine training loops. Every figure, rule and threshold the
+Fifteen labels, twelve architectures, ten training loops. Every figure, rule and threshold the
 tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
@@ -138,6 +138,15 @@ LEVELS pull, so its WEAKER pulls ran; they found no realistic band either. The r
 plant: six truthful controls, four null pairs. It was audited and scored once
 (docs/logs/heldout_scoring_test9.log) and is seen now.
 
+The tenth round, `test10`, tests the same rules again (nothing was chosen after round 9), for
+the power they were not tested on in rounds 8 and 9, whose architectures learnt their labels
+too weakly for any realistic plant: two labels that every architecture so far learnt to 0.98
+or more (Blond_Hair, Male), each with two shortcuts no round planted on it, on a tenth
+torchvision architecture, RegNetY-400MF (a sibling of round 3's RegNetX-400MF, which made
+realistic plants in 4 of 8 cells), and a tenth loop (Adam with the rate halved on a plateau).
+
+- test10: labels Blond_Hair, Male; RegNetY-400MF (adam-plateau).
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -149,7 +158,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-HALVES = ("choose", "test", "test3", "test4", "test5", "test6", "test7", "test8", "test9")
+HALVES = (
+    "choose", "test", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,7 @@ ARCHS = (
     Arch("eff", "efficientnet_b0", "nadam-cutmix", "test7"),
     Arch("sqz", "squeezenet1_1", "radam-smooth", "test8"),
     Arch("mnas1", "mnasnet1_0", "adamax-restarts", "test9"),
+    Arch("regy", "regnet_y_400mf", "adam-plateau", "test10"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -217,6 +229,10 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     "test9": {
         "Mustache": (),
         "Young": ("Mustache", "Wearing_Lipstick"),
+    },
+    "test10": {
+        "Blond_Hair": ("Wearing_Lipstick", "Pale_Skin"),
+        "Male": ("Eyeglasses", "Bushy_Eyebrows"),
     },
 }
 CONTROL_SEEDS = (1, 2)

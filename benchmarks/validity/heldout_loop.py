@@ -1,4 +1,4 @@
-"""Eight training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
+"""Nine training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
 
 The held-out suite trains most of its models with these, so that the audit is not only tested
 on models from its own recipe. Same signature as `fit`; `lr` is ignored (each loop has its own
@@ -62,6 +62,13 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
 - cosine annealing with warm restarts: three equal cycles over the planned steps, each from the
   peak rate down to 0, the rate back at the peak at a third and at two thirds;
 - mixup (alpha 0.2) as in `fit_sgd_mixup`; plain BCE on the mixed labels, no clipping.
+
+`fit_adam_plateau` (the tutorial recipe: Adam at its default, the rate cut when the loss stalls):
+- Adam at 1e-3 (torch's default), no weight decay;
+- the rate halved when the mean training loss of a window of 25 steps has not improved on the
+  best window for 2 windows (ReduceLROnPlateau, factor 0.5, patience 2, counted in windows as
+  Keras users count epochs);
+- plain BCE, no clipping.
 """
 
 from __future__ import annotations
@@ -111,6 +118,10 @@ RADAM_CLIP = 2.0
 ADAMAX_LR = 2e-3
 ADAMAX_DECAY = 1e-5
 RESTARTS = 3  # cycles over the planned steps
+PLATEAU_LR = 1e-3
+PLATEAU_WINDOW = 25  # steps whose mean training loss the plateau rule reads
+PLATEAU_FACTOR = 0.5
+PLATEAU_PATIENCE = 2  # windows
 
 
 def augment(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -227,6 +238,14 @@ def _adamax_restarts(model: nn.Module, steps: int) -> tuple[Optimizer, LRSchedul
     return opt, torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cycle)
 
 
+def _adam_plateau(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:  # noqa: ARG001
+    opt = torch.optim.Adam(model.parameters(), lr=PLATEAU_LR)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE
+    )
+    return opt, sched
+
+
 def cutmix(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random.Random):
     """One box, the same for the whole batch, pasted from a shuffled partner of each image; each
     label mixed with its partner's by the share of the image the box covers."""
@@ -282,6 +301,7 @@ class Loop:
         draw = random.Random(zlib.crc32(name.encode()))
         model.train()
         t0 = time.time()
+        window: list[float] = []  # the training losses a plateau rule has not read yet
         for step in range(1, steps + 1):
             batch = next_batch(step)
             x = augment(batch.x, rng)
@@ -298,7 +318,13 @@ class Loop:
             if self.clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), self.clip)
             opt.step()
-            sched.step()
+            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                window.append(loss.item())
+                if len(window) == PLATEAU_WINDOW:
+                    sched.step(sum(window) / len(window))
+                    window.clear()
+            else:
+                sched.step()
             if (step % eval_every == 0 or step == steps) and check(
                 model, name, step, steps, loss.item(), t0, log, evaluate, stop
             ):
@@ -314,3 +340,4 @@ fit_adam_erase = Loop(_adam_halving, 0.0, 5.0, erasing=True)
 fit_nadam_cutmix = Loop(_nadam_cosine, 0.0, None, cut=CUTMIX_ALPHA)
 fit_radam_smooth = Loop(_radam_polynomial, RADAM_SMOOTHING, RADAM_CLIP)
 fit_adamax_restarts = Loop(_adamax_restarts, 0.0, None, mix=MIXUP_ALPHA)
+fit_adam_plateau = Loop(_adam_plateau, 0.0, None)

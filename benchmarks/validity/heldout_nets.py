@@ -113,6 +113,13 @@ def mnasnet1_0() -> nn.Module:
     return OneLogit(net)
 
 
+def regnet_y_400mf() -> nn.Module:
+    """RegNetY-400MF, 3.9M parameters, as torchvision builds it (stem conv at stride 2,
+    squeeze-and-excitation in every block, batch-norm momentum torch's default): only the head
+    changes. RegNetX-400MF's sibling, with SE blocks and other widths and depths."""
+    return OneLogit(torchvision.models.regnet_y_400mf(num_classes=1))
+
+
 NETS: dict[str, Callable[[], nn.Module]] = {
     "cnn": SmallCNN,
     "mobilenet_v3_small": mobilenet_v3_small,
@@ -125,4 +132,5 @@ NETS: dict[str, Callable[[], nn.Module]] = {
     "efficientnet_b0": efficientnet_b0,
     "squeezenet1_1": squeezenet1_1,
     "mnasnet1_0": mnasnet1_0,
+    "regnet_y_400mf": regnet_y_400mf,
 }

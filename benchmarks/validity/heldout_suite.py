@@ -35,6 +35,7 @@ from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import (
     fit_adam_erase,
+    fit_adam_plateau,
     fit_adamax_restarts,
     fit_adamw_aug,
     fit_nadam_cutmix,
@@ -73,6 +74,7 @@ LOOPS = {
     "nadam-cutmix": fit_nadam_cutmix,
     "radam-smooth": fit_radam_smooth,
     "adamax-restarts": fit_adamax_restarts,
+    "adam-plateau": fit_adam_plateau,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

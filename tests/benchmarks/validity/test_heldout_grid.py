@@ -48,7 +48,14 @@ def test_each_new_round_brings_a_new_loop_and_net_and_only_unseen_labels(
 
 @pytest.mark.parametrize(
     ("half", "key"),
-    [("test5", "mnv2"), ("test6", "ggl"), ("test7", "eff"), ("test8", "sqz"), ("test9", "mnas1")],
+    [
+        ("test5", "mnv2"),
+        ("test6", "ggl"),
+        ("test7", "eff"),
+        ("test8", "sqz"),
+        ("test9", "mnas1"),
+        ("test10", "regy"),
+    ],
 )
 def test_a_round_on_used_labels_brings_a_new_loop_and_net_and_new_shortcuts(
     half: str, key: str

@@ -13,6 +13,7 @@ from benchmarks.validity.heldout_loop import (
     cutmix,
     erase,
     fit_adam_erase,
+    fit_adam_plateau,
     fit_adamax_restarts,
     fit_adamw_aug,
     fit_nadam_cutmix,
@@ -25,7 +26,7 @@ from benchmarks.validity.heldout_loop import (
 from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
-         fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts]  # fmt: skip
+         fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts, fit_adam_plateau]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -204,6 +205,31 @@ def test_adamax_restarts_its_cosine_twice_and_ends_near_zero(
     one = [peak * (1 + math.cos(math.pi * i / cycle)) / 2 for i in range(cycle)]
     assert rates == pytest.approx(one * heldout_loop.RESTARTS)
     assert [i for i, r in enumerate(rates) if r == pytest.approx(peak)] == [0, 33, 66]
+
+
+class Stalled(nn.Module):
+    """Logit 0 for every image, whatever its weight: the training loss is log 2 at every step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.w * 0 * x.mean(dim=(1, 2, 3))
+
+
+def test_adam_plateau_halves_the_rate_after_two_windows_without_improvement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.Adam)
+    fit_adam_plateau(Stalled(), batches, 260, lambda line: None, name="toy")
+    window, patience = heldout_loop.PLATEAU_WINDOW, heldout_loop.PLATEAU_PATIENCE
+    assert window * (patience + 2) == 100
+    # The first window sets the best loss; the rate is halved at the end of the third window
+    # after it that did not improve on it (patience 2), and again three windows later.
+    peak = heldout_loop.PLATEAU_LR
+    expected = [peak] * 100 + [peak / 2] * 75 + [peak / 4] * 75 + [peak / 8] * 10
+    assert rates == pytest.approx(expected)
 
 
 def test_cutmix_pastes_one_box_and_mixes_labels_by_its_area() -> None:
