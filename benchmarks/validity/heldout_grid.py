@@ -147,6 +147,11 @@ realistic plants in 4 of 8 cells), and a tenth loop (Adam with the rate halved o
 
 - test10: labels Blond_Hair, Male; RegNetY-400MF (adam-plateau).
 
+During the round, before any of its models was audited: RegNetY learnt Male to only 0.889
+held-out clean accuracy (seed 1; Blond_Hair 0.988), below the band's 0.90 even without a
+shortcut, so both of its searches were dropped before they started and two more truthful
+seeds (MORE_SEEDS) took their place, as for Mustache in round 9.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -232,7 +237,7 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "test10": {
         "Blond_Hair": ("Wearing_Lipstick", "Pale_Skin"),
-        "Male": ("Eyeglasses", "Bushy_Eyebrows"),
+        "Male": (),  # learnt to 0.889 (seed 1): no realistic plant; more seeds instead
     },
 }
 CONTROL_SEEDS = (1, 2)
@@ -243,6 +248,7 @@ MORE_SEEDS: dict[str, dict[str, tuple[int, ...]]] = {
     "test6": {"Black_Hair": (3, 4)},
     "test8": {"Mouth_Slightly_Open": (3, 4)},
     "test9": {"Mustache": (3, 4)},
+    "test10": {"Male": (3, 4)},
 }
 
 

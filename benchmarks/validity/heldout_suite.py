@@ -12,7 +12,8 @@ its report.json; heldout_scoring.py reads the reports.
 
 Cache: benchmarks/.cache/heldout/ (stamped with the generator); log: docs/logs/heldout_suite.log.
 A lost cache is refilled from the committed packs (docs/logs/heldout/) before either phase, so
-a rerun neither retrains nor re-audits a model whose audit is packed.
+a rerun neither retrains nor re-audits a model whose audit is packed, and a plant search goes
+on after its last kept try (docs/logs/heldout/tries/).
 """
 
 from __future__ import annotations
