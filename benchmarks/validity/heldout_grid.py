@@ -150,7 +150,9 @@ realistic plants in 4 of 8 cells), and a tenth loop (Adam with the rate halved o
 During the round, before any of its models was audited: RegNetY learnt Male to only 0.889
 held-out clean accuracy (seed 1; Blond_Hair 0.988), below the band's 0.90 even without a
 shortcut, so both of its searches were dropped before they started and two more truthful
-seeds (MORE_SEEDS) took their place, as for Mustache in round 9.
+seeds (MORE_SEEDS) took their place, as for Mustache in round 9. Blond_Hair made three plants
+(Wearing_Lipstick weak and strong, Pale_Skin strong). It was audited and scored once
+(docs/logs/heldout_scoring_test10.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
