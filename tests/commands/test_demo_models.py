@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from sia_audit.cli import cli
 from sia_audit.gates.comparable import COMPARABLE
-from sia_audit.gates.numerics import FLOORS, arithmetic_differences
+from sia_audit.gates.numerics import FLOORS
 from tests.action.harness import FAIRNESS, ActionRun
 
 
@@ -133,10 +133,11 @@ def test_compare_flags_the_biased_model_as_the_readme_quotes(demo, control, tmp_
 
 def test_the_shipped_baseline_is_the_controls_audit_under_the_same_policy(control) -> None:
     """The demo's baseline (scripts/make_demo_baseline.py) must match a fresh audit of the
-    control: the same inputs and per probe the same flips; with the same arithmetic, per probe
-    the same moves too. On a machine with other CPU kernels (the baseline was made on AVX512)
-    signed steps take other paths for some probes, so there the moves are held to the rounding
-    floors the regression gate allows between such reports: s and w per attribute."""
+    control: the same inputs and per probe the same flips. The moves are held to the rounding
+    floors the regression gate allows between reports of other arithmetic (s and w per
+    attribute), on every machine: signed steps take other paths at ties for some probes not
+    only on other CPU kernels (the baseline was made on AVX512) but between two CPUs that both
+    report AVX512 (seen: 5 of 15 moves of one probe, one or two steps apart)."""
     fresh = json.loads(control[1].read_text())
     kept = json.loads(
         (Path(__file__).parents[2] / "examples/models/eyeglasses_control.report.json").read_text()
@@ -147,14 +148,11 @@ def test_the_shipped_baseline_is_the_controls_audit_under_the_same_policy(contro
     a, b = kept["probes"], fresh["probes"]
     assert a["names"] == b["names"] and a["attributes"] == b["attributes"]
     assert a["flip_changed"] == b["flip_changed"]
-    same = not arithmetic_differences(kept["provenance"], fresh["provenance"])
-    for field in ("flip_loss", "delta") if same else ("flip_loss",):
-        for row_a, row_b in zip(a[field], b[field], strict=True):
-            assert row_a == pytest.approx(row_b, abs=1e-4), field
-    if not same:
-        for figure, block in (("s", "sensitivity"), ("w", "weighted_sensitivity")):
-            ka, fa = kept["figures"][block][figure], fresh["figures"][block][figure]
-            assert ka.keys() == fa.keys()
-            for name in ka:
-                moved = abs(ka[name]["value"] - fa[name]["value"])
-                assert moved <= FLOORS[figure], (figure, name, moved)
+    for row_a, row_b in zip(a["flip_loss"], b["flip_loss"], strict=True):
+        assert row_a == pytest.approx(row_b, abs=1e-4)
+    for figure, block in (("s", "sensitivity"), ("w", "weighted_sensitivity")):
+        ka, fa = kept["figures"][block][figure], fresh["figures"][block][figure]
+        assert ka.keys() == fa.keys()
+        for name in ka:
+            moved = abs(ka[name]["value"] - fa[name]["value"])
+            assert moved <= FLOORS[figure], (figure, name, moved)
