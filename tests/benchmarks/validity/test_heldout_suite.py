@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -135,17 +134,18 @@ def test_a_round_with_more_seeds_trains_every_control_before_its_plants(
 
 
 def _pack(results: Path, name: str, band: str, sha: str, arch: str = "mnas1") -> dict:
-    """A pack as `pack` writes it: the record merged with one band's model, and a report."""
+    """Pack one model as an audit packs it (the record merged with one band's model, as
+    `_saved` lists it, and its report); returns the record."""
     file = f"{name}.pt" if band == "control" else f"{name}.{band}.pt"
     model = {"file": file, "steps": 500, "clean_acc": 0.91}
     record = {"name": name, "arch": arch, "label": "Young", "shortcut": None, "seed": 2,
               "trajectory": [[100, 0.9, 0.8]], "models": {band: model},
               "train_seconds": 9.0}  # fmt: skip
-    report = {"provenance": {"generator_sha256": sha}, "gallery": [], "figures": {}}
-    packed = {"training": {**record, "kind": "control", "band": band, **model}, "report": report}
-    results.mkdir(exist_ok=True)
-    stem = Path(model["file"]).stem
-    (results / f"{stem}.json.gz").write_bytes(gzip.compress(json.dumps(packed).encode()))
+    report = results.parent / "made" / name / "report.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps({"provenance": {"generator_sha256": sha}, "figures": {}}))
+    packed = suite.pack({**record, "kind": "control", "band": band, **model}, report)
+    assert packed.parent == results
     return record
 
 
