@@ -1,6 +1,6 @@
 """The held-out suite's grid: a half to choose on, a half to test on, and later rounds.
 
-Fifteen labels, twelve architectures, ten training loops. Every figure, rule and threshold the
+Fifteen labels, thirteen architectures, eleven training loops. Every figure, rule and threshold the
 tool ships is chosen on the `choose` half; the `test` half is audited once, after that choice
 is committed, and only measured. The split is by label *and* by architecture: a test model
 has a label and an architecture that no chosen rule has seen (the cells off the diagonal are
@@ -154,6 +154,14 @@ seeds (MORE_SEEDS) took their place, as for Mustache in round 9. Blond_Hair made
 (Wearing_Lipstick weak and strong, Pale_Skin strong). It was audited and scored once
 (docs/logs/heldout_scoring_test10.log) and is seen now.
 
+The eleventh round, `test11`, tests the same rules again on a hair-colour label, where round 10's
+weak plant was outranked by Bald (whose flip removes the hair the label is read from), and on a
+label every network so far learnt to 0.99 or more, each with two shortcuts no round planted on
+it, on an eleventh torchvision architecture and an eleventh loop (Adagrad, random resized crops:
+the first loop whose augmentation changes the scale of the face).
+
+- test11: labels Blond_Hair, Eyeglasses; MobileNetV3-large (adagrad-crop).
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -167,6 +175,7 @@ from dataclasses import dataclass
 
 HALVES = (
     "choose", "test", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10",
+    "test11",
 )  # fmt: skip
 
 
@@ -193,6 +202,7 @@ ARCHS = (
     Arch("sqz", "squeezenet1_1", "radam-smooth", "test8"),
     Arch("mnas1", "mnasnet1_0", "adamax-restarts", "test9"),
     Arch("regy", "regnet_y_400mf", "adam-plateau", "test10"),
+    Arch("mnv3l", "mobilenet_v3_large", "adagrad-crop", "test11"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -240,6 +250,10 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     "test10": {
         "Blond_Hair": ("Wearing_Lipstick", "Pale_Skin"),
         "Male": (),  # learnt to 0.889 (seed 1): no realistic plant; more seeds instead
+    },
+    "test11": {
+        "Blond_Hair": ("Young", "Bushy_Eyebrows"),
+        "Eyeglasses": ("Smiling", "Pale_Skin"),
     },
 }
 CONTROL_SEEDS = (1, 2)

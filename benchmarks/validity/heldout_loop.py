@@ -1,4 +1,4 @@
-"""Nine training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
+"""Ten training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
 
 The held-out suite trains most of its models with these, so that the audit is not only tested
 on models from its own recipe. Same signature as `fit`; `lr` is ignored (each loop has its own
@@ -69,10 +69,18 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
   best window for 2 windows (ReduceLROnPlateau, factor 0.5, patience 2, counted in windows as
   Keras users count epochs);
 - plain BCE, no clipping.
+
+`fit_adagrad_crop` (Adagrad, with the crop-and-resize augmentation most vision pipelines use):
+- Adagrad at 1e-2 (torch's default), no weight decay, no schedule;
+- random resized crops after the shared augmentation: each image cropped to a share
+  U(0.7, 1.0) of its area at an aspect ratio log-uniform in [3/4, 4/3], at a uniform position
+  inside the image, and resized back (bilinear);
+- plain BCE, no clipping.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import zlib
@@ -122,6 +130,9 @@ PLATEAU_LR = 1e-3
 PLATEAU_WINDOW = 25  # steps whose mean training loss the plateau rule reads
 PLATEAU_FACTOR = 0.5
 PLATEAU_PATIENCE = 2  # windows
+ADAGRAD_LR = 1e-2
+CROP_AREA = (0.7, 1.0)  # share of the image a random resized crop keeps
+CROP_ASPECT = (3 / 4, 4 / 3)  # its width over its height
 
 
 def augment(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -161,6 +172,25 @@ def erase(x: Tensor, rng: torch.Generator) -> Tensor:
         left = int(torch.rand(1, generator=rng).item() * (w - ew + 1)) % (w - ew + 1)
         out[i, :, top : top + eh, left : left + ew] = noise[i, :, top : top + eh, left : left + ew]
     return out
+
+
+def resized_crop(x: Tensor, rng: torch.Generator) -> Tensor:
+    """Each image cropped to a random share of its area and aspect, resized back (bilinear)."""
+    n = x.shape[0]
+    draws = torch.rand(n, 4, generator=rng)
+    area = CROP_AREA[0] + (CROP_AREA[1] - CROP_AREA[0]) * draws[:, 0]
+    lo, hi = math.log(CROP_ASPECT[0]), math.log(CROP_ASPECT[1])
+    aspect = torch.exp(lo + (hi - lo) * draws[:, 1])
+    # the crop's width and height as shares of the image's, neither above 1
+    sw = (area * aspect).sqrt().clamp(max=1.0)
+    sh = (area / aspect).sqrt().clamp(max=1.0)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = sw, sh
+    # the centre, in [-1, 1] units, anywhere that keeps the crop inside the image
+    theta[:, 0, 2] = (1 - sw) * (2 * draws[:, 2] - 1)
+    theta[:, 1, 2] = (1 - sh) * (2 * draws[:, 3] - 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def _decay_groups(model: nn.Module, decay: float) -> list[dict]:
@@ -246,6 +276,11 @@ def _adam_plateau(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]
     return opt, sched
 
 
+def _adagrad(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:  # noqa: ARG001
+    opt = torch.optim.Adagrad(model.parameters(), lr=ADAGRAD_LR)
+    return opt, torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
+
+
 def cutmix(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random.Random):
     """One box, the same for the whole batch, pasted from a shuffled partner of each image; each
     label mixed with its partner's by the share of the image the box covers."""
@@ -272,8 +307,8 @@ def mixup(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random
 @dataclass(frozen=True)
 class Loop:
     """A loop's optimiser and schedule (made per model and planned steps), its label smoothing
-    gradient clipping, mixup (alpha; 0: none), random erasing and CutMix (alpha; 0: none);
-    called with `fit`'s signature."""
+    gradient clipping, mixup (alpha; 0: none), random erasing, CutMix (alpha; 0: none) and
+    random resized crops; called with `fit`'s signature."""
 
     optimiser: Callable[[nn.Module, int], tuple[Optimizer, LRScheduler]]
     smoothing: float
@@ -281,6 +316,7 @@ class Loop:
     mix: float = 0.0
     erasing: bool = False
     cut: float = 0.0
+    crop: bool = False
 
     def __call__(
         self,
@@ -305,6 +341,8 @@ class Loop:
         for step in range(1, steps + 1):
             batch = next_batch(step)
             x = augment(batch.x, rng)
+            if self.crop:
+                x = resized_crop(x, rng)
             if self.erasing:
                 x = erase(x, rng)
             target = batch.y * (1 - self.smoothing) + 0.5 * self.smoothing
@@ -341,3 +379,4 @@ fit_nadam_cutmix = Loop(_nadam_cosine, 0.0, None, cut=CUTMIX_ALPHA)
 fit_radam_smooth = Loop(_radam_polynomial, RADAM_SMOOTHING, RADAM_CLIP)
 fit_adamax_restarts = Loop(_adamax_restarts, 0.0, None, mix=MIXUP_ALPHA)
 fit_adam_plateau = Loop(_adam_plateau, 0.0, None)
+fit_adagrad_crop = Loop(_adagrad, 0.0, None, crop=True)

@@ -567,6 +567,9 @@ class Declared:
 # seeds of a weakly learnt label differed by up to 2.96-fold there, its plant by 12- to 48-fold).
 # The ninth, the same again: round 8 changed nothing, and measured no pair the rules disagree on.
 # The tenth, the same again: round 9 confirmed the allowance on null pairs and had no plant.
+# The eleventh, the same again as declared; a change chosen on the seen rounds for round 10's
+# miss (a hair-colour label's weak plant outranked by Bald) is declared here before any model of
+# the round is audited, or not at all.
 FIRST_MARGINS = {**MARGINS, "weighted_sensitivity": 0.03, "sensitivity": 0.04}
 DECLARED = {
     "test3": Declared(
@@ -594,6 +597,7 @@ DECLARED = {
 }
 DECLARED["test9"] = DECLARED["test8"]
 DECLARED["test10"] = DECLARED["test8"]
+DECLARED["test11"] = DECLARED["test8"]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import (
+    fit_adagrad_crop,
     fit_adam_erase,
     fit_adam_plateau,
     fit_adamax_restarts,
@@ -76,6 +77,7 @@ LOOPS = {
     "radam-smooth": fit_radam_smooth,
     "adamax-restarts": fit_adamax_restarts,
     "adam-plateau": fit_adam_plateau,
+    "adagrad-crop": fit_adagrad_crop,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

@@ -12,6 +12,7 @@ from benchmarks.validity import heldout_loop
 from benchmarks.validity.heldout_loop import (
     cutmix,
     erase,
+    fit_adagrad_crop,
     fit_adam_erase,
     fit_adam_plateau,
     fit_adamax_restarts,
@@ -22,11 +23,13 @@ from benchmarks.validity.heldout_loop import (
     fit_sgd_aug,
     fit_sgd_mixup,
     mixup,
+    resized_crop,
 )
 from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
-         fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts, fit_adam_plateau]  # fmt: skip
+         fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts, fit_adam_plateau,
+         fit_adagrad_crop]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -253,3 +256,30 @@ def test_cutmix_pastes_one_box_and_mixes_labels_by_its_area() -> None:
         assert torch.allclose(target, out.mean(dim=(1, 2, 3)), atol=1e-6)
         shares.append(float(box.float().mean()))
     assert min(shares) < 0.2 and max(shares) > 0.5  # the box's area varies with the draw
+
+
+def test_adagrad_keeps_its_rate_from_the_first_step_to_the_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.Adagrad)
+    fit_adagrad_crop(Brightness(), batches, 40, lambda line: None, name="toy")
+    assert rates == pytest.approx([heldout_loop.ADAGRAD_LR] * 40)
+
+
+def test_resized_crops_keep_a_share_of_the_image_inside_it_and_fill_the_frame() -> None:
+    n, size = 256, 64
+    # each pixel holds its own column (channel 0) and row (channel 1) in [0, 1]
+    cols = torch.linspace(0, 1, size).expand(size, size)
+    x = torch.stack([cols, cols.T, torch.zeros(size, size)]).expand(n, 3, size, size)
+    out = resized_crop(x.contiguous(), torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    width = out[:, 0, :, -1].mean(1) - out[:, 0, :, 0].mean(1)  # share of the columns kept
+    height = out[:, 1, -1, :].mean(1) - out[:, 1, 0, :].mean(1)
+    area, aspect = width * height, width / height
+    low, high = heldout_loop.CROP_AREA
+    # the frame's outer pixel centres sit half a source pixel in from the crop's edges
+    assert area.min() > low * 0.95 and area.max() <= high
+    assert area.min() < low + 0.05 and area.max() > high - 0.05  # the draw spans the range
+    assert aspect.min() > heldout_loop.CROP_ASPECT[0] * 0.95
+    assert aspect.max() < heldout_loop.CROP_ASPECT[1] * 1.05
+    assert out[:, :2].min() >= 0 and out[:, :2].max() <= 1  # inside the image, no padding

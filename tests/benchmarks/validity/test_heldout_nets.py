@@ -18,7 +18,7 @@ def test_each_net_gives_one_logit_per_face_at_64_px(name: str) -> None:
     assert out.shape == (2,) and torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v3_small", "mnasnet1_0"])
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "mobilenet_v3_large", "mnasnet1_0"])
 def test_batch_norm_statistics_follow_training_at_torch_s_default(name: str) -> None:
     norms = [m for m in NETS[name]().modules() if isinstance(m, nn.BatchNorm2d)]
     assert norms and {m.momentum for m in norms} == {0.1}
