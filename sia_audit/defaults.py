@@ -43,11 +43,12 @@ SUBPOPULATIONS = ("Male",)  # binary attributes the sensitivity is split by
 # classifier across 0.5 the right way) is below this is unmeasurable with the generator.
 MIN_EXPRESSION = 0.8
 # An attribute whose flip moves the classifier's probability of the target's label by more than
-# this on average (over the probes) changes the label itself, not only a feature: a truthful
-# model's answer follows it, so the flip figures leave it out (docs/validity.md, round 5).
-# Chosen on the held-out suite's seen rounds: every planted shortcut leaked at most 0.050 into
-# its label; the flips that outranked a shortcut there leaked 0.079-0.140.
-MAX_LABEL_LEAK = 0.06
+# this on average, over the probes that have the label or over those that do not (the larger),
+# changes the label itself, not only a feature: a truthful model's answer follows it, so the
+# flip figures leave it out (docs/validity.md, rounds 5 and 11). Chosen on the held-out suite's
+# ten seen rounds: every planted shortcut leaked at most 0.066 into its label; from 0.066 to
+# 0.079 the report's lead ranks the most plants first (28 of 32).
+MAX_LABEL_LEAK = 0.07
 
 # Probes of a policy that names no count: the count fairness.yaml's regression allowances were
 # measured at on the held-out suite (no false alarm in 60 truthful seed pairs); at 128 the same

@@ -3,8 +3,9 @@ each round and on all of them pooled, as the tool ships them now.
 
 A CI gate is used on one architecture at a time, so a section is judged by its worst round's
 false alarms as well as by the pooled figures. Every round is scored with the rules shipped
-now (flips that redraw the label left out of the flip figures and the regression gates), so a
-round's figures here can differ from its own log, which scored the rules declared for it.
+now (flips that redraw the label, averaged per class of the label, left out of the flip figures
+and compared by the regression gates), so a round's figures here can differ from its own log,
+which scored the rules declared for it.
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.validity.heldout_rounds \
         > docs/logs/heldout_rounds.log
@@ -107,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     sections.update({name: RegressionSection(**a, use_confidence=True)
                      for name, a in SECTIONS.items()})  # fmt: skip
     print(f"Regression sections at {GOAL_PROBES} probes (disjoint subsets), flips that redraw "
-          "the label left out:\n")  # fmt: skip
+          "the label compared (its exclusive partners left out):\n")  # fmt: skip
     print("| section | round | plant subsets caught | weak | null subsets failed |")
     print("|---|---|---|---|---|")
     for name, section in sections.items():

@@ -109,18 +109,27 @@ def fresh(audits: Sequence[Audit]) -> list[Audit]:
     ]
 
 
+# The rule the flips left out a label's redraws by before it averaged per class of the label:
+# the move averaged over every probe, above 0.06. Audits written under it name what it left out.
+EARLIER_LEAK_RULE = ("mean_leaks_to", 0.06)
+
+
 def leaky_of(report: dict, label: str, leaks: dict, where: str) -> tuple[str, ...]:
-    """The attributes an audit's flip figures leave out for redrawing its label: as its report
-    says where it says so (checked against `leaks`), else from `leaks` (label_leak.py)."""
+    """The attributes an audit's flip figures leave out for redrawing its label, under the rule
+    as it ships, from `leaks` (label_leak.py). Where the report names its own (it was written
+    after the flips named them), they are checked against the file under the shipped rule or,
+    for a report written before it, the earlier one."""
     prov = report["provenance"]
     for key in ("generator_sha256", "probe_manifest_sha256"):
         if prov[key] != leaks[key]:
             raise SystemExit(f"{where}: {key} differs from {label_leak.OUT.name}'s; re-run it")
-    expected = tuple(
-        a for a, to in leaks["leaks_to"].items() if to.get(label, 0.0) > defaults.MAX_LABEL_LEAK
-    )
+
+    def over(figure: str, limit: float) -> tuple[str, ...]:
+        return tuple(a for a, to in leaks[figure].items() if to.get(label, 0.0) > limit)
+
+    expected = over("leaks_to", defaults.MAX_LABEL_LEAK)
     block = (report["figures"].get("counterfactual_flips") or {}).get("label_leak")
-    if block is not None and set(block) != set(expected):
+    if block is not None and set(block) not in (set(expected), set(over(*EARLIER_LEAK_RULE))):
         raise SystemExit(f"{where}: the report leaves out {sorted(block)}, the file {expected}")
     return expected
 
@@ -257,12 +266,23 @@ def subset(t: ProbeTable, idx: Sequence[int]) -> ProbeTable:
 
 
 def fails(
-    section: RegressionSection, base: ProbeTable, head: ProbeTable, leak: bool = True
+    section: RegressionSection, base: ProbeTable, head: ProbeTable, leak: bool = False
 ) -> bool:
-    """Would `sia-audit compare base head` exit 1 under this regression section? `leak` False:
-    as it did before it left out the flips that redraw the label (it compared them)."""
-    if not leak:
-        base, head = (dataclasses.replace(t, leaky=()) for t in (base, head))
+    """Would `sia-audit compare base head` exit 1 under this regression section? The gates as
+    shipped compare the flips that redraw the label; `leak` True: as they did from round 6 to
+    round 10, leaving out those either report names (their flips in the head made the base's,
+    which cannot rise)."""
+    if leak:
+        cols = [
+            base.attributes.index(a) for a in {*base.leaky, *head.leaky} if a in base.attributes
+        ]
+        if cols and head.flip_loss is not None and base.flip_loss is not None:
+            loss, changed = head.flip_loss.clone(), head.flip_changed
+            loss[:, cols] = base.flip_loss[:, cols]
+            if changed is not None and base.flip_changed is not None:
+                changed = changed.clone()
+                changed[:, cols] = base.flip_changed[:, cols]
+            head = dataclasses.replace(head, flip_loss=loss, flip_changed=changed)
     verdicts = regression_verdicts(section, base, head, (), BOOT, "skip")
     return any(v.status == "fail" for v in verdicts)
 
@@ -273,7 +293,7 @@ def chunks(n_all: int, n: int) -> list[list[int]]:
 
 
 def gate_rates(
-    section: RegressionSection, pairs: Sequence[tuple[Audit, Audit]], n: int, leak: bool = True
+    section: RegressionSection, pairs: Sequence[tuple[Audit, Audit]], n: int, leak: bool = False
 ) -> tuple[int, int]:
     """(failed, tried) over every pair and every disjoint subset of n probes."""
     failed = tried = 0
@@ -356,12 +376,12 @@ def gate_table(plants: Sequence[Pair], nulls: Sequence[Pair], sizes: Sequence[in
         "|---|---|---|---|---|---|",
     ]
     sections = {
-        name: (RegressionSection(**allowances), True) for name, allowances in CANDIDATES.items()
+        name: (RegressionSection(**allowances), False) for name, allowances in CANDIDATES.items()
     }
     shipped = load_policy(SHIPPED).gates.regression
     if shipped is not None:
-        sections[f"{SHIPPED.name} as shipped"] = (shipped, True)
-        sections[f"{SHIPPED.name}, flips that redraw the label compared"] = (shipped, False)
+        sections[f"{SHIPPED.name} as shipped"] = (shipped, False)
+        sections[f"{SHIPPED.name}, flips that redraw the label left out"] = (shipped, True)
     for name, (section, leak) in sections.items():
         for n in sizes:
             cells = []
@@ -543,7 +563,8 @@ class Declared:
     section: dict[str, float]
     # Whether the flip figures then left out the flips that redraw the label (MAX_LABEL_LEAK)
     leak: bool = False
-    # Whether the regression gates left them out too (before, they compared them)
+    # Whether the regression gates left them out too (from round 6 to round 10; before and
+    # after, they compared them)
     compare_leak: bool = False
     # calibrate's margins then, where they differ from the first ones (w 0.03, s 0.04)
     margins: tuple[tuple[str, float], ...] = ()
@@ -567,9 +588,13 @@ class Declared:
 # seeds of a weakly learnt label differed by up to 2.96-fold there, its plant by 12- to 48-fold).
 # The ninth, the same again: round 8 changed nothing, and measured no pair the rules disagree on.
 # The tenth, the same again: round 9 confirmed the allowance on null pairs and had no plant.
-# The eleventh, the same again as declared; a change chosen on the seen rounds for round 10's
-# miss (a hair-colour label's weak plant outranked by Bald) is declared here before any model of
-# the round is audited, or not at all.
+# The eleventh, what was chosen after all ten (before any of its models was audited): the same
+# section and margins, with a flip's move into the label averaged per class of the label (the
+# larger of the means over the faces with it and without it) and left out above 0.07
+# (defaults.MAX_LABEL_LEAK; the scorer reads it from label_leak.py's file), since averaged over
+# every face Bald's removal of blond hair (0.129 on blond faces) read 0.053, under the limit;
+# and the regression gates compare those flips again (on the ten seen rounds that caught 123 of
+# 128 plant subsets, leaving the new rule's flips out 119, with no false alarm either way).
 FIRST_MARGINS = {**MARGINS, "weighted_sensitivity": 0.03, "sensitivity": 0.04}
 DECLARED = {
     "test3": Declared(
@@ -597,7 +622,7 @@ DECLARED = {
 }
 DECLARED["test9"] = DECLARED["test8"]
 DECLARED["test10"] = DECLARED["test8"]
-DECLARED["test11"] = DECLARED["test8"]
+DECLARED["test11"] = dataclasses.replace(DECLARED["test8"], compare_leak=False)
 
 
 @dataclass(frozen=True)
@@ -613,7 +638,7 @@ def goals(
     margins: dict[str, float],
     headline: str = "w",
     leak: bool = True,
-    compare_leak: bool = True,
+    compare_leak: bool = False,
 ) -> list[Goal]:
     """The declared goals on a half's audits, each with its figures and whether it is met;
     `leak`: whether the flip figures leave out the flips that redraw the label, `compare_leak`

@@ -4,7 +4,9 @@ redraws the label (sia_audit.defaults.MAX_LABEL_LEAK).
 
 Audits written before the audit left such flips out do not hold it; the scorer reads it from
 the file this writes (committed, with the sha256 of the generator, classifier and probe set it
-was measured with), so seen rounds can be scored under the rule as it ships.
+was measured with), so seen rounds can be scored under the rule as it ships. The file also keeps
+each move averaged over every probe (`mean_leaks_to`), the figure the rule read before it
+averaged per class of the label, so that audits written under that rule can be checked too.
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.validity.label_leak
 """
@@ -36,7 +38,18 @@ def measure() -> dict:
     classifier = resolve_classifier(None, BUILTIN, path, generator)
     assert classifier is not None
     probes = SynthProbes(**PROBES)
-    e = measure_editability(probes, generator, classifier)
+    seen: dict[tuple[int, int], torch.Tensor] = {}  # (first probe, flipped attribute) -> probs
+
+    def see(idx: list[int], j: int, images: torch.Tensor) -> None:
+        seen[idx[0], j] = classifier(images)
+
+    e = measure_editability(probes, generator, classifier, see=see)
+    starts = sorted({start for start, _ in seen})
+    p_rec = torch.cat([seen[s, -1] for s in starts])  # (N, K)
+    k = len(generator.attr_names)
+    p_flip = torch.cat([torch.stack([seen[s, j] for j in range(k)], 1) for s in starts])
+    mean_moves = (p_flip - p_rec[:, None]).abs().mean(dim=0)  # [flipped, moved]
+    names = generator.attr_names
     return {
         "made_by": "benchmarks/validity/label_leak.py",
         "generator_sha256": sha256_of(path),
@@ -45,6 +58,11 @@ def measure() -> dict:
         "probes": PROBES,
         "leaks_to": {
             a.attribute: {k: round(v, 4) for k, v in a.leaks_to.items()} for a in e.attributes
+        },  # fmt: skip
+        "mean_leaks_to": {
+            a: {m: round(float(mean_moves[i, j]), 4)
+                for j, m in enumerate(names) if m in e.of(a).leaks_to}
+            for i, a in enumerate(names)
         },  # fmt: skip
     }
 

@@ -35,7 +35,7 @@ from sia_audit.fsutil import atomic_write_text
 from sia_audit.metrics.editability import AttributeEditability, Editability, TruthCheck
 from sia_audit.metrics.estimate import Estimate
 
-FORMAT = 2  # 2: each attribute's leaks_to
+FORMAT = 3  # 2: each attribute's leaks_to; 3: leaks_to averaged per class of the other
 ENV = "SIA_AUDIT_CACHE"  # a folder, or "off"
 
 

@@ -15,13 +15,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from sia_audit import defaults, report_schema
+from sia_audit import report_schema
 from sia_audit.errors import DataError
 from sia_audit.gates.comparable import differing_provenance, refuse_if
 from sia_audit.gates.numerics import allowance, arithmetic_differences
 from sia_audit.gates.rise import Rise, check_fall, check_rise
 from sia_audit.gates.thresholds import GateVerdict, OnUnmeasurable, skipped, unmeasurable
-from sia_audit.generators.flips import label_changers, label_partners
+from sia_audit.generators.flips import label_partners
 from sia_audit.metrics import (
     BootstrapConfig,
     EmptyMetricError,
@@ -62,8 +62,9 @@ class ProbeTable:
     # attribute is flipped in G's input; None in reports written before they were measured.
     flip_loss: Tensor | None = None
     flip_changed: Tensor | None = None
-    # The attributes whose flip redraws the label (the flips' `label_leak`): the flip figures
-    # leave them out, as they do the label's exclusive partners.
+    # The attributes whose flip redraws the label (the flips' `label_leak`): the report's flip
+    # figures leave them out. The regression gates compare them, paired by probe: a change in
+    # how a model follows such a flip is a change of the model (docs/validity.md, round 11).
     leaky: tuple[str, ...] = ()
 
 
@@ -162,8 +163,8 @@ class AttributeFigure:
 
     `values(table)` is (N, C) per probe (None when the report lacks them: `missing` says what
     is missing); `statistic` maps resampled means (R, C) to the figure per attribute (R, K)
-    (None: the means themselves, C = K). `flips` figures leave out the attributes whose flip
-    changes the label (`label_changers`).
+    (None: the means themselves, C = K). `flips` figures leave out the label's exclusive
+    partners, whose flip changes the label by definition (`label_partners`).
     """
 
     name: str  # in gate names: regression NAME[attribute]
@@ -283,12 +284,6 @@ def _one(e: Estimate) -> Rise:
     return Rise(e.value, e.low, e.high)
 
 
-REDRAWS = (
-    "its flip redraws the label: it moves the attribute classifier's reading of the label by "
-    f"more than {defaults.MAX_LABEL_LEAK:g} on average"
-)
-
-
 def _per_attribute_verdicts(
     section: RegressionSection,
     base: ProbeTable,
@@ -299,8 +294,6 @@ def _per_attribute_verdicts(
     on_unmeasurable: OnUnmeasurable,
 ) -> list[GateVerdict]:
     """The per-attribute figures' rises, tested together: one simultaneous family."""
-    # Either report's leaky attributes: one written before they were named lists none.
-    changers = set(label_changers(head.attributes, head.frozen, {*base.leaky, *head.leaky}))
     partners = set(label_partners(head.attributes, head.frozen))
     points: list[Tensor] = []
     reps: list[Tensor] = []
@@ -315,9 +308,8 @@ def _per_attribute_verdicts(
             gate = f"regression {fig.name}[{name}]"
             if name not in head.attributes or name in head.frozen:
                 out.append(skipped(gate, "frozen or not a generator attribute"))
-            elif fig.flips and name in changers:
-                out.append(skipped(gate, "its flip changes the label too" if name in partners
-                                   else REDRAWS))  # fmt: skip
+            elif fig.flips and name in partners:
+                out.append(skipped(gate, "its flip changes the label too"))
             elif name in head.unmeasurable:
                 # `all` means every measurable attribute; a named one must be measured.
                 verdict = skipped(gate, "")

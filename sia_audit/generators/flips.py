@@ -59,8 +59,9 @@ def label_changers(
     """The attributes whose counterfactual flip changes the target's label, not only a feature:
     the label's exclusive partners, and `leaky`, those whose flip redraws the label's own
     feature (the editability check saw it move the label's classifier reading by more than
-    MAX_LABEL_LEAK; an audit's counterfactual flips name them). Every reader of the flips (the
-    report's figures, the threshold and regression gates) leaves these out."""
+    MAX_LABEL_LEAK; an audit's counterfactual flips name them). The report's flip figures and
+    the threshold gates on them leave these out; the regression gates leave out only the
+    partners (`label_partners`) and compare the rest, paired by probe."""
     partners = label_partners(names, frozen)
     more = set(leaky)
     return partners + tuple(n for n in names if n in more and n not in partners)

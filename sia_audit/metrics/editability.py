@@ -61,9 +61,10 @@ class AttributeEditability:
     most_leaked_to: str | None  # the other attribute whose prediction the flip moves most
     measurable: bool
     truth: TruthCheck | None = None
-    # Per other attribute: the mean over the probes of how far the flip moves the classifier's
-    # probability of it (most_leaked_to is the largest). Not saved in the report: the audit
-    # reads the label's entry (audit.figures).
+    # Per other attribute: how far the flip moves the classifier's probability of it, on average
+    # over the probes that have that attribute and over those that do not, the larger of the two
+    # (`class_mean_moves`). Not saved in the report: the audit reads the label's entry
+    # (audit.figures).
     leaks_to: Mapping[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,6 +110,22 @@ def crossed(p_before: Tensor, p_after: Tensor, before_on: Tensor) -> Tensor:
     flip that removes it too: that flip changed nothing.
     """
     return ((p_before >= 0.5) == before_on) & ((p_after >= 0.5) != before_on)
+
+
+def class_mean_moves(moved: Tensor, on: Tensor) -> Tensor:
+    """(M,): per column, the larger of its means over the rows where `on` holds and where it
+    does not (a class without rows counts for nothing). moved, on: (N, M).
+
+    A flip that removes a feature moves the classifier's reading of it only where the feature is
+    there: averaged over every probe, the move into a rare attribute is diluted by the probes
+    without it (flipping Bald moves the shipped generator's Blond_Hair reading by 0.053 over 256
+    probes, by 0.129 over the 52 blond ones).
+    """
+    on = on.to(moved.dtype)
+    count_on, count_off = on.sum(dim=0), (1 - on).sum(dim=0)
+    mean_on = (moved * on).sum(dim=0) / count_on.clamp(min=1)
+    mean_off = (moved * (1 - on)).sum(dim=0) / count_off.clamp(min=1)
+    return torch.maximum(mean_on, mean_off)
 
 
 def editability(
@@ -161,8 +178,8 @@ def editability(
             config,
         )
         other_names = [m for i, m in enumerate(names) if bool(others[j, i])]
-        per_other = leak.mean(dim=0)
-        worst = other_names[int(per_other.argmax())] if other_names else None
+        worst = other_names[int(leak.mean(dim=0).argmax())] if other_names else None
+        per_other = class_mean_moves(leak, on[:, others[j]])
         rows.append(
             AttributeEditability(
                 attribute=name,

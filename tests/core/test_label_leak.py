@@ -8,7 +8,12 @@ import torch
 from sia_audit import defaults
 from sia_audit.audit.figures import attribute_figures, label_leak
 from sia_audit.metrics import BootstrapConfig
-from sia_audit.metrics.editability import AttributeEditability, Editability, editability
+from sia_audit.metrics.editability import (
+    AttributeEditability,
+    Editability,
+    class_mean_moves,
+    editability,
+)
 from sia_audit.metrics.estimate import Estimate
 from sia_audit.results import ProbeData
 
@@ -39,13 +44,25 @@ def _probes(n: int = 4) -> ProbeData:
 
 
 def test_the_editability_check_records_how_far_each_flip_moves_every_other_attribute() -> None:
-    a0 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    p_rec = torch.tensor([[0.9, 0.2], [0.1, 0.8]])
-    p_flip = torch.tensor([[[0.1, 0.6], [0.9, 0.7]], [[0.9, 0.8], [0.2, 0.1]]])
+    a0 = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    p_rec = torch.tensor([[0.9, 0.2], [0.1, 0.8], [0.1, 0.1]])
+    p_flip = torch.tensor(
+        [[[0.1, 0.6], [0.9, 0.7]], [[0.9, 0.8], [0.2, 0.1]], [[0.9, 0.1], [0.4, 0.9]]]
+    )
     e = editability(a0, p_rec, p_flip, names=("x", "y"), classifier="c")
-    # flipping x moves y by |0.6 - 0.2| and |0.8 - 0.8|: 0.2 on average
+    # flipping x moves y by 0.4 and 0.0 on the probes without y, 0.0 on the one with it: the
+    # larger class mean is 0.2 (over every probe it would be 0.133)
     assert e.of("x").leaks_to == {"y": pytest.approx(0.2)}
-    assert e.of("y").leaks_to == {"x": pytest.approx(0.05)}
+    # flipping y moves x by 0.0 on the probe with x, by 0.1 and 0.3 on those without it
+    assert e.of("y").leaks_to == {"x": pytest.approx(0.2)}
+
+
+def test_a_move_confined_to_the_faces_with_an_attribute_is_not_diluted_by_the_rest() -> None:
+    moved = torch.tensor([[0.3, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.1]])
+    on = torch.tensor([[True, False], [False, False], [False, False], [False, False],
+                       [False, False]])  # fmt: skip
+    # column 0: 0.3 on its one face with it, 0 elsewhere; column 1: nobody has it
+    assert class_mean_moves(moved, on).tolist() == pytest.approx([0.3, 0.02])
 
 
 def test_a_flip_that_moves_the_label_beyond_the_limit_leaves_the_flip_figures() -> None:

@@ -188,7 +188,7 @@ def test_the_fifth_round_declared_the_label_leak_rule() -> None:
     assert DECLARED["test5"].leak and not DECLARED["test4"].leak
 
 
-def test_the_regression_leaves_out_a_leaky_flip_unless_told_to_compare_it() -> None:
+def test_the_regression_compares_a_leaky_flip_unless_scored_as_rounds_6_to_10() -> None:
     import dataclasses
 
     control = audit("c1", "control", 1, None, "control")
@@ -203,12 +203,12 @@ def test_the_regression_leaves_out_a_leaky_flip_unless_told_to_compare_it() -> N
     assert fails(section, control.table, control2.table)  # Bald named by neither report
     leaky = [dataclasses.replace(a, table=dataclasses.replace(a.table, leaky=("Bald",)))
              for a in (control, control2)]  # fmt: skip
-    assert not fails(section, leaky[0].table, leaky[1].table)
-    assert fails(section, leaky[0].table, leaky[1].table, leak=False)  # as it did before
+    assert fails(section, leaky[0].table, leaky[1].table)  # as shipped: compared
+    assert not fails(section, leaky[0].table, leaky[1].table, leak=True)  # rounds 6 to 10
     margins = {"weighted_sensitivity": 0.03, "sensitivity": 0.05, "flip_rate": 0.05}
     now = goals(leaky, section, margins, "lead")
-    before = goals(leaky, section, margins, "lead", compare_leak=False)
-    assert (now[2].measured, before[2].measured) == ("0/1", "1/1")
+    then = goals(leaky, section, margins, "lead", compare_leak=True)
+    assert (now[2].measured, then[2].measured) == ("1/1", "0/1")
 
 
 def test_the_sixth_round_declared_the_regression_leaves_leaky_flips_out() -> None:
