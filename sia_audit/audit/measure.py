@@ -17,6 +17,7 @@ from sia_audit.audit.config import AuditConfig, plan_batches
 from sia_audit.audit.figures import attribute_figures
 from sia_audit.audit.gallery import merge_gallery
 from sia_audit.audit.loop import BatchNumbers, setup
+from sia_audit.audit.processor import processor
 from sia_audit.gates.numerics import FLOORS as ROUNDING_FLOORS
 from sia_audit.generators.interface import Generator
 from sia_audit.metrics import (
@@ -126,6 +127,7 @@ def measure(
         # What else decides the last bits of every figure on a CPU: the SIMD kernels torch
         # dispatched to and the threads that split its reductions (docs/figures-travel.md).
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "processor": processor(env.device),
         "threads": torch.get_num_threads(),
         # How far s and SDAR of s can move when only that arithmetic changes; a regression
         # against a baseline made with other arithmetic allows at least this much.

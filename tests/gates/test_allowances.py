@@ -46,7 +46,9 @@ def test_a_fall_verdict_reports_the_change_not_its_negation() -> None:
     assert on_the_line.message.endswith(": within the allowance 0.125")
 
 
-BASE = {"device": "cpu", "cpu_capability": "AVX512", "torch_version": "2.14.1",
+CPU = "GenuineIntel 6/167/1 flags:fc7df03f53a7"
+BASE = {"device": "cpu", "processor": CPU,
+        "cpu_capability": "AVX512", "torch_version": "2.14.1",
         "batch_size": 32, "ranks": 1, "torch_compile": False, "cuda_graphs": False,
         "attack": {"autocast_bf16": False, "channels_last": False, "steps": 50}}  # fmt: skip
 
@@ -54,6 +56,9 @@ BASE = {"device": "cpu", "cpu_capability": "AVX512", "torch_version": "2.14.1",
 @pytest.mark.parametrize(
     ("key", "value", "said"),
     [("device", "cuda", "device cpu -> cuda"),
+     ("processor", "GenuineIntel 6/143/8 flags:0a1b2c3d4e5f",
+      f"processor {CPU} -> GenuineIntel 6/143/8 flags:0a1b2c3d4e5f"),
+     ("processor", None, f"processor {CPU} -> None"),
      ("cpu_capability", "DEFAULT", "cpu_capability AVX512 -> DEFAULT"),
      ("torch_version", "2.15", "torch_version 2.14.1 -> 2.15"),
      ("batch_size", 16, "batch_size 32 -> 16"), ("ranks", 2, "ranks 1 -> 2"),
