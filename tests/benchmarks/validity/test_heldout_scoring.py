@@ -247,3 +247,30 @@ def test_the_eighth_and_ninth_rounds_declared_what_fairness_yaml_ships(half: str
             torch.arange(len(NAMES)) == NAMES.index("Bangs"), 0.1, t.flip_loss))  # fmt: skip
         head = dataclasses.replace(t, flip_loss=loss)
         assert fails(declared.regression(), base, head) is failed
+
+
+def test_the_leaky_flips_come_from_the_file_under_the_shipped_rule_and_reports_are_checked() -> (
+    None
+):
+    from benchmarks.validity.heldout_scoring import leaky_of
+
+    stamp = {"generator_sha256": "g", "probe_manifest_sha256": "p"}
+    leaks = {
+        **stamp,
+        "leaks_to": {"Bald": {"Blond_Hair": 0.129}, "Young": {"Blond_Hair": 0.03}},
+        "mean_leaks_to": {"Bald": {"Blond_Hair": 0.053}, "Young": {"Blond_Hair": 0.02}},
+    }
+
+    def report(block: dict | None) -> dict:
+        flips = None if block is None else {"label_leak": block}
+        return {"provenance": stamp, "figures": {"counterfactual_flips": flips}}
+
+    assert leaky_of(report(None), "Blond_Hair", leaks, "r") == ("Bald",)
+    assert leaky_of(report({"Bald": 0.129}), "Blond_Hair", leaks, "r") == ("Bald",)
+    # written under the earlier rule (over every probe, above 0.06): Bald was kept then
+    assert leaky_of(report({}), "Blond_Hair", leaks, "r") == ("Bald",)
+    with pytest.raises(SystemExit, match="leaves out"):
+        leaky_of(report({"Young": 0.03}), "Blond_Hair", leaks, "r")
+    with pytest.raises(SystemExit, match="differs"):
+        leaky_of({**report(None), "provenance": {**stamp, "generator_sha256": "h"}},
+                 "Blond_Hair", leaks, "r")  # fmt: skip
