@@ -28,6 +28,7 @@ from benchmarks.validity.heldout_scoring import (
     load_half,
     pairs_of,
     procedure,
+    rank,
 )
 from sia_audit.gates.calibrate import MARGINS
 from sia_audit.policy import load_policy
@@ -95,6 +96,19 @@ def margin_rows(rounds: dict[str, list[Audit]]) -> list[str]:
     return lines
 
 
+def lead_rows(rounds: dict[str, list[Audit]]) -> list[str]:
+    """Per round and pooled: the plants whose shortcut the report's lead ranks first, top 3."""
+    lines = ["| round | plants | shortcut first | top 3 |", "|---|---|---|---|"]
+    total = [0, 0, 0]
+    for half, audits in rounds.items():
+        ranks = [rank(a, "lead", a.shortcut) for a in audits if a.kind == "plant" and a.shortcut]
+        got = (len(ranks), sum(r == 1 for r in ranks), sum(r <= 3 for r in ranks))
+        total = [t + g for t, g in zip(total, got, strict=True)]
+        lines.append(f"| {half} | {got[0]} | {got[1]}/{got[0]} | {got[2]}/{got[0]} |")
+    lines.append(f"| **all** | {total[0]} | {total[1]}/{total[0]} | {total[2]}/{total[0]} |")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--halves", nargs="+", choices=grid.HALVES, default=list(grid.HALVES))
@@ -113,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("|---|---|---|---|---|")
     for name, section in sections.items():
         print("\n".join(section_rows(rounds, name, section)))
+    print("\nThe report's lead (the flip rate; flips that redraw the label left out):\n")
+    print("\n".join(lead_rows(rounds)))
     print("\ncalibrate, set on one seed and checked on the other (256 probes):\n")
     print("\n".join(margin_rows(rounds)))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from benchmarks.validity.heldout_rounds import margin_rows, section_rows
+from benchmarks.validity.heldout_rounds import lead_rows, margin_rows, section_rows
 from sia_audit.policy.gates import RegressionSection
 from tests.benchmarks.validity.test_heldout_scoring import audit
 
@@ -38,3 +38,18 @@ def test_margin_rows_name_every_round_and_figure() -> None:
     lines = margin_rows({"one": quiet})
     assert lines[0].startswith("| round | w: needed, failed at 0.04 | s: needed, failed at 0.11")
     assert lines[2].startswith("| one | ") and lines[2].count("/2") == 3
+
+
+def test_lead_rows_count_plants_led_by_their_shortcut_per_round_and_pooled() -> None:
+    from benchmarks.validity.heldout_scoring import rank
+
+    control = audit("c1", "control", 1, None, "control")
+    plant = audit("p", "plant", 1, "Mustache", "weak")  # Mustache's flips move its answers most
+    other = dataclasses.replace(plant, shortcut="Bangs")  # named a shortcut that does not lead
+    second = rank(other, "lead", "Bangs")
+    assert second > 1
+    assert lead_rows({"one": [control, plant], "two": [control, other]})[2:] == [
+        "| one | 1 | 1/1 | 1/1 |",
+        f"| two | 1 | 0/1 | {int(second <= 3)}/1 |",
+        f"| **all** | 2 | 1/2 | {1 + int(second <= 3)}/2 |",
+    ]
