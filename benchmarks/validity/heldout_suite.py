@@ -244,7 +244,9 @@ def train_half(
     train a half on two cores without ever training the same model; `labels` does the same by
     label. `plants_only` keeps the cells whose null pair is already saved and trains only their
     plants, both shortcuts: the cheapest way to more plants, since a control trains all STEPS
-    and a plant stops at its band."""
+    and a plant stops at its band. In a half that makes the swap itself (`grid.auto_seeds`), a
+    cell whose first control learnt its label below the band's CLEAN_MIN trains grid.AUTO_SEEDS
+    in place of its searches (`swap_searches`)."""
     cells = sorted(
         (
             cell
@@ -264,16 +266,42 @@ def train_half(
             for attr in grid.labels(half)[label]:
                 tune(arch, label, attr, log)
         return
+    swapped: set[tuple[str, str]] = set()  # cells whose searches gave way to more seeds
     for label in dict.fromkeys(label for _, label in cells):
         for arch, _ in (cell for cell in cells if cell[1] == label):
-            for seed in grid.control_seeds(half, label):
-                train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
+            declared = (*grid.CONTROL_SEEDS, *grid.MORE_SEEDS.get(half, {}).get(label, ()))
+            first = {s: train(recipe(arch, label, None, grid.LEVELS[0], s), arch, log)
+                     for s in declared}  # fmt: skip
+            if swap_searches(half, arch, label, first[grid.PLANT_SEED], log):
+                swapped.add((arch.key, label))
+                for seed in grid.control_seeds(half, label)[len(declared) :]:
+                    train(recipe(arch, label, None, grid.LEVELS[0], seed), arch, log)
         for arch, _ in (cell for cell in cells if cell[1] == label):
+            if (arch.key, label) in swapped:
+                continue
             for attr in grid.labels(half)[label][:1]:  # none where a label has no search
                 tune(arch, label, attr, log)
     for arch, label in cells:
+        if (arch.key, label) in swapped:
+            continue
         for attr in grid.labels(half)[label][1:]:
             tune(arch, label, attr, log)
+
+
+def swap_searches(half: str, arch: grid.Arch, label: str, first: dict, log: Log) -> bool:
+    """Whether a cell's shortcut searches give way to more truthful seeds (grid.AUTO_SEEDS):
+    in a half that makes that swap itself, where the label has searches and its first control
+    (`first`, its training record) learnt the label below the band's CLEAN_MIN."""
+    control = first.get("models", {}).get("control") or {}
+    acc = control.get("clean_acc")
+    if not grid.auto_seeds(half) or not grid.labels(half)[label] or acc is None:
+        return False
+    if acc >= grid.CLEAN_MIN:
+        return False
+    log(f"{arch.key} {label}: seed {grid.PLANT_SEED} learnt it to {acc:.3f}, below "
+        f"{grid.CLEAN_MIN}: no realistic plant can be made, so its searches give way to "
+        f"seeds {', '.join(map(str, grid.AUTO_SEEDS))}")  # fmt: skip
+    return True
 
 
 def trained(half: str) -> list[dict]:

@@ -206,3 +206,31 @@ def test_a_try_without_a_band_is_kept_beside_the_packs_and_restored(
     assert suite.restore("test9", "another generator", print) == 0
     assert suite.restore("test9", sha, print) == 1
     assert suite.train(rec, arch, print) == record  # the search goes on from it
+
+
+def test_a_later_round_swaps_a_weakly_learnt_labels_searches_for_more_seeds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """From round 12 on: a label whose first control ends below CLEAN_MIN trains seeds 3 and 4
+    in place of its searches; a label learnt well searches as before."""
+    monkeypatch.setattr(grid, "HALVES", (*grid.HALVES, "test12"))
+    monkeypatch.setattr(grid, "ARCHS", (*grid.ARCHS, grid.Arch("nx", "cnn", "fit", "test12")))
+    monkeypatch.setitem(grid.REUSED, "test12", {"Smiling": ("Bangs", "Young"), "Male": ("Young",)})
+    monkeypatch.setattr(suite, "CACHE", tmp_path)
+    learnt = {"Smiling": grid.CLEAN_MIN - 0.01, "Male": grid.CLEAN_MIN}
+    seen: list[tuple[str, str | None, int]] = []
+
+    def train(rec, arch, log) -> dict:
+        seen.append((rec.label, rec.shortcut, rec.seed))
+        return {"models": {"control": {"clean_acc": learnt[rec.label]}}}
+
+    monkeypatch.setattr(suite, "train", train)
+    monkeypatch.setattr(suite, "tune", lambda arch, label, attr, log: seen.append((label, attr, 1)))
+    lines: list[str] = []
+    suite.train_half("test12", lines.append)
+    assert seen == [("Smiling", None, s) for s in (1, 2, 3, 4)] + [
+        ("Male", None, 1), ("Male", None, 2), ("Male", "Young", 1)
+    ]  # fmt: skip
+    assert any("Smiling: seed 1 learnt it to 0.890" in line for line in lines)
+    assert grid.control_seeds("test12", "Male") == (1, 2, 3, 4)  # seeds 3, 4 have no model
+    assert not grid.auto_seeds("test11") and grid.control_seeds("test11", "Eyeglasses") == (1, 2)
