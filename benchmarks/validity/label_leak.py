@@ -60,8 +60,11 @@ def measure() -> dict:
             a.attribute: {k: round(v, 4) for k, v in a.leaks_to.items()} for a in e.attributes
         },  # fmt: skip
         "mean_leaks_to": {
-            a: {m: round(float(mean_moves[i, j]), 4)
-                for j, m in enumerate(names) if m in e.of(a).leaks_to}
+            a: {
+                m: round(float(mean_moves[i, j]), 4)
+                for j, m in enumerate(names)
+                if m in e.of(a).leaks_to
+            }
             for i, a in enumerate(names)
         },  # fmt: skip
     }
