@@ -162,6 +162,12 @@ the first loop whose augmentation changes the scale of the face).
 
 - test11: labels Blond_Hair, Eyeglasses; MobileNetV3-large (adagrad-crop).
 
+What it tests was chosen on the ten seen rounds after its first four controls were trained,
+before any of its models was audited (heldout_scoring.DECLARED). Young on Blond_Hair was used
+too much at every LEVELS pull, so its WEAKER pulls ran (none made a band); Smiling on Eyeglasses
+found none in three tries. It made three plants (Bushy_Eyebrows weak and strong, Pale_Skin
+strong), was audited and scored once (docs/logs/heldout_scoring_test11.log) and is seen now.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
