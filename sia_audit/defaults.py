@@ -49,6 +49,11 @@ MIN_EXPRESSION = 0.8
 # ten seen rounds: every planted shortcut leaked at most 0.066 into its label; from 0.066 to
 # 0.079 the report's lead ranks the most plants first (28 of 32).
 MAX_LABEL_LEAK = 0.07
+# A class of the label (the probes with it, or without it) smaller than this does not count in
+# that average: on a few probes one large move would decide it. The held-out suite's smallest
+# class is 20 of its 256 probes (Bald), so this changes none of its figures; of a policy's 64
+# probes a label on 5% of faces has about 3.
+MIN_LEAK_CLASS = 8
 
 # Probes of a policy that names no count: the count fairness.yaml's regression allowances were
 # measured at on the held-out suite (no false alarm in 60 truthful seed pairs); at 128 the same

@@ -43,7 +43,10 @@ def _probes(n: int = 4) -> ProbeData:
     )  # fmt: skip
 
 
-def test_the_editability_check_records_how_far_each_flip_moves_every_other_attribute() -> None:
+def test_the_editability_check_records_how_far_each_flip_moves_every_other_attribute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(defaults, "MIN_LEAK_CLASS", 1)  # three probes: every class counts
     a0 = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
     p_rec = torch.tensor([[0.9, 0.2], [0.1, 0.8], [0.1, 0.1]])
     p_flip = torch.tensor(
@@ -62,7 +65,21 @@ def test_a_move_confined_to_the_faces_with_an_attribute_is_not_diluted_by_the_re
     on = torch.tensor([[True, False], [False, False], [False, False], [False, False],
                        [False, False]])  # fmt: skip
     # column 0: 0.3 on its one face with it, 0 elsewhere; column 1: nobody has it
-    assert class_mean_moves(moved, on).tolist() == pytest.approx([0.3, 0.02])
+    assert class_mean_moves(moved, on, min_count=1).tolist() == pytest.approx([0.3, 0.02])
+
+
+def test_a_class_of_too_few_probes_does_not_decide_the_leak() -> None:
+    n = 40
+    moved = torch.zeros(n, 2)
+    on = torch.zeros(n, 2, dtype=torch.bool)
+    on[:3, 0] = True  # three faces with the attribute, one moved a lot
+    moved[0, 0] = 0.6
+    on[:8, 1] = True  # eight: enough to count
+    moved[:8, 1] = 0.2
+    got = class_mean_moves(moved, on, min_count=8)
+    # column 0: the three faces do not count, the 37 without it moved 0; column 1: 0.2
+    assert got.tolist() == pytest.approx([0.0, 0.2])
+    assert class_mean_moves(moved, on, min_count=3)[0] == pytest.approx(0.2)
 
 
 def test_a_flip_that_moves_the_label_beyond_the_limit_leaves_the_flip_figures() -> None:
