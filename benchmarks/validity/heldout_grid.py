@@ -168,6 +168,17 @@ too much at every LEVELS pull, so its WEAKER pulls ran (none made a band); Smili
 found none in three tries. It made three plants (Bushy_Eyebrows weak and strong, Pale_Skin
 strong), was audited and scored once (docs/logs/heldout_scoring_test11.log) and is seen now.
 
+The twelfth round, `test12`, tests the rules again where round 11 missed its power goal (plant
+subsets caught at 64 probes), on two labels with plants in earlier rounds (a hair-colour one
+and a mouth one), each with two shortcuts no round planted on it, on a network family no round
+used (DenseNet: every block concatenates its earlier feature maps) and a twelfth loop (AdamW at
+a one-cycle rate with cycled momentum, Gaussian pixel noise).
+
+- test12: labels Black_Hair, Wearing_Lipstick; DenseNet-BC k=12 (adamw-noise).
+
+Declared before any of its models was trained; a rule for round 11's power miss, if one is
+chosen on the eleven seen rounds, is declared before the first audit of the round.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -181,7 +192,7 @@ from dataclasses import dataclass
 
 HALVES = (
     "choose", "test", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10",
-    "test11",
+    "test11", "test12",
 )  # fmt: skip
 
 
@@ -209,6 +220,7 @@ ARCHS = (
     Arch("mnas1", "mnasnet1_0", "adamax-restarts", "test9"),
     Arch("regy", "regnet_y_400mf", "adam-plateau", "test10"),
     Arch("mnv3l", "mobilenet_v3_large", "adagrad-crop", "test11"),
+    Arch("dn12", "densenet_k12", "adamw-noise", "test12"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -260,6 +272,10 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     "test11": {
         "Blond_Hair": ("Young", "Bushy_Eyebrows"),
         "Eyeglasses": ("Smiling", "Pale_Skin"),
+    },
+    "test12": {
+        "Black_Hair": ("Mustache", "Young"),
+        "Wearing_Lipstick": ("Pale_Skin", "Bangs"),
     },
 }
 CONTROL_SEEDS = (1, 2)

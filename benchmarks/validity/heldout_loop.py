@@ -1,4 +1,4 @@
-"""Ten training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
+"""Eleven training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
 
 The held-out suite trains most of its models with these, so that the audit is not only tested
 on models from its own recipe. Same signature as `fit`; `lr` is ignored (each loop has its own
@@ -76,6 +76,15 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
   U(0.7, 1.0) of its area at an aspect ratio log-uniform in [3/4, 4/3], at a uniform position
   inside the image, and resized back (bilinear);
 - plain BCE, no clipping.
+
+`fit_adamw_noise` (one cycle with momentum cycling, and sensor noise):
+- AdamW at a one-cycle rate (torch's OneCycleLR): from 3e-3 / 25 up to 3e-3 over the first 30%
+  of the planned steps, cosine down to 3e-3 / 25e4 at the last, with beta1 cycled the other
+  way (0.95 down to 0.85 at the peak, back to 0.95); decoupled weight decay 1e-2 on every
+  parameter (torch's default);
+- Gaussian pixel noise after the shared augmentation: every pixel of every image plus
+  N(0, 0.03) in [0, 1] units;
+- plain BCE, no clipping.
 """
 
 from __future__ import annotations
@@ -133,6 +142,9 @@ PLATEAU_PATIENCE = 2  # windows
 ADAGRAD_LR = 1e-2
 CROP_AREA = (0.7, 1.0)  # share of the image a random resized crop keeps
 CROP_ASPECT = (3 / 4, 4 / 3)  # its width over its height
+ONECYCLE_LR = 3e-3
+ONECYCLE_RISE = 0.3  # share of the planned steps spent rising to the peak
+NOISE_STD = 0.03  # in [0, 1] units
 
 
 def augment(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -191,6 +203,12 @@ def resized_crop(x: Tensor, rng: torch.Generator) -> Tensor:
     theta[:, 1, 2] = (1 - sh) * (2 * draws[:, 3] - 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def add_noise(x: Tensor, rng: torch.Generator) -> Tensor:
+    """Gaussian pixel noise of NOISE_STD in [0, 1] units (images normalised with mean = std =
+    0.5, so twice that here)."""
+    return x + 2 * NOISE_STD * torch.randn(x.shape, generator=rng)
 
 
 def _decay_groups(model: nn.Module, decay: float) -> list[dict]:
@@ -281,6 +299,14 @@ def _adagrad(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:  # 
     return opt, torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
 
 
+def _adamw_onecycle(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
+    opt = torch.optim.AdamW(model.parameters(), lr=ONECYCLE_LR)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=ONECYCLE_LR, total_steps=steps, pct_start=ONECYCLE_RISE
+    )
+    return opt, sched
+
+
 def cutmix(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random.Random):
     """One box, the same for the whole batch, pasted from a shuffled partner of each image; each
     label mixed with its partner's by the share of the image the box covers."""
@@ -308,7 +334,7 @@ def mixup(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random
 class Loop:
     """A loop's optimiser and schedule (made per model and planned steps), its label smoothing
     gradient clipping, mixup (alpha; 0: none), random erasing, CutMix (alpha; 0: none) and
-    random resized crops; called with `fit`'s signature."""
+    random resized crops and Gaussian pixel noise; called with `fit`'s signature."""
 
     optimiser: Callable[[nn.Module, int], tuple[Optimizer, LRScheduler]]
     smoothing: float
@@ -317,6 +343,7 @@ class Loop:
     erasing: bool = False
     cut: float = 0.0
     crop: bool = False
+    noise: bool = False
 
     def __call__(
         self,
@@ -343,6 +370,8 @@ class Loop:
             x = augment(batch.x, rng)
             if self.crop:
                 x = resized_crop(x, rng)
+            if self.noise:
+                x = add_noise(x, rng)
             if self.erasing:
                 x = erase(x, rng)
             target = batch.y * (1 - self.smoothing) + 0.5 * self.smoothing
@@ -380,3 +409,4 @@ fit_radam_smooth = Loop(_radam_polynomial, RADAM_SMOOTHING, RADAM_CLIP)
 fit_adamax_restarts = Loop(_adamax_restarts, 0.0, None, mix=MIXUP_ALPHA)
 fit_adam_plateau = Loop(_adam_plateau, 0.0, None)
 fit_adagrad_crop = Loop(_adagrad, 0.0, None, crop=True)
+fit_adamw_noise = Loop(_adamw_onecycle, 0.0, None, noise=True)

@@ -623,6 +623,10 @@ DECLARED = {
 DECLARED["test9"] = DECLARED["test8"]
 DECLARED["test10"] = DECLARED["test8"]
 DECLARED["test11"] = dataclasses.replace(DECLARED["test8"], compare_leak=False)
+# The twelfth, the same as the eleventh as declared; a change chosen on the eleven seen rounds for
+# round 11's power miss (4 of 12 plant subsets passed at 64 probes) is declared here before any
+# model of the round is audited, or not at all.
+DECLARED["test12"] = DECLARED["test11"]
 
 
 @dataclass(frozen=True)

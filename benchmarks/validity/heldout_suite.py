@@ -40,6 +40,7 @@ from benchmarks.validity.heldout_loop import (
     fit_adam_plateau,
     fit_adamax_restarts,
     fit_adamw_aug,
+    fit_adamw_noise,
     fit_nadam_cutmix,
     fit_radam_smooth,
     fit_rmsprop_aug,
@@ -78,6 +79,7 @@ LOOPS = {
     "adamax-restarts": fit_adamax_restarts,
     "adam-plateau": fit_adam_plateau,
     "adagrad-crop": fit_adagrad_crop,
+    "adamw-noise": fit_adamw_noise,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

@@ -56,6 +56,7 @@ def test_each_new_round_brings_a_new_loop_and_net_and_only_unseen_labels(
         ("test9", "mnas1"),
         ("test10", "regy"),
         ("test11", "mnv3l"),
+        ("test12", "dn12"),
     ],
 )
 def test_a_round_on_used_labels_brings_a_new_loop_and_net_and_new_shortcuts(

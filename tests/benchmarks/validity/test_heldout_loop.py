@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from benchmarks.validity import heldout_loop
 from benchmarks.validity.heldout_loop import (
+    add_noise,
     cutmix,
     erase,
     fit_adagrad_crop,
@@ -17,6 +18,7 @@ from benchmarks.validity.heldout_loop import (
     fit_adam_plateau,
     fit_adamax_restarts,
     fit_adamw_aug,
+    fit_adamw_noise,
     fit_nadam_cutmix,
     fit_radam_smooth,
     fit_rmsprop_aug,
@@ -29,7 +31,7 @@ from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
          fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts, fit_adam_plateau,
-         fit_adagrad_crop]  # fmt: skip
+         fit_adagrad_crop, fit_adamw_noise]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -283,3 +285,36 @@ def test_resized_crops_keep_a_share_of_the_image_inside_it_and_fill_the_frame() 
     assert aspect.min() > heldout_loop.CROP_ASPECT[0] * 0.95
     assert aspect.max() < heldout_loop.CROP_ASPECT[1] * 1.05
     assert out[:, :2].min() >= 0 and out[:, :2].max() <= 1  # inside the image, no padding
+
+
+def test_the_one_cycle_rises_to_its_peak_at_30_percent_then_falls_to_almost_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.AdamW)
+    betas: list[float] = []
+    step = torch.optim.AdamW.step
+
+    def record(self: torch.optim.Optimizer, *args: object, **kwargs: object) -> object:
+        betas.append(self.param_groups[0]["betas"][0])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", record)
+    fit_adamw_noise(Brightness(), batches, 100, lambda line: None, name="toy")
+    peak = heldout_loop.ONECYCLE_LR
+    top = max(range(100), key=rates.__getitem__)
+    assert rates[0] == pytest.approx(peak / 25)
+    assert rates[top] == pytest.approx(peak, rel=1e-3)
+    assert abs(top - heldout_loop.ONECYCLE_RISE * 100) <= 1
+    assert rates[-1] < peak / 1e4
+    # momentum runs the other way: highest at the ends, lowest at the peak rate
+    assert betas[0] == pytest.approx(0.95) and betas[top] == pytest.approx(0.85, abs=1e-3)
+
+
+def test_pixel_noise_has_the_stated_spread_and_no_bias() -> None:
+    x = torch.zeros(64, 3, 64, 64)
+    out = add_noise(x, torch.Generator().manual_seed(0))
+    # normalised with mean = std = 0.5: NOISE_STD in [0, 1] units is twice that here
+    assert float(out.std()) == pytest.approx(2 * heldout_loop.NOISE_STD, rel=0.01)
+    assert abs(float(out.mean())) < 1e-3
+    again = add_noise(x, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)  # drawn from the loop's seeded generator only

@@ -228,7 +228,7 @@ def test_the_seventh_round_declared_the_flip_loss_alone_and_wider_calibrate_marg
     }
 
 
-@pytest.mark.parametrize("half", ["test8", "test9", "test10", "test11"])
+@pytest.mark.parametrize("half", ["test8", "test9", "test10", "test11", "test12"])
 def test_the_eighth_and_ninth_rounds_declared_what_fairness_yaml_ships(half: str) -> None:
     from benchmarks.validity.heldout_scoring import SHIPPED
     from sia_audit.policy import load_policy
