@@ -21,6 +21,7 @@ import torch
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_scoring import (
     CALIBRATED,
+    COUNTS,
     GOAL_PROBES,
     SHIPPED,
     Audit,
@@ -34,9 +35,25 @@ from sia_audit.gates.calibrate import MARGINS
 from sia_audit.policy import load_policy
 from sia_audit.policy.gates import RegressionSection
 
-# The sections compared: the one shipped now, the one it replaced, smaller and larger
-# allowances, and the relative allowance at 2x.
+# The sections compared: the one shipped now, smaller and larger caps on each probe's flip loss,
+# the uncapped one it replaced, the one before that, smaller and larger allowances, and the
+# relative allowance at 2x.
 SECTIONS = {
+    "flip_loss +0.05 or 3x the baseline's, each probe up to 1": {
+        "flip_loss_increase": 0.05,
+        "flip_loss_relative_increase": 3.0,
+        "flip_loss_cap": 1.0,
+    },
+    "flip_loss +0.05 or 3x the baseline's, each probe up to 0.7": {
+        "flip_loss_increase": 0.05,
+        "flip_loss_relative_increase": 3.0,
+        "flip_loss_cap": 0.7,
+    },
+    "flip_loss +0.05 or 3x the baseline's, each probe up to 2": {
+        "flip_loss_increase": 0.05,
+        "flip_loss_relative_increase": 3.0,
+        "flip_loss_cap": 2.0,
+    },
     "flip_loss +0.05 or 3x the baseline's": {
         "flip_loss_increase": 0.05,
         "flip_loss_relative_increase": 3.0,
@@ -96,6 +113,22 @@ def margin_rows(rounds: dict[str, list[Audit]]) -> list[str]:
     return lines
 
 
+def size_rows(rounds: dict[str, list[Audit]], section: RegressionSection) -> list[str]:
+    """Pooled over the rounds, per probe count: plant subsets caught (weak), null subsets failed."""
+    lines = ["| probes | plant subsets caught | weak | null subsets failed |", "|---|---|---|---|"]
+    for n in COUNTS:
+        total = [0] * 6
+        for audits in rounds.values():
+            plants, nulls = pairs_of(audits)
+            weak = [p for p in plants if p[1].band == "weak"]
+            got = (*gate_rates(section, plants, n), *gate_rates(section, weak, n),
+                   *gate_rates(section, nulls, n))  # fmt: skip
+            total = [t + g for t, g in zip(total, got, strict=True)]
+        lines.append(f"| {n} | {total[0]}/{total[1]} | {total[2]}/{total[3]} "
+                     f"| {total[4]}/{total[5]} |")  # fmt: skip
+    return lines
+
+
 def lead_rows(rounds: dict[str, list[Audit]]) -> list[str]:
     """Per round and pooled: the plants whose shortcut the report's lead ranks first, top 3."""
     lines = ["| round | plants | shortcut first | top 3 |", "|---|---|---|---|"]
@@ -127,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("|---|---|---|---|---|")
     for name, section in sections.items():
         print("\n".join(section_rows(rounds, name, section)))
+    if shipped is not None:
+        print(f"\n{SHIPPED.name}'s section as shipped, by probe count (disjoint subsets):\n")
+        print("\n".join(size_rows(rounds, shipped)))
     print("\nThe report's lead (the flip rate; flips that redraw the label left out):\n")
     print("\n".join(lead_rows(rounds)))
     print("\ncalibrate, set on one seed and checked on the other (256 probes):\n")

@@ -623,10 +623,15 @@ DECLARED = {
 DECLARED["test9"] = DECLARED["test8"]
 DECLARED["test10"] = DECLARED["test8"]
 DECLARED["test11"] = dataclasses.replace(DECLARED["test8"], compare_leak=False)
-# The twelfth, the same as the eleventh as declared; a change chosen on the eleven seen rounds for
-# round 11's power miss (4 of 12 plant subsets passed at 64 probes) is declared here before any
-# model of the round is audited, or not at all.
-DECLARED["test12"] = DECLARED["test11"]
+# The twelfth, what was chosen after all eleven (before any of its models was audited): the same,
+# with each probe's |loss change| counted up to 1 in the flip loss the regression compares
+# (`flip_loss_cap`). Round 11's four missed plant subsets each had a few faces with very large
+# loss changes, which widened the paired interval; on the eleven seen rounds at 64 probes the cap
+# catches 138 of 140 plant subsets (uncapped 131; caps 0.7-1.2 give 137-138), none of 160 null
+# subsets failing (at 128 probes 70 of 70 and 1 of 80, as against 70 and 0 uncapped).
+DECLARED["test12"] = dataclasses.replace(
+    DECLARED["test11"], section={**DECLARED["test11"].section, "flip_loss_cap": 1.0}
+)
 
 
 @dataclass(frozen=True)

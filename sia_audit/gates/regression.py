@@ -177,6 +177,10 @@ class AttributeFigure:
     # The RegressionSection field holding an allowance relative to the baseline's own value
     # (a figure that is a mean of its per-probe values only).
     relative: str | None = None
+    # The RegressionSection field holding a cap on each probe's value before the mean (a
+    # winsorised mean: a few probes with very large values cannot widen the interval at will).
+    cap: str | None = None
+    per_probe: str = "value"  # what one probe's value is, in words
 
 
 def _w_values(t: ProbeTable) -> Tensor | None:
@@ -210,6 +214,8 @@ FIGURES = (  # the order the verdicts list them in
         "per-probe counterfactual flips",
         flips=True,
         relative="flip_loss_relative_increase",
+        cap="flip_loss_cap",
+        per_probe="|loss change|",
     ),
 )
 
@@ -320,7 +326,7 @@ def _per_attribute_verdicts(
                 )
             else:
                 usable.append(name)
-        rep, why = _paired(fig, base, head, config)
+        rep, why = _paired(section, fig, base, head, config)
         if rep is None:
             out += [skipped(f"regression {fig.name}[{name}]", why) for name in usable]
             continue
@@ -328,7 +334,7 @@ def _per_attribute_verdicts(
         points.append(rep.value[cols])
         reps.append(rep.reps[:, cols] if rep.reps is not None else rep.value[cols][None])
         # Only a figure with a relative allowance reads the baseline's own level (a mean figure)
-        base_values = fig.values(base) if fig.relative else None
+        base_values = _values(section, fig, base) if fig.relative else None
         own = base_values.mean(dim=0) if base_values is not None else rep.value.new_zeros(
             rep.value.shape)  # fmt: skip
         levels.append(own[cols])
@@ -365,17 +371,33 @@ def _limit(
     both = _allowances(section, fig)
     assert both is not None
     limit, note = allowance(fig.name, both[0], arithmetic)
-    if not both[1]:
-        return limit, note
-    said = f" (the larger of {limit:g} and {both[1]:g} x the baseline's {level:.4g}){note}"
-    return max(limit, both[1] * max(level, 0.0)), said
+    cap = getattr(section, fig.cap) if fig.cap else None
+    said = (
+        [f"the larger of {limit:g} and {both[1]:g} x the baseline's {level:.4g}"] if both[1] else []
+    )
+    said += [] if cap is None else [f"each probe's {fig.per_probe} counted up to {cap:g}"]
+    told = f" ({'; '.join(said)})" if said else ""
+    return (max(limit, both[1] * max(level, 0.0)) if both[1] else limit), told + note
+
+
+def _values(section: RegressionSection, fig: AttributeFigure, table: ProbeTable) -> Tensor | None:
+    """A figure's per-probe values (N, C), each capped where the section caps the figure."""
+    values = fig.values(table)
+    cap = getattr(section, fig.cap) if fig.cap else None
+    if values is None or cap is None:
+        return values
+    return values.clamp(max=cap)
 
 
 def _paired(
-    fig: AttributeFigure, base: ProbeTable, head: ProbeTable, config: BootstrapConfig
+    section: RegressionSection,
+    fig: AttributeFigure,
+    base: ProbeTable,
+    head: ProbeTable,
+    config: BootstrapConfig,
 ) -> tuple[Replicates | None, str]:
     """The paired replicates of one figure over every attribute, or None and why."""
-    b, h = fig.values(base), fig.values(head)
+    b, h = _values(section, fig, base), _values(section, fig, head)
     if b is None or h is None:
         which = (
             "neither report holds"

@@ -606,3 +606,50 @@ def test_a_relative_allowance_of_zero_leaves_the_absolute_one_as_it_was() -> Non
     for rise in (0.04, 0.06):
         head = table(mustache=rise)
         assert rows(plain, table(), head) == rows(zero, table(), head)
+
+
+def test_a_capped_flip_loss_counts_each_probe_up_to_the_cap() -> None:
+    """The cap makes the compared figure a winsorised mean: one probe with a huge loss change
+    widens the interval past 0 uncapped; capped, the same rise on every other probe is sure."""
+    base = table()
+    loss = base.flip_loss.clone()
+    m = NAMES.index("Mustache")
+    loss[:, m] += 0.5  # every probe's flip of Mustache moves the loss by 0.5 more ...
+    loss[0, m] = 40.0  # ... and one by 40: the mean is 5.4, its interval reaches 0
+    head = dataclasses.replace(base, flip_loss=loss)
+    plain = RegressionSection(flip_loss_increase=0.05, attributes=("Mustache",))
+    capped = RegressionSection(flip_loss_increase=0.05, flip_loss_cap=1.0, attributes=("Mustache",))
+    [free] = rows(plain, base, head)
+    [held] = rows(capped, base, head)
+    assert free[1] == "pass" and "but not surely" in free[8]
+    assert free[3] <= 0 < free[2]
+    assert held[1] == "fail" and "and surely" in held[8]
+    # capped at 1 per probe: probes 0 .. 7 hold min(v, 1) - v_base: (1 - 0) + 0.5 on the others
+    expected = (1.0 + 7 * 0.5) / N
+    assert held[2] == pytest.approx(expected)
+    assert "(each probe's |loss change| counted up to 1)" in held[8]
+
+
+def test_the_cap_applies_to_the_baseline_level_a_relative_allowance_reads() -> None:
+    base = table()
+    loss = base.flip_loss.clone()
+    m = NAMES.index("Mustache")
+    loss[:, m] = 4.0  # the baseline's own flip loss on Mustache: 4 uncapped, 1 capped
+    base = dataclasses.replace(base, flip_loss=loss)
+    section = RegressionSection(flip_loss_relative_increase=1.0, flip_loss_cap=1.0,
+                                attributes=("Mustache",))  # fmt: skip
+    [got] = rows(section, base, base)
+    assert got[1] == "pass" and got[5] == pytest.approx(1.0)
+    assert (
+        "(the larger of 0 and 1 x the baseline's 1; each probe's |loss change| counted up to 1)"
+        in got[8]
+    )
+
+
+def test_no_cap_leaves_the_flip_loss_as_it_was() -> None:
+    plain = RegressionSection(flip_loss_increase=0.05, attributes=("Mustache",))
+    wide = RegressionSection(flip_loss_increase=0.05, flip_loss_cap=100.0, attributes=("Mustache",))
+    for rise in (0.04, 0.06):
+        head = table(mustache=rise)
+        a, b = rows(plain, table(), head), rows(wide, table(), head)
+        assert [r[:8] for r in a] == [r[:8] for r in b]

@@ -42,6 +42,8 @@ def test_use_confidence_is_off_for_thresholds_and_on_for_regressions() -> None:
       "regression.flip_loss_relative_increase"),
      ({"regression": {"flip_loss_relative_increase": float("inf")}},
       "regression.flip_loss_relative_increase"),
+     ({"regression": {"flip_loss_cap": 0}}, "regression.flip_loss_cap"),
+     ({"regression": {"flip_loss_cap": float("nan")}}, "regression.flip_loss_cap"),
      ({"regression": {"sdar_increase": -0.5}}, "regression.sdar_increase"),
      ({"regression": {"sensitivity_increase": -0.5}}, "regression.sensitivity_increase"),
      ({"regression": {"weighted_increase": -0.5}}, "regression.weighted_increase"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from benchmarks.validity.heldout_rounds import lead_rows, margin_rows, section_rows
+from benchmarks.validity.heldout_rounds import lead_rows, margin_rows, section_rows, size_rows
 from sia_audit.policy.gates import RegressionSection
 from tests.benchmarks.validity.test_heldout_scoring import audit
 
@@ -53,3 +53,18 @@ def test_lead_rows_count_plants_led_by_their_shortcut_per_round_and_pooled() -> 
         f"| two | 1 | 0/1 | {int(second <= 3)}/1 |",
         f"| **all** | 2 | 1/2 | {1 + int(second <= 3)}/2 |",
     ]
+
+
+def test_size_rows_pool_the_rounds_per_probe_count() -> None:
+    control = audit("c1", "control", 1, None, "control")
+    quiet = [control, audit("c2", "control", 2, None, "control"),
+             audit("p", "plant", 1, "Mustache", "weak")]  # fmt: skip
+    n = len(control.table.names)
+    section = RegressionSection(flip_loss_increase=0.05)
+    rows = size_rows({"one": quiet, "two": quiet}, section)
+    assert rows[0] == "| probes | plant subsets caught | weak | null subsets failed |"
+    by_count = {int(r.split(" | ")[0].strip("| ")): r for r in rows[2:]}
+    assert sorted(by_count) == [64, 128, 256]
+    for count, row in by_count.items():
+        subsets = 2 * (n // count)  # two rounds, each with one plant pair and one null pair
+        assert row.count(f"/{subsets}") == 3, row
