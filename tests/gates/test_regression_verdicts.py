@@ -653,3 +653,21 @@ def test_no_cap_leaves_the_flip_loss_as_it_was() -> None:
         head = table(mustache=rise)
         a, b = rows(plain, table(), head), rows(wide, table(), head)
         assert [r[:8] for r in a] == [r[:8] for r in b]
+
+
+def test_the_cap_applies_to_both_reports_alike() -> None:
+    """A face that moves both models' loss by 40 is no change: capped on one side only, it
+    would read as a change of 39 and mask the rise on every other face."""
+    m = NAMES.index("Mustache")
+    base = table()
+    loss = base.flip_loss.clone()
+    loss[0, m] = 40.0
+    base = dataclasses.replace(base, flip_loss=loss)
+    loss = loss.clone()
+    loss[1:, m] += 0.5
+    head = dataclasses.replace(base, flip_loss=loss)
+    section = RegressionSection(
+        flip_loss_increase=0.05, flip_loss_cap=1.0, attributes=("Mustache",)
+    )
+    [got] = rows(section, base, head)
+    assert got[1] == "fail" and got[2] == pytest.approx(7 * 0.5 / N)
