@@ -180,6 +180,17 @@ class RegressionSection(Strict):
         None, ge=0, description="Clean accuracy may fall by this much."
     )
 
+    @model_validator(mode="after")
+    def _cap_caps_something(self) -> RegressionSection:
+        if self.flip_loss_cap is not None and (
+            self.flip_loss_increase is None and self.flip_loss_relative_increase is None
+        ):
+            raise ValueError(
+                "flip_loss_cap caps the flip loss, which this section does not compare: add "
+                "flip_loss_increase (or flip_loss_relative_increase), or remove the cap"
+            )
+        return self
+
 
 class OnnxParityGate(Strict):
     """How closely the ONNX export (`--onnx`) must reproduce the torch target on the clean

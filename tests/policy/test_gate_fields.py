@@ -84,3 +84,10 @@ def test_a_gate_on_the_protected_attributes_needs_some(gate: str) -> None:
         caught.value
     )
     Policy.model_validate({"version": 1, "protected": ["Male"], "gates": {gate: section}})
+
+
+def test_a_flip_loss_cap_without_a_flip_loss_allowance_is_refused() -> None:
+    with pytest.raises(ValidationError, match="flip_loss_cap caps the flip loss"):
+        GatesSection.model_validate({"regression": {"flip_loss_cap": 1, "sdar_increase": 0.02}})
+    for allowance in ("flip_loss_increase", "flip_loss_relative_increase"):
+        GatesSection.model_validate({"regression": {"flip_loss_cap": 1, allowance: 0.05}})
