@@ -178,7 +178,7 @@ class AttributeFigure:
     # (a figure that is a mean of its per-probe values only).
     relative: str | None = None
     # The RegressionSection field holding a cap on each probe's value before the mean (a
-    # winsorised mean: a few probes with very large values cannot widen the interval at will).
+    # clipped mean: a few probes with very large values cannot widen the interval at will).
     cap: str | None = None
     per_probe: str = "value"  # what one probe's value is, in words
 

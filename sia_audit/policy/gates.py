@@ -168,10 +168,10 @@ class RegressionSection(Strict):
         gt=0,
         allow_inf_nan=False,
         description="Count each probe's |loss change| up to this much in the flip loss a "
-        "regression compares (a winsorised mean; both allowances read it too). A network that "
+        "regression compares (a clipped mean; both allowances read it too). A network that "
         "leaves a few faces with very large loss changes widens the paired interval so far "
-        "that a real rise is not sure on 64 probes; capped at 1, one face counts at most as "
-        "much as a flip that cuts the true answer's probability e-fold. Unset: no cap.",
+        "that a real rise is not sure on 64 probes. For a classifier's cross-entropy, 1 is a "
+        "flip that cuts the right answer's probability e-fold. Unset: no cap.",
     )
     attack_success_rate_increase: float | None = Field(
         None, ge=0, description="The main attack's ASR may rise by this much."

@@ -609,7 +609,7 @@ def test_a_relative_allowance_of_zero_leaves_the_absolute_one_as_it_was() -> Non
 
 
 def test_a_capped_flip_loss_counts_each_probe_up_to_the_cap() -> None:
-    """The cap makes the compared figure a winsorised mean: one probe with a huge loss change
+    """The cap makes the compared figure a clipped mean: one probe with a huge loss change
     widens the interval past 0 uncapped; capped, the same rise on every other probe is sure."""
     base = table()
     loss = base.flip_loss.clone()
