@@ -55,9 +55,10 @@ MAX_LABEL_LEAK = 0.07
 # probes a label on 5% of faces has about 3.
 MIN_LEAK_CLASS = 8
 
-# Probes of a policy that names no count: the count fairness.yaml's regression allowances were
-# measured at on the held-out suite (no false alarm in 60 truthful seed pairs); at 128 the same
-# allowances failed 2 of 30, since a small real difference between two seeds becomes sure.
+# Probes of a policy that names no count: the count fairness.yaml's regression section was
+# chosen at on the held-out suite's eleven seen rounds (138 of 140 planted comparisons caught,
+# none of 160 truthful seed pairs failed); at 128 it caught 70 of 70 and failed 1 of 80, since a
+# small real difference between two seeds can become sure (docs/logs/heldout_rounds.log).
 PROBE_COUNT = 64
 
 # The percentile bootstrap over probes behind every interval.
