@@ -364,6 +364,11 @@ CANDIDATES: dict[str, dict[str, float]] = {
     },
     # chosen on all three seen rounds, shipped before the fourth was audited
     "flip_loss +0.05, sdar +0.02": {"flip_loss_increase": 0.05, "sdar_increase": 0.02},
+    # shipped from the eighth round to the eleventh: the one shipped now without its cap
+    "flip_loss +0.05 or 3x, no cap": {
+        "flip_loss_increase": 0.05,
+        "flip_loss_relative_increase": 3.0,
+    },
 }
 
 
