@@ -176,8 +176,12 @@ a one-cycle rate with cycled momentum, Gaussian pixel noise).
 
 - test12: labels Black_Hair, Wearing_Lipstick; DenseNet-BC k=12 (adamw-noise).
 
-Declared before any of its models was trained; a rule for round 11's power miss, if one is
-chosen on the eleven seen rounds, is declared before the first audit of the round.
+Declared before any of its models was trained; the rule for round 11's power miss (each
+probe's flip loss capped at 1 in the regression gate), chosen on the eleven seen rounds, was
+declared before the first audit of the round. Every LEVELS pull of Mustache on Black_Hair used
+it too much, so its WEAKER pulls ran (0.7 made a weak and a strong plant); Young on Black_Hair
+found no band down to 0.6. It made four plants (Mustache weak and strong, Pale_Skin and Bangs
+strong), was audited and scored once (docs/logs/heldout_scoring_test12.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
