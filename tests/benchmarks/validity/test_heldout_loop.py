@@ -318,3 +318,17 @@ def test_pixel_noise_has_the_stated_spread_and_no_bias() -> None:
     assert abs(float(out.mean())) < 1e-3
     again = add_noise(x, torch.Generator().manual_seed(0))
     assert torch.equal(out, again)  # drawn from the loop's seeded generator only
+
+
+def test_only_the_noise_loop_adds_pixel_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def noise(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return x
+
+    monkeypatch.setattr(heldout_loop, "add_noise", noise)
+    fit_adamw_noise(Brightness(), batches, 3, lambda line: None, name="toy")
+    assert len(calls) == 3
+    fit_adagrad_crop(Brightness(), batches, 3, lambda line: None, name="toy")
+    assert len(calls) == 3
