@@ -371,7 +371,7 @@ def _limit(
     both = _allowances(section, fig)
     assert both is not None
     limit, note = allowance(fig.name, both[0], arithmetic)
-    cap = getattr(section, fig.cap) if fig.cap else None
+    cap = _cap(section, fig)
     said = (
         [f"the larger of {limit:g} and {both[1]:g} x the baseline's {level:.4g}"] if both[1] else []
     )
@@ -380,10 +380,15 @@ def _limit(
     return (max(limit, both[1] * max(level, 0.0)) if both[1] else limit), told + note
 
 
+def _cap(section: RegressionSection, fig: AttributeFigure) -> float | None:
+    """The cap the section sets on each probe's value of the figure; None: none."""
+    return getattr(section, fig.cap) if fig.cap else None
+
+
 def _values(section: RegressionSection, fig: AttributeFigure, table: ProbeTable) -> Tensor | None:
     """A figure's per-probe values (N, C), each capped where the section caps the figure."""
     values = fig.values(table)
-    cap = getattr(section, fig.cap) if fig.cap else None
+    cap = _cap(section, fig)
     if values is None or cap is None:
         return values
     return values.clamp(max=cap)
