@@ -54,6 +54,11 @@ MAX_LABEL_LEAK = 0.07
 # class is 20 of its 256 probes (Bald), so this changes none of its figures; of a policy's 64
 # probes a label on 5% of faces has about 3.
 MIN_LEAK_CLASS = 8
+# The loss change (in the task's loss units: nats for the classifiers' cross-entropy) from which
+# a flip counts a probe in full in the moved share, the figure a report leads with. Chosen on the
+# held-out suite's twelve seen rounds: at 0.08-0.3 it ranks 37-38 of 39 planted shortcuts first
+# (0.2: 37, every one in the top 3), the flip rate 34, the flip loss without a bound 34.
+MOVE = 0.2
 
 # Probes of a policy that names no count: the count fairness.yaml's regression section was
 # chosen at on the held-out suite's eleven seen rounds (138 of 140 planted comparisons caught,

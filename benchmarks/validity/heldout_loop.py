@@ -1,4 +1,4 @@
-"""Eleven training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
+"""Twelve training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
 
 The held-out suite trains most of its models with these, so that the audit is not only tested
 on models from its own recipe. Same signature as `fit`; `lr` is ignored (each loop has its own
@@ -85,6 +85,12 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
 - Gaussian pixel noise after the shared augmentation: every pixel of every image plus
   N(0, 0.03) in [0, 1] units;
 - plain BCE, no clipping.
+
+`fit_adadelta_steps` (the recipe of PyTorch's own MNIST example):
+- Adadelta at 1.0 (torch's default rho 0.9, eps 1e-6), no weight decay;
+- the rate times 0.7 after every fourteenth of the planned steps (the example's StepLR, stepped
+  once per epoch over its 14 epochs), no warm-up;
+- plain BCE, no clipping; the shared augmentation only.
 """
 
 from __future__ import annotations
@@ -145,6 +151,9 @@ CROP_ASPECT = (3 / 4, 4 / 3)  # its width over its height
 ONECYCLE_LR = 3e-3
 ONECYCLE_RISE = 0.3  # share of the planned steps spent rising to the peak
 NOISE_STD = 0.03  # in [0, 1] units
+ADADELTA_LR = 1.0
+ADADELTA_GAMMA = 0.7
+ADADELTA_EPOCHS = 14  # the rate steps down once per this share of the planned steps
 
 
 def augment(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -307,6 +316,12 @@ def _adamw_onecycle(model: nn.Module, steps: int) -> tuple[Optimizer, LRSchedule
     return opt, sched
 
 
+def _adadelta_steps(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
+    opt = torch.optim.Adadelta(model.parameters(), lr=ADADELTA_LR)
+    epoch = max(1, steps // ADADELTA_EPOCHS)
+    return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=epoch, gamma=ADADELTA_GAMMA)
+
+
 def cutmix(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random.Random):
     """One box, the same for the whole batch, pasted from a shuffled partner of each image; each
     label mixed with its partner's by the share of the image the box covers."""
@@ -410,3 +425,4 @@ fit_adamax_restarts = Loop(_adamax_restarts, 0.0, None, mix=MIXUP_ALPHA)
 fit_adam_plateau = Loop(_adam_plateau, 0.0, None)
 fit_adagrad_crop = Loop(_adagrad, 0.0, None, crop=True)
 fit_adamw_noise = Loop(_adamw_onecycle, 0.0, None, noise=True)
+fit_adadelta_steps = Loop(_adadelta_steps, 0.0, None)

@@ -37,6 +37,7 @@ from sia_audit.gates.calibrate import MARGINS
 from sia_audit.gates.regression import ProbeTable, regression_verdicts, table_from_report
 from sia_audit.generators.flips import label_changers, label_partners
 from sia_audit.metrics import BootstrapConfig
+from sia_audit.metrics.counterfactual import moved_share
 from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.metrics.weighted import statistic as w_statistic
 from sia_audit.policy import load_policy
@@ -194,6 +195,11 @@ def _flip_loss(t: ProbeTable, idx: Tensor) -> Tensor:
     return t.flip_loss[idx].abs().mean(dim=0)
 
 
+def _moved(t: ProbeTable, idx: Tensor) -> Tensor:
+    assert t.flip_loss is not None
+    return moved_share(t.flip_loss[idx]).mean(dim=0)
+
+
 def _w_and_flip(t: ProbeTable, idx: Tensor) -> Tensor:
     """Both views at once: the geometric mean of w and the flip loss."""
     return (_w(t, idx).clamp_min(0) * _flip_loss(t, idx)).sqrt()
@@ -206,21 +212,29 @@ FIGURES: dict[str, Figure] = {
     "flip_rate": _flip_rate,
     "flip_loss": _flip_loss,
     "w_x_flip_loss": _w_and_flip,
+    "moved": _moved,
 }
 
 
 def _lead(t: ProbeTable, idx: Tensor) -> Tensor:
-    """The report's lead as it orders its rows (per_attribute.lead_order): the flip rate, ties
-    broken by the flip loss (a rate moves in steps of 1/n, far above the loss term's largest
-    1e-4)."""
+    """The report's lead as it orders its rows (per_attribute.lead_order): the moved share, ties
+    broken by the flip loss (the loss term's largest 1e-4 is far below any gap between two
+    shares that are not equal)."""
+    loss = _flip_loss(t, idx)
+    return _moved(t, idx) + 1e-4 * loss / (1 + loss)
+
+
+def _lead_rate(t: ProbeTable, idx: Tensor) -> Tensor:
+    """The lead before the moved share: the flip rate, ties broken by the flip loss (a rate
+    moves in steps of 1/n, far above the loss term's largest 1e-4)."""
     loss = _flip_loss(t, idx)
     return _flip_rate(t, idx) + 1e-4 * loss / (1 + loss)
 
 
 # What a round may declare as the headline: a figure, or the report's lead.
-RANKERS: dict[str, Figure] = {**FIGURES, "lead": _lead}
+RANKERS: dict[str, Figure] = {**FIGURES, "lead": _lead, "lead_rate": _lead_rate}
 # The figures read from the counterfactual flips, which leave out flips that redraw the label.
-FLIP_FIGURES = frozenset({"flip_rate", "flip_loss", "w_x_flip_loss", "lead"})
+FLIP_FIGURES = frozenset({"flip_rate", "flip_loss", "w_x_flip_loss", "moved", "lead", "lead_rate"})
 
 
 def rank(a: Audit, figure: str, attr: str, leak: bool = True) -> int:
@@ -605,20 +619,23 @@ DECLARED = {
     "test3": Declared(
         "w", {"weighted_increase": 0.01, "flip_rate_increase": 0.05, "sdar_increase": 0.02}
     ),
-    "test4": Declared("lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}),
-    "test5": Declared("lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}, leak=True),
+    "test4": Declared("lead_rate", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}),
+    "test5": Declared("lead_rate", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}, leak=True),
     "test6": Declared(
-        "lead", {"flip_loss_increase": 0.05, "sdar_increase": 0.02}, leak=True, compare_leak=True
+        "lead_rate",
+        {"flip_loss_increase": 0.05, "sdar_increase": 0.02},
+        leak=True,
+        compare_leak=True,
     ),
     "test7": Declared(
-        "lead",
+        "lead_rate",
         {"flip_loss_increase": 0.05},
         leak=True,
         compare_leak=True,
         margins=(("weighted_sensitivity", 0.04), ("sensitivity", 0.11)),
     ),
     "test8": Declared(
-        "lead",
+        "lead_rate",
         {"flip_loss_increase": 0.05, "flip_loss_relative_increase": 3.0},
         leak=True,
         compare_leak=True,
@@ -637,6 +654,12 @@ DECLARED["test11"] = dataclasses.replace(DECLARED["test8"], compare_leak=False)
 DECLARED["test12"] = dataclasses.replace(
     DECLARED["test11"], section={**DECLARED["test11"].section, "flip_loss_cap": 1.0}
 )
+# The thirteenth, what was chosen after all twelve (before any of its models was trained): the
+# same section and margins, with the report leading with the moved share (each face's loss
+# change counted in full from defaults.MOVE = 0.2 on, ties by the flip loss) in place of the flip
+# rate. On the twelve seen rounds it ranks 37 of 39 plants first (the flip rate 34; a bound of
+# 0.08-0.3 gives 37-38, 1 gives 36, none 34), every one in the top 3.
+DECLARED["test13"] = dataclasses.replace(DECLARED["test12"], headline="lead")
 
 
 @dataclass(frozen=True)

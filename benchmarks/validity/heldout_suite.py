@@ -35,6 +35,7 @@ from benchmarks import paths
 from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import (
+    fit_adadelta_steps,
     fit_adagrad_crop,
     fit_adam_erase,
     fit_adam_plateau,
@@ -80,6 +81,7 @@ LOOPS = {
     "adam-plateau": fit_adam_plateau,
     "adagrad-crop": fit_adagrad_crop,
     "adamw-noise": fit_adamw_noise,
+    "adadelta-steps": fit_adadelta_steps,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

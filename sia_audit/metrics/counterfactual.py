@@ -4,7 +4,11 @@ Per attribute k, every probe's attribute k is flipped in the generator's input (
 the flips the editability check draws) and the target is read on G(x0, a') against G(x0, a0):
 
 - the flip rate: the fraction of probes where the flip changes whether the target is right;
-- the flip loss: the mean absolute change of the target's loss.
+- the flip loss: the mean absolute change of the target's loss;
+- the moved share: the share of probes whose loss the flip moves, each probe counted in full
+  from a change of `MOVE` on and in part below it (min(|change| / MOVE, 1), averaged). It reads
+  like the flip rate but needs no answer to cross the decision threshold, and unlike the flip
+  loss no single face can outweigh the rest.
 
 No attack is involved: it measures what the target does when only k changes, so a model that
 leans on a shortcut changes its answer where a truthful one does not. The label's own attribute
@@ -24,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from sia_audit import defaults
 from sia_audit.metrics.bootstrap import DEFAULT, BootstrapConfig, bootstrap, paired_bootstrap
 from sia_audit.metrics.estimate import EmptyMetricError, Estimate
 from sia_audit.metrics.sensitivity import resolve_attributes
@@ -37,15 +42,22 @@ LOSS = (
     "change when {a} alone is flipped in the generator's input"
 )
 
+MOVED = (
+    "Moved share of {a}: mean over the probes of min(|L(G(x0, a')) - L(G(x0, a0))| / {move:g}, "
+    "1), the share of probes whose loss flipping {a} alone moves (in full from {move:g} on)"
+)
+
 
 @dataclass(frozen=True)
 class CounterfactualFlips:
-    """Flip rate and flip loss per attribute (those not excluded), with their intervals."""
+    """Flip rate, flip loss and moved share per attribute (those not excluded), with their
+    intervals."""
 
     attributes: tuple[str, ...]
     excluded: tuple[str, ...]
     rate: tuple[Estimate, ...]
     loss: tuple[Estimate, ...]
+    moved: tuple[Estimate, ...]
     n: int
     # The attributes left out because their flip moves the classifier's reading of the label
     # (by this much on average, over the probes): a subset of `excluded`.
@@ -62,15 +74,22 @@ class CounterfactualFlips:
             "excluded": list(self.excluded),
             "rate": {a: e.as_dict() for a, e in zip(self.attributes, self.rate, strict=True)},
             "loss": {a: e.as_dict() for a, e in zip(self.attributes, self.loss, strict=True)},
+            "moved": {a: e.as_dict() for a, e in zip(self.attributes, self.moved, strict=True)},
             "label_leak": {a: round(v, 4) for a, v in self.label_leak.items()},
         }
 
 
+def moved_share(flip_loss: Tensor, move: float = defaults.MOVE) -> Tensor:
+    """Per probe and attribute, how far the flip moved its loss, in full from `move` on."""
+    return (flip_loss.abs() / move).clamp_max(1.0)
+
+
 def _values(flip_loss: Tensor, flip_changed: Tensor, mask: Tensor) -> Tensor:
-    """Per probe: the 0/1 changes, then the absolute loss changes, of the kept attributes."""
+    """Per probe: the 0/1 changes, the absolute loss changes and the moved shares of the kept
+    attributes."""
     changed = flip_changed.detach().cpu()[:, mask].to(torch.float64)
     loss = flip_loss.detach().cpu()[:, mask].abs().to(torch.float64)
-    return torch.cat([changed, loss], dim=1)
+    return torch.cat([changed, loss, moved_share(loss)], dim=1)
 
 
 def _check(flip_loss: Tensor, flip_changed: Tensor) -> None:
@@ -90,8 +109,12 @@ def _assemble(
     n_k = len(kept)
     rate = tuple(rep.estimate(prefix + RATE.format(a=a), (j,)) for j, a in enumerate(kept))
     loss = tuple(rep.estimate(prefix + LOSS.format(a=a), (n_k + j,)) for j, a in enumerate(kept))
+    moved = tuple(
+        rep.estimate(prefix + MOVED.format(a=a, move=defaults.MOVE), (2 * n_k + j,))
+        for j, a in enumerate(kept)
+    )
     excl = tuple(a for a, m in zip(names, mask.tolist(), strict=True) if not m)
-    return CounterfactualFlips(tuple(kept), excl, rate, loss, rep.n)
+    return CounterfactualFlips(tuple(kept), excl, rate, loss, moved, rep.n)
 
 
 def counterfactual_flips(
@@ -103,7 +126,8 @@ def counterfactual_flips(
     config: BootstrapConfig = DEFAULT,
     label_leak: Mapping[str, float] | None = None,
 ) -> CounterfactualFlips:
-    """Flip rate and flip loss from per-probe loss changes (N, K) and right/wrong changes (N, K).
+    """Flip rate, flip loss and moved share from per-probe loss changes (N, K) and right/wrong
+    changes (N, K).
 
     Uses the same resamples as `sensitivity` for the same probes. `label_leak` names the
     attributes `included` leaves out because their flip moves the label (and by how much).
@@ -129,7 +153,7 @@ def flips_difference(
     base_ids: Sequence[str] | None = None,
     head_ids: Sequence[str] | None = None,
 ) -> CounterfactualFlips:
-    """Head minus baseline of every flip rate and flip loss, paired by probe.
+    """Head minus baseline of every flip rate, flip loss and moved share, paired by probe.
 
     `base` and `head` are (flip_loss, flip_changed) of each audit, (N, K) each.
     """

@@ -13,6 +13,7 @@ from benchmarks.validity.heldout_loop import (
     add_noise,
     cutmix,
     erase,
+    fit_adadelta_steps,
     fit_adagrad_crop,
     fit_adam_erase,
     fit_adam_plateau,
@@ -31,7 +32,7 @@ from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
          fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts, fit_adam_plateau,
-         fit_adagrad_crop, fit_adamw_noise]  # fmt: skip
+         fit_adagrad_crop, fit_adamw_noise, fit_adadelta_steps]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -308,6 +309,17 @@ def test_the_one_cycle_rises_to_its_peak_at_30_percent_then_falls_to_almost_noth
     assert rates[-1] < peak / 1e4
     # momentum runs the other way: highest at the ends, lowest at the peak rate
     assert betas[0] == pytest.approx(0.95) and betas[top] == pytest.approx(0.85, abs=1e-3)
+
+
+def test_adadelta_steps_its_rate_down_by_0_7_fourteen_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.Adadelta)
+    fit_adadelta_steps(Brightness(), batches, 140, lambda line: None, name="toy")
+    assert len(rates) == 140
+    for epoch in range(heldout_loop.ADADELTA_EPOCHS):
+        expected = heldout_loop.ADADELTA_LR * heldout_loop.ADADELTA_GAMMA**epoch
+        assert rates[10 * epoch : 10 * epoch + 10] == pytest.approx([expected] * 10)
 
 
 def test_pixel_noise_has_the_stated_spread_and_no_bias() -> None:

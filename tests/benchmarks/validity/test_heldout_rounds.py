@@ -47,11 +47,11 @@ def test_lead_rows_count_plants_led_by_their_shortcut_per_round_and_pooled() -> 
     plant = audit("p", "plant", 1, "Mustache", "weak")  # Mustache's flips move its answers most
     other = dataclasses.replace(plant, shortcut="Bangs")  # named a shortcut that does not lead
     second = rank(other, "lead", "Bangs")
-    assert second > 1
+    assert second > 1 and rank(other, "lead_rate", "Bangs") > 1
     assert lead_rows({"one": [control, plant], "two": [control, other]})[2:] == [
-        "| one | 1 | 1/1 | 1/1 |",
-        f"| two | 1 | 0/1 | {int(second <= 3)}/1 |",
-        f"| **all** | 2 | 1/2 | {1 + int(second <= 3)}/2 |",
+        "| one | 1 | 1/1 | 1/1 | 1/1 |",
+        f"| two | 1 | 0/1 | {int(second <= 3)}/1 | 0/1 |",
+        f"| **all** | 2 | 1/2 | {1 + int(second <= 3)}/2 | 1/2 |",
     ]
 
 

@@ -21,6 +21,7 @@ from benchmarks.validity.heldout_scoring import (
     rank,
     subset,
 )
+from sia_audit import defaults
 from sia_audit.gates.calibrate import MARGINS
 from sia_audit.gates.regression import ProbeTable
 from sia_audit.metrics.weighted import WeightedInputs
@@ -147,16 +148,29 @@ def test_the_declared_goals_read_the_gate_and_the_null_pairs() -> None:
     assert led[0].goal.startswith("lead ") and led[0].measured == "1/1, 1/1" and led[0].met
 
 
-def test_the_lead_breaks_a_flip_rate_tie_by_the_flip_loss() -> None:
+def test_the_lead_before_the_moved_share_broke_a_flip_rate_tie_by_the_flip_loss() -> None:
     plant = audit("plant", "plant", 1, "Mustache", "weak")
     t = plant.table
     rival = NAMES.index("Bangs")
     t.flip_changed[:, rival] = t.flip_changed[:, NAMES.index("Mustache")]  # the same rate
     t.flip_loss[:, rival] = t.flip_loss[:, NAMES.index("Mustache")] * 2  # a larger loss
-    assert rank(plant, "flip_rate", "Mustache") == 2 and rank(plant, "lead", "Bangs") == 1
-    assert rank(plant, "lead", "Mustache") == 2
+    assert rank(plant, "flip_rate", "Mustache") == 2 and rank(plant, "lead_rate", "Bangs") == 1
+    assert rank(plant, "lead_rate", "Mustache") == 2
     t.flip_loss[:, rival] /= 4
-    assert rank(plant, "lead", "Mustache") == 1
+    assert rank(plant, "lead_rate", "Mustache") == 1
+
+
+def test_the_lead_counts_faces_moved_so_one_huge_change_does_not_win() -> None:
+    plant = audit("plant", "plant", 1, "Mustache", "weak")
+    t = plant.table
+    rival = NAMES.index("Bangs")
+    t.flip_loss[:, rival] = 0.0
+    t.flip_loss[0, rival] = 1e3  # one face, moved enormously: the largest mean loss change
+    assert rank(plant, "flip_loss", "Bangs") == 1
+    assert rank(plant, "lead", "Mustache") == 1 and rank(plant, "moved", "Mustache") == 1
+    # the rival that moves every face past the bound wins, whatever its mean
+    t.flip_loss[:, rival] = defaults.MOVE
+    assert rank(plant, "lead", "Bangs") == 1
 
 
 def test_each_declared_round_names_a_headline_and_a_section_the_tool_accepts() -> None:
@@ -228,7 +242,7 @@ def test_the_seventh_round_declared_the_flip_loss_alone_and_wider_calibrate_marg
     }
 
 
-@pytest.mark.parametrize("half", ["test8", "test9", "test10", "test11", "test12"])
+@pytest.mark.parametrize("half", ["test8", "test9", "test10", "test11", "test12", "test13"])
 def test_the_eighth_and_ninth_rounds_declared_what_fairness_yaml_ships(half: str) -> None:
     from benchmarks.validity.heldout_scoring import SHIPPED
     from sia_audit.policy import load_policy
@@ -236,9 +250,12 @@ def test_the_eighth_and_ninth_rounds_declared_what_fairness_yaml_ships(half: str
     declared = DECLARED[half]
     shipped = load_policy(SHIPPED).gates.regression
     # the cap on each probe's flip loss was chosen after round 11 and declared for round 12
-    then = shipped if half == "test12" else shipped.model_copy(update={"flip_loss_cap": None})
+    capped = half in ("test12", "test13")
+    then = shipped if capped else shipped.model_copy(update={"flip_loss_cap": None})
     assert declared.regression() == then
-    assert (declared.section.get("flip_loss_cap") == 1.0) is (half == "test12")
+    assert (declared.section.get("flip_loss_cap") == 1.0) is capped
+    # the moved share became the lead after round 12; the rounds before declared the flip rate
+    assert declared.headline == ("lead" if half == "test13" else "lead_rate")
     assert declared.section["flip_loss_relative_increase"] == 3.0
     assert declared.calibrate_margins() == MARGINS
     # the relative allowance spares a seed that moves an attribute's loss 3-fold, not 5-fold
