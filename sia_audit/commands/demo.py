@@ -143,8 +143,12 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
 
     if flips is not None:
         click.echo(
-            "measurable attributes whose flip most often changes its answer (flip rate, the "
-            f"report's lead): {top3(flips.attributes, flips.rate, flips.loss, sens.unmeasurable)}"
+            "measurable attributes whose flip moves its loss on the most faces (moved share, the "
+            f"report's lead): {top3(flips.attributes, flips.moved, flips.loss, sens.unmeasurable)}"
+        )
+        click.echo(
+            "measurable attributes whose flip most often changes its answer (flip rate): "
+            f"{top3(flips.attributes, flips.rate, flips.loss, sens.unmeasurable)}"
         )
     if weighted is not None:
         click.echo(

@@ -51,8 +51,10 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
     # neighbours within 0.01 of the threshold, not pinned here).
     assert [g for g in failed if g.startswith("weighted")] == ["weighted_sensitivity[Mustache]"]
     assert {"sensitivity s[Mustache]", "sdar(s)"} <= set(failed)
-    # The flip rate, the figure the report leads with, ranks it first, as do w and s.
+    # The moved share, the figure the report leads with, ranks it first, as do the flip rate, w
+    # and s.
     for block in (
+        report["figures"]["counterfactual_flips"]["moved"],
         report["figures"]["counterfactual_flips"]["rate"],
         report["figures"]["weighted_sensitivity"]["w"],
         report["figures"]["sensitivity"]["s"],
@@ -66,11 +68,13 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
     assert "as a pull request on its truthful control" in output
     assert "and, against the control, its regression gate" in output
     lead = re.search(
-        r"whose flip most often changes its answer \(flip rate, the report's lead\): "
+        r"whose flip moves its loss on the most faces \(moved share, the report's lead\): "
         r"(\w+) ",
         output,
     )
     assert lead and lead[1] == "Mustache", output
+    rate = re.search(r"whose flip most often changes its answer \(flip rate\): (\w+) ", output)
+    assert rate and rate[1] == "Mustache", output
 
 
 def test_the_gated_figure_separates_the_two_models_by_three_half_widths(demo, control) -> None:

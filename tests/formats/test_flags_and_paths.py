@@ -145,7 +145,8 @@ def test_the_summary_ranks_w_and_s_each_by_its_own_figure(data: dict[str, Any]) 
 
 
 def test_counterfactual_flips_get_their_columns_from_the_one_table(data: dict[str, Any]) -> None:
-    """A per-attribute figure the report holds is a column: the flip rate and flip loss here."""
+    """A per-attribute figure the report holds is a column: the moved share, flip rate and flip
+    loss here."""
     from sia_audit.metrics.counterfactual import counterfactual_flips
 
     d = with_flags_and_paths(data)
@@ -159,15 +160,23 @@ def test_counterfactual_flips_get_their_columns_from_the_one_table(data: dict[st
     )
     d["figures"]["counterfactual_flips"] = flips.as_dict()
     view = views.build(d)
-    assert {"flip_rate", "flip_loss"} <= set(keys(view))
+    assert {"moved", "flip_rate", "flip_loss"} <= set(keys(view))
     assert all(r.figures["flip_rate"] is not None for r in view.sensitivity.rows)
     assert any(symbol == "flip rate" for symbol, _ in view.sensitivity.definitions)
+    assert any(symbol == "moved" for symbol, _ in view.sensitivity.definitions)
     page = html.render(as_report(d)).decode()
     head = page.split('<table class="sensitivity">')[1].split("</thead>")[0]
-    # The flip rate leads (the first column, the rows in its order), the rest in table order.
-    assert head.index(">flip rate<br>") < head.index(">w<br>") < head.index(">flip loss<br>")
-    assert view.sensitivity.lead.key == "flip_rate"
-    rates = [flips.of(r.attribute).value for r in view.sensitivity.rows]
+    # The moved share leads (the first column, the rows in its order), the rest in table order.
+    order = [">moved<br>", ">w<br>", ">flip rate<br>", ">flip loss<br>"]
+    assert [head.index(h) for h in order] == sorted(head.index(h) for h in order)
+    assert view.sensitivity.lead.key == "moved"
+    moved = [flips.moved[flips.attributes.index(r.attribute)].value for r in view.sensitivity.rows]
+    assert moved == sorted(moved, reverse=True)
+    # a report written before the moved share leads with the flip rate
+    del d["figures"]["counterfactual_flips"]["moved"]
+    earlier = views.build(d).sensitivity
+    assert earlier.lead.key == "flip_rate" and "moved" not in keys(views.build(d))
+    rates = [flips.of(r.attribute).value for r in earlier.rows]
     assert rates == sorted(rates, reverse=True)
 
 
@@ -188,7 +197,7 @@ def test_flips_that_redraw_the_label_are_listed_last_with_their_move(data: dict[
     )
     d["figures"]["counterfactual_flips"] = flips.as_dict()
     view = views.build(d)
-    assert view.sensitivity.lead.key == "flip_rate"
+    assert view.sensitivity.lead.key == "moved"
     assert [r.attribute for r in view.sensitivity.rows][-1] == leaky
     assert view.sensitivity.label_leak == ((leaky, "0.140"),)
     page = html.render(as_report(d)).decode()
