@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sia_audit import defaults
 from sia_audit.report_schema.figures import EstimateRecord
 from sia_audit.report_schema.report import ReportRecord
 
@@ -43,7 +44,7 @@ PER_ATTRIBUTE: tuple[AttributeFigure, ...] = (
     AttributeFigure(
         "moved", "counterfactual_flips", "moved", "moved", "moved share (faces one flip moves)",
         "the share of faces whose loss flipping it alone moves, each in full from a change of "
-        "0.2 on", 3,
+        f"{defaults.MOVE:g} on", 3,
     ),
     AttributeFigure(
         "w", "weighted_sensitivity", "w", "w", "w = s × loss share",
