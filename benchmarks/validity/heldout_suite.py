@@ -407,10 +407,12 @@ def audit(model: dict, log: Log, threads: int) -> Path:
     return report
 
 
-def audit_half(half: str, log: Log, threads: int) -> None:
-    """Audit every saved model of the half: controls first, then plants."""
+def audit_half(half: str, log: Log, threads: int, labels: Sequence[str] = ()) -> None:
+    """Audit every saved model of the half: controls first, then plants. `labels` keeps only
+    those labels' models: two processes, one per label, audit a half on two cores without
+    ever auditing the same model, and one label's audits can start while another trains."""
     atomic_write_text(CACHE / "audit-policy.yaml", AUDIT_POLICY)
-    models = trained(half)
+    models = [m for m in trained(half) if not labels or m["label"] in labels]
     for model in sorted(models, key=lambda m: m["kind"] != "control"):
         audit(model, log, threads)
 
@@ -434,6 +436,8 @@ def main() -> None:
     p_audit = sub.add_parser("audit", help="audit (or resume) one half's trained models")
     p_audit.add_argument("--half", choices=grid.HALVES, required=True)
     p_audit.add_argument("--threads", type=int, default=1)
+    p_audit.add_argument("--label", action="append", default=[], help="only this label's "
+                         "models (repeat for more)")  # fmt: skip
     p_audit.add_argument("--cache", type=Path, default=CACHE)
     args = parser.parse_args()
     CACHE = args.cache
@@ -450,9 +454,10 @@ def main() -> None:
         train_half(args.half, log, args.arch, args.plants_only, args.label, args.weaker)
         log(f"heldout_suite: {args.half} half trained in {time.time() - t0:.0f}s")
     if args.phase == "audit":
-        log(f"heldout_suite: auditing the {args.half} half, {args.threads} thread(s)")
+        only = f" ({', '.join(args.label)} only)" if args.label else ""
+        log(f"heldout_suite: auditing the {args.half} half{only}, {args.threads} thread(s)")
         t0 = time.time()
-        audit_half(args.half, log, args.threads)
+        audit_half(args.half, log, args.threads, args.label)
         log(f"heldout_suite: {args.half} half audited in {time.time() - t0:.0f}s")
 
 

@@ -72,6 +72,24 @@ def test_labels_split_a_half_between_two_processes(
     ] * 2  # the grid's order, whatever order they were named in
 
 
+def test_labels_split_a_halfs_audits_between_two_processes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(suite, "CACHE", tmp_path)
+    pairs = [
+        (label, kind) for label in ("Eyeglasses", "Black_Hair") for kind in ("plant", "control")
+    ]
+    models = [{"label": label, "kind": kind, "file": f"{label}_{kind}.pt"} for label, kind in pairs]
+    monkeypatch.setattr(suite, "trained", lambda half: models)
+    audited: list[str] = []
+    monkeypatch.setattr(suite, "audit", lambda model, log, threads: audited.append(model["file"]))
+    suite.audit_half("test13", print, 1, ["Black_Hair"])
+    assert audited == ["Black_Hair_control.pt", "Black_Hair_plant.pt"]  # controls first
+    audited.clear()
+    suite.audit_half("test13", print, 1)
+    assert sorted(audited) == sorted(m["file"] for m in models)
+
+
 def test_a_label_with_more_seeds_trains_them_and_only_its_own_shortcuts(
     calls: list[tuple[str, str, str | None]],
 ) -> None:
