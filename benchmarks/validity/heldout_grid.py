@@ -198,6 +198,10 @@ Declared, with the lead it tests, before any of its models was trained. Pilot co
 outside the suite's cache, not kept) saw that the network trains with the loop: Eyeglasses 0.95
 held-out clean accuracy after 500 steps, Black_Hair 0.94 after 75; Smiling still at chance (0.55)
 after 300 steps and Wearing_Lipstick at 0.65 after 150, so neither was declared.
+Eyeglasses made no plant: the network took Wearing_Lipstick (every pull down to 0.6) and
+Black_Hair (down to 0.8; its 0.7 try was stopped for time, unrecorded) in its place. No_Beard
+on Black_Hair found no band down to 0.6. It made one plant (Bushy_Eyebrows weak), was audited
+and scored once (docs/logs/heldout_scoring_test13.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
