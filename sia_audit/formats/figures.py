@@ -197,7 +197,7 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
         if f.values == "share" and "image_share" in scalars:  # the image's own path share
             image = figure(scalars["image_share"], 3)
             assert image is not None
-            text += f". The image's own share: {image.value} {image.interval}"
+            text = f"{text.rstrip('.')}. The image's own share: {image.value} {image.interval}"
         definitions.append((f.symbol, text))
     return SensitivityView(
         rows=rows,

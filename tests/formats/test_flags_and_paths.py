@@ -74,6 +74,9 @@ def test_path_shares_get_a_column_and_a_definition(data: dict[str, Any]) -> None
         r.figures["path_share"] for r in view.sensitivity.rows
     )
     assert any(symbol == "path share" for symbol, _ in view.sensitivity.definitions)
+    text = dict(view.sensitivity.definitions)["path share"]
+    # the image's own share follows the definition after one full stop
+    assert "). The image's own share: " in text and ".." not in text
     page = html.render(as_report(with_flags_and_paths(data))).decode()
     assert ">path share<br>" in page
     assert "path_share" not in keys(views.build(data))  # old reports: no column
