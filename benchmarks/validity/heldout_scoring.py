@@ -216,19 +216,22 @@ FIGURES: dict[str, Figure] = {
 }
 
 
-def _lead(t: ProbeTable, idx: Tensor) -> Tensor:
-    """The report's lead as it orders its rows (per_attribute.lead_order): the moved share, ties
-    broken by the flip loss (the loss term's largest 1e-4 is far below any gap between two
-    shares that are not equal)."""
+def _ties_by_flip_loss(first: Tensor, t: ProbeTable, idx: Tensor) -> Tensor:
+    """`first`, ties broken by the flip loss, as per_attribute.lead_order orders a report's
+    rows: the loss term's largest 1e-4 is far below any gap between two unequal values of
+    `first` (a rate moves in steps of 1/n)."""
     loss = _flip_loss(t, idx)
-    return _moved(t, idx) + 1e-4 * loss / (1 + loss)
+    return first + 1e-4 * loss / (1 + loss)
+
+
+def _lead(t: ProbeTable, idx: Tensor) -> Tensor:
+    """The report's lead: the moved share, ties broken by the flip loss."""
+    return _ties_by_flip_loss(_moved(t, idx), t, idx)
 
 
 def _lead_rate(t: ProbeTable, idx: Tensor) -> Tensor:
-    """The lead before the moved share: the flip rate, ties broken by the flip loss (a rate
-    moves in steps of 1/n, far above the loss term's largest 1e-4)."""
-    loss = _flip_loss(t, idx)
-    return _flip_rate(t, idx) + 1e-4 * loss / (1 + loss)
+    """The lead before the moved share: the flip rate, ties broken by the flip loss."""
+    return _ties_by_flip_loss(_flip_rate(t, idx), t, idx)
 
 
 # What a round may declare as the headline: a figure, or the report's lead.
