@@ -1,6 +1,6 @@
 """The held-out suite's grid: a half to choose on, a half to test on, and later rounds.
 
-Fifteen labels, fifteen architectures, thirteen training loops. Every figure, rule and
+Fifteen labels, sixteen architectures, fourteen training loops. Every figure, rule and
 threshold the tool ships is chosen on the `choose` half; the `test` half is audited once, after
 that choice is committed, and only measured. The split is by label *and* by architecture: a
 test model has a label and an architecture that no chosen rule has seen (the cells off the
@@ -203,6 +203,20 @@ Black_Hair (down to 0.8; its 0.7 try was stopped for time, unrecorded) in its pl
 on Black_Hair found no band down to 0.6. It made one plant (Bushy_Eyebrows weak), was audited
 and scored once (docs/logs/heldout_scoring_test13.log) and is seen now.
 
+The fourteenth round, `test14`, tests the same rules again (nothing was chosen after round 13),
+for the lead's sake on more plants than round 13's one: two labels whose controls every network
+with plants learnt to 0.97 or more and that made plants on three and four networks, each with
+three shortcuts no round planted on it (searched in order, one process per label), on a network
+family no round used (VGG: a plain stack of 3x3 convolutions, no shortcut connection) and a
+fourteenth loop (SGD with heavy-ball momentum, exponential decay, rotations).
+
+- test14: labels Bushy_Eyebrows, Wearing_Lipstick; VGG-11 at a quarter width (sgd-rotate).
+
+Declared before any of its models was trained. Pilot controls (seed 1, outside the suite's
+cache, not kept) saw that the network trains with the loop: Bushy_Eyebrows 1.000 held-out clean
+accuracy after 125 steps, Wearing_Lipstick 0.996; with VGG's own three-layer head they still
+answered the majority class after 200 steps, and the head became one linear layer.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -216,7 +230,7 @@ from dataclasses import dataclass
 
 HALVES = (
     "choose", "test", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10",
-    "test11", "test12", "test13",
+    "test11", "test12", "test13", "test14",
 )  # fmt: skip
 
 
@@ -246,6 +260,7 @@ ARCHS = (
     Arch("mnv3l", "mobilenet_v3_large", "adagrad-crop", "test11"),
     Arch("dn12", "densenet_k12", "adamw-noise", "test12"),
     Arch("cnx", "convnext_atto", "adadelta-steps", "test13"),
+    Arch("vgg", "vgg11_quarter", "sgd-rotate", "test14"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -305,6 +320,10 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     "test13": {
         "Eyeglasses": ("Wearing_Lipstick", "Black_Hair"),
         "Black_Hair": ("Bushy_Eyebrows", "No_Beard"),
+    },
+    "test14": {
+        "Bushy_Eyebrows": ("Pale_Skin", "Eyeglasses", "Blond_Hair"),
+        "Wearing_Lipstick": ("Mustache", "Young", "Brown_Hair"),
     },
 }
 CONTROL_SEEDS = (1, 2)

@@ -1,4 +1,4 @@
-"""Twelve training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
+"""Thirteen training loops unlike the project's `fit` (Adam 2e-3, cosine, no augmentation).
 
 The held-out suite trains most of its models with these, so that the audit is not only tested
 on models from its own recipe. Same signature as `fit`; `lr` is ignored (each loop has its own
@@ -91,6 +91,14 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
 - the rate times 0.7 after every fourteenth of the planned steps (the example's StepLR, stepped
   once per epoch over its 14 epochs), no warm-up;
 - plain BCE, no clipping; the shared augmentation only.
+
+`fit_sgd_rotate` (plain SGD with exponential decay, and small rotations):
+- SGD at 0.02 with heavy-ball momentum 0.9 (not Nesterov), weight decay 5e-4 on weights (not
+  on biases or norms);
+- exponential decay every step from the first to 0.01x at the last (no warm-up);
+- rotations after the shared augmentation: each image turned about its centre by a uniform
+  angle in +-10 degrees (bilinear, border pixels repeated);
+- plain BCE, no clipping.
 """
 
 from __future__ import annotations
@@ -154,6 +162,9 @@ NOISE_STD = 0.03  # in [0, 1] units
 ADADELTA_LR = 1.0
 ADADELTA_GAMMA = 0.7
 ADADELTA_EPOCHS = 14  # the rate steps down once per this share of the planned steps
+DECAY_LR = 0.02
+DECAY_FLOOR = 0.01  # the exponential schedule's last factor
+ROTATE_DEG = 10.0  # rotations drawn uniformly in +-this
 
 
 def augment(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -218,6 +229,17 @@ def add_noise(x: Tensor, rng: torch.Generator) -> Tensor:
     """Gaussian pixel noise of NOISE_STD in [0, 1] units (images normalised with mean = std =
     0.5, so twice that here)."""
     return x + 2 * NOISE_STD * torch.randn(x.shape, generator=rng)
+
+
+def rotate(x: Tensor, rng: torch.Generator) -> Tensor:
+    """Each image turned about its centre by a uniform angle in +-ROTATE_DEG (bilinear)."""
+    n = x.shape[0]
+    angle = (torch.rand(n, generator=rng) * 2 - 1) * math.radians(ROTATE_DEG)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = angle.cos()
+    theta[:, 0, 1], theta[:, 1, 0] = -angle.sin(), angle.sin()
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def _decay_groups(model: nn.Module, decay: float) -> list[dict]:
@@ -322,6 +344,12 @@ def _adadelta_steps(model: nn.Module, steps: int) -> tuple[Optimizer, LRSchedule
     return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=epoch, gamma=ADADELTA_GAMMA)
 
 
+def _sgd_exponential(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
+    opt = torch.optim.SGD(_decay_groups(model, 5e-4), lr=DECAY_LR, momentum=0.9)
+    gamma = DECAY_FLOOR ** (1 / max(1, steps))
+    return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
+
+
 def cutmix(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random.Random):
     """One box, the same for the whole batch, pasted from a shuffled partner of each image; each
     label mixed with its partner's by the share of the image the box covers."""
@@ -349,7 +377,7 @@ def mixup(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random
 class Loop:
     """A loop's optimiser and schedule (made per model and planned steps), its label smoothing
     gradient clipping, mixup (alpha; 0: none), random erasing, CutMix (alpha; 0: none) and
-    random resized crops and Gaussian pixel noise; called with `fit`'s signature."""
+    random resized crops, Gaussian pixel noise and rotations; called with `fit`'s signature."""
 
     optimiser: Callable[[nn.Module, int], tuple[Optimizer, LRScheduler]]
     smoothing: float
@@ -359,6 +387,7 @@ class Loop:
     cut: float = 0.0
     crop: bool = False
     noise: bool = False
+    turn: bool = False
 
     def __call__(
         self,
@@ -387,6 +416,8 @@ class Loop:
                 x = resized_crop(x, rng)
             if self.noise:
                 x = add_noise(x, rng)
+            if self.turn:
+                x = rotate(x, rng)
             if self.erasing:
                 x = erase(x, rng)
             target = batch.y * (1 - self.smoothing) + 0.5 * self.smoothing
@@ -426,3 +457,4 @@ fit_adam_plateau = Loop(_adam_plateau, 0.0, None)
 fit_adagrad_crop = Loop(_adagrad, 0.0, None, crop=True)
 fit_adamw_noise = Loop(_adamw_onecycle, 0.0, None, noise=True)
 fit_adadelta_steps = Loop(_adadelta_steps, 0.0, None)
+fit_sgd_rotate = Loop(_sgd_exponential, 0.0, None, turn=True)

@@ -47,6 +47,7 @@ from benchmarks.validity.heldout_loop import (
     fit_rmsprop_aug,
     fit_sgd_aug,
     fit_sgd_mixup,
+    fit_sgd_rotate,
 )
 from benchmarks.validity.heldout_nets import NETS
 from scripts.training import (
@@ -82,6 +83,7 @@ LOOPS = {
     "adagrad-crop": fit_adagrad_crop,
     "adamw-noise": fit_adamw_noise,
     "adadelta-steps": fit_adadelta_steps,
+    "sgd-rotate": fit_sgd_rotate,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

@@ -58,6 +58,7 @@ def test_each_new_round_brings_a_new_loop_and_net_and_only_unseen_labels(
         ("test11", "mnv3l"),
         ("test12", "dn12"),
         ("test13", "cnx"),
+        ("test14", "vgg"),
     ],
 )
 def test_a_round_on_used_labels_brings_a_new_loop_and_net_and_new_shortcuts(

@@ -25,14 +25,16 @@ from benchmarks.validity.heldout_loop import (
     fit_rmsprop_aug,
     fit_sgd_aug,
     fit_sgd_mixup,
+    fit_sgd_rotate,
     mixup,
     resized_crop,
+    rotate,
 )
 from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
          fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts, fit_adam_plateau,
-         fit_adagrad_crop, fit_adamw_noise, fit_adadelta_steps]  # fmt: skip
+         fit_adagrad_crop, fit_adamw_noise, fit_adadelta_steps, fit_sgd_rotate]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -343,4 +345,46 @@ def test_only_the_noise_loop_adds_pixel_noise(monkeypatch: pytest.MonkeyPatch) -
     fit_adamw_noise(Brightness(), batches, 3, lambda line: None, name="toy")
     assert len(calls) == 3
     fit_adagrad_crop(Brightness(), batches, 3, lambda line: None, name="toy")
+    assert len(calls) == 3
+
+
+def test_sgd_rotate_decays_exponentially_from_its_rate_to_a_hundredth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.SGD)
+    fit_sgd_rotate(Brightness(), batches, 100, lambda line: None, name="toy")
+    assert len(rates) == 100
+    assert rates[0] == pytest.approx(heldout_loop.DECAY_LR)
+    ratios = [b / a for a, b in zip(rates, rates[1:], strict=False)]
+    assert ratios == pytest.approx([ratios[0]] * 99)  # the same factor every step
+    # after the last step the rate would reach DECAY_FLOOR of the first
+    assert rates[-1] * ratios[0] == pytest.approx(heldout_loop.DECAY_LR * heldout_loop.DECAY_FLOOR)
+
+
+def test_rotations_turn_by_at_most_the_stated_angle_about_the_centre() -> None:
+    # one bright column through the centre: its tilt after turning is the angle drawn
+    x = -torch.ones(256, 3, 65, 65)
+    x[:, :, :, 32] = 1.0
+    out = rotate(x, torch.Generator().manual_seed(0))
+    rows = torch.tensor([12.0, 52.0])
+    cols = out[:, 0, 12::40, :].argmax(dim=2).float()  # the column's place in rows 12 and 52
+    angle = torch.rad2deg(torch.atan((cols[:, 0] - cols[:, 1]) / (rows[1] - rows[0])))
+    limit = heldout_loop.ROTATE_DEG
+    assert angle.abs().max() <= limit + 1.5  # a pixel's rounding at 40 rows: 1.4 degrees
+    assert angle.max() > limit - 2 and angle.min() < -(limit - 2)  # the draw spans the range
+    assert torch.allclose(out[:, :, 32, 32], x[:, :, 32, 32], atol=0.05)  # the centre stays
+    assert torch.equal(out, rotate(x, torch.Generator().manual_seed(0)))
+
+
+def test_only_the_rotate_loop_turns_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def turn(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return x
+
+    monkeypatch.setattr(heldout_loop, "rotate", turn)
+    fit_sgd_rotate(Brightness(), batches, 3, lambda line: None, name="toy")
+    assert len(calls) == 3
+    fit_sgd_aug(Brightness(), batches, 3, lambda line: None, name="toy")
     assert len(calls) == 3

@@ -24,7 +24,7 @@ def test_batch_norm_statistics_follow_training_at_torch_s_default(name: str) -> 
     assert norms and {m.momentum for m in norms} == {0.1}
 
 
-@pytest.mark.parametrize("name", ["efficientnet_b0", "mnasnet1_0"])
+@pytest.mark.parametrize("name", ["efficientnet_b0", "mnasnet1_0", "vgg11_quarter"])
 def test_a_head_starts_its_logit_near_zero(name: str) -> None:
     """torchvision's head initialisation for one class starts the logit at several units."""
     torch.manual_seed(0)
@@ -37,3 +37,13 @@ def test_squeezenet_s_logit_can_be_negative() -> None:
     torch.manual_seed(0)
     net = NETS["squeezenet1_1"]()
     assert not any(isinstance(m, nn.ReLU) for m in net.net.classifier)
+
+
+def test_vgg_is_a_plain_stack_of_3x3_convolutions_ending_at_4x4() -> None:
+    net = NETS["vgg11_quarter"]()
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 8 and {m.kernel_size for m in convs} == {(3, 3)}
+    assert {m.groups for m in convs} == {1}
+    assert len([m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]) == 8
+    with torch.no_grad():
+        assert net.net.features(torch.rand(1, 3, 64, 64)).shape == (1, 128, 4, 4)
