@@ -4,7 +4,10 @@
 # Arguments go to pytest. Without arguments the whole suite runs as SIA_TEST_SHARDS pytest
 # processes side by side (default 2, one per core of a 2-core runner; 1: one process), each a
 # balanced share of whole modules (tests/sharding.py); their logs follow one another once all
-# have ended. It uses the tools in .venv: run scripts/setup.sh first.
+# have ended. Each shard runs torch on one thread (OMP_NUM_THREADS=1, unless set already): with
+# one core per shard, a second OpenMP thread only waits at barriers, and the small tensors of
+# tests made that 3x slower (test_heldout_loop.py's training loops: 78 s on two threads, 25 s on
+# one, beside two other jobs). It uses the tools in .venv: run scripts/setup.sh first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -42,7 +45,8 @@ shards() {
   trap stop_shards EXIT
   echo "check: pytest, $count shards side by side"
   for ((i = 0; i < count; i++)); do
-    SIA_TEST_SHARD="$i/$count" "$bin/python" -m pytest >"$shard_logs/$i" 2>&1 &
+    OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} SIA_TEST_SHARD="$i/$count" "$bin/python" -m pytest \
+      >"$shard_logs/$i" 2>&1 &
     shard_pids+=($!)
   done
   for i in "${!shard_pids[@]}"; do
