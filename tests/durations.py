@@ -1,7 +1,14 @@
-"""Write tests/durations.json from a pytest JUnit XML report: the seconds each module took.
+"""Write tests/durations.json from pytest JUnit XML reports: the seconds each module took.
 
     .venv/bin/python -m pytest --junitxml=/tmp/junit.xml
     .venv/bin/python -m tests.durations /tmp/junit.xml
+
+or, timed as scripts/check.sh runs them (each shard on one thread, beside the other), one
+report per shard:
+
+    for i in 0 1; do OMP_NUM_THREADS=1 SIA_TEST_SHARD=$i/2 .venv/bin/python -m pytest \
+        --junitxml=/tmp/junit$i.xml & done; wait
+    .venv/bin/python -m tests.durations /tmp/junit0.xml /tmp/junit1.xml
 
 The shards (tests/sharding.py) are balanced by these weights; a stale file only balances them
 less well, it never drops or repeats a test.
@@ -30,10 +37,19 @@ def module_seconds(junit: Path) -> dict[str, float]:
     return {m: round(s, 1) for m, s in sorted(out.items())}
 
 
+def every_module_seconds(junits: list[Path]) -> dict[str, float]:
+    """module_seconds of several reports (the shards of one run) together."""
+    out: dict[str, float] = {}
+    for junit in junits:
+        for module, seconds in module_seconds(junit).items():
+            out[module] = round(out.get(module, 0.0) + seconds, 1)
+    return dict(sorted(out.items()))
+
+
 def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m tests.durations JUNIT.xml")
-    seconds = module_seconds(Path(argv[0]))
+    if not argv:
+        raise SystemExit("usage: python -m tests.durations JUNIT.xml [JUNIT.xml ...]")
+    seconds = every_module_seconds([Path(a) for a in argv])
     DURATIONS.write_text(json.dumps(seconds, indent=1, sort_keys=True) + "\n")
     print(f"{DURATIONS}: {len(seconds)} modules, {sum(seconds.values()):.0f} s in all")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import sharding
-from tests.durations import module_seconds
+from tests.durations import every_module_seconds, module_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,6 +47,16 @@ def test_durations_sum_each_modules_cases(tmp_path: Path) -> None:
         "</testsuite></testsuites>"
     )
     assert module_seconds(junit) == {"tests/test_z.py": 0.2, "tests/x/test_y.py": 3.5}
+    other = tmp_path / "k.xml"  # another shard's report: its modules join, a shared one adds
+    other.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_w" name="d" time="4.0"/>'
+        '<testcase classname="tests.test_z" name="e" time="1.0"/>'
+        "</testsuite></testsuites>"
+    )
+    assert every_module_seconds([junit, other]) == {
+        "tests/test_w.py": 4.0, "tests/test_z.py": 1.2, "tests/x/test_y.py": 3.5
+    }  # fmt: skip
 
 
 def collected(shard: str | None, paths: list[str]) -> list[str]:
