@@ -216,6 +216,11 @@ Declared before any of its models was trained. Pilot controls (seed 1, outside t
 cache, not kept) saw that the network trains with the loop: Bushy_Eyebrows 1.000 held-out clean
 accuracy after 125 steps, Wearing_Lipstick 0.996; with VGG's own three-layer head they still
 answered the majority class after 200 steps, and the head became one linear layer.
+Eyeglasses on Bushy_Eyebrows was used too much at every pull, the WEAKER ones included; Young
+on Wearing_Lipstick made a weak plant at the weaker pull 0.7; Brown_Hair on Wearing_Lipstick
+was never used at 1.0 and 0.99 and too much at 0.91 (its three tries). It made five plants
+(Mustache weak and strong, Young weak, Pale_Skin and Blond_Hair strong), was audited and scored
+once (docs/logs/heldout_scoring_test14.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
