@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -334,20 +335,6 @@ def test_pixel_noise_has_the_stated_spread_and_no_bias() -> None:
     assert torch.equal(out, again)  # drawn from the loop's seeded generator only
 
 
-def test_only_the_noise_loop_adds_pixel_noise(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[int] = []
-
-    def noise(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-        calls.append(x.shape[0])
-        return x
-
-    monkeypatch.setattr(heldout_loop, "add_noise", noise)
-    fit_adamw_noise(Brightness(), batches, 3, lambda line: None, name="toy")
-    assert len(calls) == 3
-    fit_adagrad_crop(Brightness(), batches, 3, lambda line: None, name="toy")
-    assert len(calls) == 3
-
-
 def test_sgd_rotate_decays_exponentially_from_its_rate_to_a_hundredth(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -376,15 +363,21 @@ def test_rotations_turn_by_at_most_the_stated_angle_about_the_centre() -> None:
     assert torch.equal(out, rotate(x, torch.Generator().manual_seed(0)))
 
 
-def test_only_the_rotate_loop_turns_images(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("name", "loop", "other"),
+    [("add_noise", fit_adamw_noise, fit_adagrad_crop), ("rotate", fit_sgd_rotate, fit_sgd_aug)],
+)
+def test_only_its_own_loop_applies_an_augmentation(
+    monkeypatch: pytest.MonkeyPatch, name: str, loop: Callable, other: Callable
+) -> None:
     calls: list[int] = []
 
-    def turn(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    def spy(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         calls.append(x.shape[0])
         return x
 
-    monkeypatch.setattr(heldout_loop, "rotate", turn)
-    fit_sgd_rotate(Brightness(), batches, 3, lambda line: None, name="toy")
+    monkeypatch.setattr(heldout_loop, name, spy)
+    loop(Brightness(), batches, 3, lambda line: None, name="toy")
     assert len(calls) == 3
-    fit_sgd_aug(Brightness(), batches, 3, lambda line: None, name="toy")
+    other(Brightness(), batches, 3, lambda line: None, name="toy")
     assert len(calls) == 3
