@@ -59,6 +59,12 @@ MIN_LEAK_CLASS = 8
 # held-out suite's twelve seen rounds: at 0.08-0.3 it ranks 37-38 of 39 planted shortcuts first
 # (0.2: 37, every one in the top 3), the flip rate 34, the flip loss without a bound 34.
 MOVE = 0.2
+# The signed loss change from which a flip counts a probe in full in the push, the figure a
+# binary target's report leads with (a move toward the positive answer counts +1, away -1).
+# Chosen on the held-out suite's fourteen seen rounds: from 0.02 to 0.1 it ranks all 45 planted
+# shortcuts first (the moved share 42), 0.05 most steadily (in 99.8% of bootstrap resamples of
+# the probes on average, and in at least 94% of them for every plant).
+PUSH_MOVE = 0.05
 
 # Probes of a policy that names no count: the count fairness.yaml's regression section was
 # chosen at on the held-out suite's eleven seen rounds (138 of 140 planted comparisons caught,

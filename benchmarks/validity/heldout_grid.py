@@ -222,6 +222,24 @@ was never used at 1.0 and 0.99 and too much at 0.91 (its three tries). It made f
 (Mustache weak and strong, Young weak, Pale_Skin and Blond_Hair strong), was audited and scored
 once (docs/logs/heldout_scoring_test14.log) and is seen now.
 
+The fifteenth round, `test15`, tests a new lead: the push (binary targets), chosen on the
+fourteen seen rounds' 45 plants, where it ranked all 45 shortcuts first (the moved share 42).
+Each flip's loss change is signed by the way it moves the answer (+ toward the positive class
+as the attribute turns on), counted in full from 0.05 on; the push is the size of the mean.
+The rest is as round 14 ruled. Two labels that made plants before and learn with this
+network and loop, Young (whose plants gave the moved share two of its three misses) and
+Smiling, each with three shortcuts no round planted on it, on a network family no round used
+(AlexNet: large kernels, 11 x 11 and 5 x 5) and a fifteenth loop (Adafactor with warm-up and
+cosine, and Gaussian blur).
+
+- test15: labels Young, Smiling; AlexNet at a quarter width, with batch norm (adafactor-blur).
+
+Declared before any of its models was trained. Pilot controls (seed 1, outside the suite's
+cache, not kept; the loop without its blur) saw that the network trains: Young 0.96 held-out
+clean accuracy by step 225, Smiling 0.95 by 225 (0.78 at 250, mid-schedule), Bushy_Eyebrows
+0.97 by 150, Wearing_Lipstick 1.00 by 125; without batch norm it answered the majority class
+for 150 steps, and a conv-stem ViT for 100.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -235,7 +253,7 @@ from dataclasses import dataclass
 
 HALVES = (
     "choose", "test", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10",
-    "test11", "test12", "test13", "test14",
+    "test11", "test12", "test13", "test14", "test15",
 )  # fmt: skip
 
 
@@ -266,6 +284,7 @@ ARCHS = (
     Arch("dn12", "densenet_k12", "adamw-noise", "test12"),
     Arch("cnx", "convnext_atto", "adadelta-steps", "test13"),
     Arch("vgg", "vgg11_quarter", "sgd-rotate", "test14"),
+    Arch("alx", "alexnet_quarter", "adafactor-blur", "test15"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -329,6 +348,10 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     "test14": {
         "Bushy_Eyebrows": ("Pale_Skin", "Eyeglasses", "Blond_Hair"),
         "Wearing_Lipstick": ("Mustache", "Young", "Brown_Hair"),
+    },
+    "test15": {
+        "Young": ("Smiling", "Bangs", "Bushy_Eyebrows"),
+        "Smiling": ("Bushy_Eyebrows", "Brown_Hair", "Bald"),
     },
 }
 CONTROL_SEEDS = (1, 2)

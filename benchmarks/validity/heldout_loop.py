@@ -99,6 +99,13 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
 - rotations after the shared augmentation: each image turned about its centre by a uniform
   angle in +-10 degrees (bilinear, border pixels repeated);
 - plain BCE, no clipping.
+`fit_adafactor_blur` (Adafactor, the memory-lean optimiser of large-model recipes, and blur):
+- Adafactor at a relative step of 1e-2 (torch's default: each update scaled by its tensor's own
+  RMS), decoupled weight decay 1e-2 on every parameter;
+- linear warm-up over the first 10% of the planned steps, then cosine down to 0 at the last;
+- Gaussian blur after the shared augmentation: half the images blurred by a separable 5 x 5
+  Gaussian of width U(0.3, 1.2) px (border pixels repeated);
+- plain BCE, gradients clipped to norm 1.
 """
 
 from __future__ import annotations
@@ -165,6 +172,12 @@ ADADELTA_EPOCHS = 14  # the rate steps down once per this share of the planned s
 DECAY_LR = 0.02
 DECAY_FLOOR = 0.01  # the exponential schedule's last factor
 ROTATE_DEG = 10.0  # rotations drawn uniformly in +-this
+ADAFACTOR_LR = 1e-2  # Adafactor's relative step: scaled by each tensor's own RMS
+ADAFACTOR_DECAY = 1e-2
+ADAFACTOR_WARMUP = 0.1  # share of the planned steps the rate rises over, then cosine to 0
+BLUR_P = 0.5  # the share of images blurred
+BLUR_SIGMA = (0.3, 1.2)  # a blurred image's Gaussian width, drawn uniformly, in pixels
+BLUR_RADIUS = 2  # the kernel's half width (5 x 5)
 
 
 def augment(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -240,6 +253,22 @@ def rotate(x: Tensor, rng: torch.Generator) -> Tensor:
     theta[:, 0, 1], theta[:, 1, 0] = -angle.sin(), angle.sin()
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def blur(x: Tensor, rng: torch.Generator) -> Tensor:
+    """Each image, with probability BLUR_P, blurred by a separable Gaussian whose width is drawn
+    uniformly in BLUR_SIGMA (edges repeated); the others unchanged."""
+    n, c, h, w = x.shape
+    sigma = BLUR_SIGMA[0] + (BLUR_SIGMA[1] - BLUR_SIGMA[0]) * torch.rand(n, generator=rng)
+    blurred = torch.rand(n, generator=rng) < BLUR_P
+    offsets = torch.arange(-BLUR_RADIUS, BLUR_RADIUS + 1, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (offsets[None, :] / sigma[:, None].to(x.dtype)) ** 2)
+    kernel = kernel / kernel.sum(dim=1, keepdim=True)  # (n, 2r + 1)
+    k = kernel.repeat_interleave(c, dim=0)  # one per image and channel
+    y = F.pad(x.reshape(1, n * c, h, w), (BLUR_RADIUS,) * 4, mode="replicate")
+    y = F.conv2d(y, k[:, None, None, :], groups=n * c)  # along the rows
+    y = F.conv2d(y, k[:, None, :, None], groups=n * c)  # along the columns
+    return torch.where(blurred[:, None, None, None], y.reshape(n, c, h, w), x)
 
 
 def _decay_groups(model: nn.Module, decay: float) -> list[dict]:
@@ -350,6 +379,18 @@ def _sgd_exponential(model: nn.Module, steps: int) -> tuple[Optimizer, LRSchedul
     return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
 
 
+def _adafactor_warmup(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
+    opt = torch.optim.Adafactor(model.parameters(), lr=ADAFACTOR_LR, weight_decay=ADAFACTOR_DECAY)
+    warm = max(1, round(ADAFACTOR_WARMUP * steps))
+
+    def factor(i: int) -> float:  # i: steps taken so far
+        if i < warm:
+            return (i + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (i - warm) / max(1, steps - warm))))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def cutmix(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random.Random):
     """One box, the same for the whole batch, pasted from a shuffled partner of each image; each
     label mixed with its partner's by the share of the image the box covers."""
@@ -377,7 +418,8 @@ def mixup(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random
 class Loop:
     """A loop's optimiser and schedule (made per model and planned steps), its label smoothing
     gradient clipping, mixup (alpha; 0: none), random erasing, CutMix (alpha; 0: none) and
-    random resized crops, Gaussian pixel noise and rotations; called with `fit`'s signature."""
+    random resized crops, Gaussian pixel noise, rotations and blur; called with `fit`'s
+    signature."""
 
     optimiser: Callable[[nn.Module, int], tuple[Optimizer, LRScheduler]]
     smoothing: float
@@ -388,6 +430,7 @@ class Loop:
     crop: bool = False
     noise: bool = False
     turn: bool = False
+    blurs: bool = False
 
     def __call__(
         self,
@@ -418,6 +461,8 @@ class Loop:
                 x = add_noise(x, rng)
             if self.turn:
                 x = rotate(x, rng)
+            if self.blurs:
+                x = blur(x, rng)
             if self.erasing:
                 x = erase(x, rng)
             target = batch.y * (1 - self.smoothing) + 0.5 * self.smoothing
@@ -458,3 +503,4 @@ fit_adagrad_crop = Loop(_adagrad, 0.0, None, crop=True)
 fit_adamw_noise = Loop(_adamw_onecycle, 0.0, None, noise=True)
 fit_adadelta_steps = Loop(_adadelta_steps, 0.0, None)
 fit_sgd_rotate = Loop(_sgd_exponential, 0.0, None, turn=True)
+fit_adafactor_blur = Loop(_adafactor_warmup, 0.0, 1.0, blurs=True)

@@ -37,7 +37,7 @@ from sia_audit.gates.calibrate import MARGINS
 from sia_audit.gates.regression import ProbeTable, regression_verdicts, table_from_report
 from sia_audit.generators.flips import label_changers, label_partners
 from sia_audit.metrics import BootstrapConfig
-from sia_audit.metrics.counterfactual import moved_share
+from sia_audit.metrics.counterfactual import moved_share, push_share, toward_positive
 from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.metrics.weighted import statistic as w_statistic
 from sia_audit.policy import load_policy
@@ -46,6 +46,31 @@ from sia_audit.policy.gates import RegressionSection
 RESULTS = paths.LOGS / "heldout"  # the packed audits heldout_suite.py writes
 SHIPPED = paths.ROOT / "policies" / "fairness.yaml"  # its regression section is scored too
 BOOT = BootstrapConfig(resamples=1000, seed=0, level=0.95)
+
+
+@dataclass(frozen=True)
+class ScoredTable(ProbeTable):
+    """A report's per-probe table and its flips' loss changes signed by the way they move the
+    answer (`toward_positive`, (N, K)), which the push reads."""
+
+    toward: Tensor | None = None
+
+
+def scored_table(
+    table: ProbeTable, report: dict, label: str, leaky: tuple[str, ...]
+) -> ScoredTable:
+    """`table` (read from `report`) with the signed moves of its flips: the label's truth and
+    each flip's direction come from the probes' attributes a0, as the audit reads them."""
+    fields = {f.name: getattr(table, f.name) for f in dataclasses.fields(table)}
+    toward = None
+    probes = report["probes"]
+    if table.flip_loss is not None and probes.get("a0") is not None:
+        names = probes["attributes"]
+        a0 = torch.tensor(probes["a0"], dtype=torch.float64)
+        positive = (a0[:, names.index(label)] >= 0.5).double()
+        cols = [names.index(a) for a in table.attributes]
+        toward = toward_positive(table.flip_loss, a0[:, cols], positive)
+    return ScoredTable(**{**fields, "leaky": leaky}, toward=toward)
 
 
 @dataclass(frozen=True)
@@ -159,7 +184,9 @@ def load_half(half: str, results: Path = RESULTS) -> list[Audit]:
                 band=model["band"],
                 clean_acc=model["clean_acc"],
                 disagree_acc=model.get(f"acc_where_{shortcut}_disagrees") if shortcut else None,
-                table=dataclasses.replace(table_from_report(report, str(path)), leaky=leaky),
+                table=scored_table(
+                    table_from_report(report, str(path)), report, model["label"], leaky
+                ),
             )
         )
     return out
@@ -200,6 +227,12 @@ def _moved(t: ProbeTable, idx: Tensor) -> Tensor:
     return moved_share(t.flip_loss[idx]).mean(dim=0)
 
 
+def _push(t: ProbeTable, idx: Tensor) -> Tensor:
+    """The push: the size of the mean signed move, each probe in full from PUSH_MOVE on."""
+    assert isinstance(t, ScoredTable) and t.toward is not None
+    return push_share(t.toward[idx]).mean(dim=0).abs()
+
+
 def _w_and_flip(t: ProbeTable, idx: Tensor) -> Tensor:
     """Both views at once: the geometric mean of w and the flip loss."""
     return (_w(t, idx).clamp_min(0) * _flip_loss(t, idx)).sqrt()
@@ -213,6 +246,7 @@ FIGURES: dict[str, Figure] = {
     "flip_loss": _flip_loss,
     "w_x_flip_loss": _w_and_flip,
     "moved": _moved,
+    "push": _push,
 }
 
 
@@ -234,10 +268,20 @@ def _lead_rate(t: ProbeTable, idx: Tensor) -> Tensor:
     return _ties_by_flip_loss(_flip_rate(t, idx), t, idx)
 
 
-# What a round may declare as the headline: a figure, or the report's lead.
-RANKERS: dict[str, Figure] = {**FIGURES, "lead": _lead, "lead_rate": _lead_rate}
+def _lead_push(t: ProbeTable, idx: Tensor) -> Tensor:
+    """The lead after the moved share (binary targets): the push, ties broken by the flip loss."""
+    return _ties_by_flip_loss(_push(t, idx), t, idx)
+
+
+# What a round may declare as the headline: a figure, or the report's lead of its time ("lead":
+# the moved share's).
+RANKERS: dict[str, Figure] = {
+    **FIGURES, "lead": _lead, "lead_rate": _lead_rate, "lead_push": _lead_push,
+}  # fmt: skip
 # The figures read from the counterfactual flips, which leave out flips that redraw the label.
-FLIP_FIGURES = frozenset({"flip_rate", "flip_loss", "w_x_flip_loss", "moved", "lead", "lead_rate"})
+FLIP_FIGURES = frozenset(
+    {"flip_rate", "flip_loss", "w_x_flip_loss", "moved", "push", "lead", "lead_rate", "lead_push"}
+)
 
 
 def rank(a: Audit, figure: str, attr: str, leak: bool = True) -> int:
@@ -279,6 +323,11 @@ def subset(t: ProbeTable, idx: Sequence[int]) -> ProbeTable:
         weighted=None if w is None else WeightedInputs(w.delta[i], w.effects[i], w.rise[i]),
         flip_loss=None if t.flip_loss is None else t.flip_loss[i],
         flip_changed=None if t.flip_changed is None else t.flip_changed[i],
+        **(
+            {"toward": None if t.toward is None else t.toward[i]}
+            if isinstance(t, ScoredTable)
+            else {}
+        ),
     )
 
 
@@ -665,6 +714,8 @@ DECLARED["test12"] = dataclasses.replace(
 DECLARED["test13"] = dataclasses.replace(DECLARED["test12"], headline="lead")
 # The fourteenth, the same again (round 13 changed nothing): the lead's test on more plants.
 DECLARED["test14"] = DECLARED["test13"]
+# The fifteenth: the push as the lead (chosen on the fourteen seen rounds), the rest as round 14.
+DECLARED["test15"] = dataclasses.replace(DECLARED["test14"], headline="lead_push")
 
 
 @dataclass(frozen=True)

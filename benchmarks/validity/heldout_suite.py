@@ -36,6 +36,7 @@ from benchmarks.cache_stamp import check_generator
 from benchmarks.validity import heldout_grid as grid
 from benchmarks.validity.heldout_loop import (
     fit_adadelta_steps,
+    fit_adafactor_blur,
     fit_adagrad_crop,
     fit_adam_erase,
     fit_adam_plateau,
@@ -84,6 +85,7 @@ LOOPS = {
     "adamw-noise": fit_adamw_noise,
     "adadelta-steps": fit_adadelta_steps,
     "sgd-rotate": fit_sgd_rotate,
+    "adafactor-blur": fit_adafactor_blur,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

@@ -12,9 +12,11 @@ from torch import Tensor, nn
 from benchmarks.validity import heldout_loop
 from benchmarks.validity.heldout_loop import (
     add_noise,
+    blur,
     cutmix,
     erase,
     fit_adadelta_steps,
+    fit_adafactor_blur,
     fit_adagrad_crop,
     fit_adam_erase,
     fit_adam_plateau,
@@ -35,7 +37,8 @@ from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
          fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts, fit_adam_plateau,
-         fit_adagrad_crop, fit_adamw_noise, fit_adadelta_steps, fit_sgd_rotate]  # fmt: skip
+         fit_adagrad_crop, fit_adamw_noise, fit_adadelta_steps, fit_sgd_rotate,
+         fit_adafactor_blur]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -365,7 +368,11 @@ def test_rotations_turn_by_at_most_the_stated_angle_about_the_centre() -> None:
 
 @pytest.mark.parametrize(
     ("name", "loop", "other"),
-    [("add_noise", fit_adamw_noise, fit_adagrad_crop), ("rotate", fit_sgd_rotate, fit_sgd_aug)],
+    [
+        ("add_noise", fit_adamw_noise, fit_adagrad_crop),
+        ("rotate", fit_sgd_rotate, fit_sgd_aug),
+        ("blur", fit_adafactor_blur, fit_sgd_rotate),
+    ],
 )
 def test_only_its_own_loop_applies_an_augmentation(
     monkeypatch: pytest.MonkeyPatch, name: str, loop: Callable, other: Callable
@@ -381,3 +388,33 @@ def test_only_its_own_loop_applies_an_augmentation(
     assert len(calls) == 3
     other(Brightness(), batches, 3, lambda line: None, name="toy")
     assert len(calls) == 3
+
+
+def test_adafactor_warms_up_over_a_tenth_then_falls_by_a_cosine_to_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.Adafactor)
+    fit_adafactor_blur(Brightness(), batches, 100, lambda line: None, name="toy")
+    peak = heldout_loop.ADAFACTOR_LR
+    assert len(rates) == 100
+    assert rates[:10] == pytest.approx([peak * (i + 1) / 10 for i in range(10)])
+    assert rates[10] == pytest.approx(peak)
+    assert rates[55] == pytest.approx(peak * 0.5 * (1 + math.cos(math.pi * 45 / 90)))
+    assert rates[-1] == pytest.approx(peak * 0.5 * (1 + math.cos(math.pi * 89 / 90)))
+    assert rates[-1] < peak * 0.001
+
+
+def test_blur_smooths_about_half_the_images_and_keeps_their_mean() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(400, 3, 16, 16, generator=g) * 2 - 1
+    out = blur(x, torch.Generator().manual_seed(1))
+    changed = (out - x).flatten(1).abs().amax(dim=1) > 0
+    assert 0.4 < float(changed.float().mean()) < 0.6  # BLUR_P of them
+    assert torch.equal(out[~changed], x[~changed])
+    # a blur lowers the pixel-to-pixel spread of noise and keeps each image's mean (edges aside)
+    assert float(out[changed].std()) < 0.9 * float(x[changed].std())
+    inner = (slice(None), slice(None), slice(4, -4), slice(4, -4))
+    flat = torch.full((1, 3, 16, 16), 0.3)
+    assert torch.allclose(blur(flat.expand(8, -1, -1, -1).clone(), g), flat.expand(8, -1, -1, -1))
+    assert out[changed][inner].mean() == pytest.approx(float(x[changed][inner].mean()), abs=0.01)
+    assert torch.equal(out, blur(x, torch.Generator().manual_seed(1)))

@@ -24,7 +24,9 @@ def test_batch_norm_statistics_follow_training_at_torch_s_default(name: str) -> 
     assert norms and {m.momentum for m in norms} == {0.1}
 
 
-@pytest.mark.parametrize("name", ["efficientnet_b0", "mnasnet1_0", "vgg11_quarter"])
+@pytest.mark.parametrize(
+    "name", ["efficientnet_b0", "mnasnet1_0", "vgg11_quarter", "alexnet_quarter"]
+)
 def test_a_head_starts_its_logit_near_zero(name: str) -> None:
     """torchvision's head initialisation for one class starts the logit at several units."""
     torch.manual_seed(0)
@@ -47,3 +49,14 @@ def test_vgg_is_a_plain_stack_of_3x3_convolutions_ending_at_4x4() -> None:
     assert len([m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]) == 8
     with torch.no_grad():
         assert net.net.features(torch.rand(1, 3, 64, 64)).shape == (1, 128, 4, 4)
+
+
+def test_alexnet_has_its_large_kernels_batch_norm_and_a_7x7_map_pooled_to_4x4() -> None:
+    net = NETS["alexnet_quarter"]()
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert [m.kernel_size[0] for m in convs] == [11, 5, 3, 3, 3]
+    assert convs[0].stride == (2, 2) and {m.groups for m in convs} == {1}
+    assert len([m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]) == 5
+    with torch.no_grad():
+        assert net.net.features(torch.rand(1, 3, 64, 64)).shape == (1, 64, 7, 7)
+        assert net.eval()(torch.rand(2, 3, 64, 64)).shape == (2,)

@@ -173,6 +173,38 @@ def test_the_lead_counts_faces_moved_so_one_huge_change_does_not_win() -> None:
     assert rank(plant, "lead", "Bangs") == 1
 
 
+def pushed(plant: Audit, toward: torch.Tensor) -> Audit:
+    """The plant with its flips' signed moves (`toward_positive`) set."""
+    import dataclasses
+
+    from benchmarks.validity.heldout_scoring import ScoredTable
+
+    t = plant.table
+    fields = {f.name: getattr(t, f.name) for f in dataclasses.fields(t)}
+    return dataclasses.replace(plant, table=ScoredTable(**fields, toward=toward))
+
+
+def test_the_push_counts_moves_one_way_so_a_rival_that_moves_both_ways_does_not_lead() -> None:
+    plant = audit("plant", "plant", 1, "Mustache", "weak")
+    n = len(plant.table.names)
+    toward = torch.zeros(n, len(NAMES), dtype=torch.float64)
+    shortcut, rival = NAMES.index("Mustache"), NAMES.index("Bangs")
+    toward[::2, shortcut] = 0.1  # half the faces pushed one way, past the bound
+    toward[:, rival] = torch.tensor([1.0, -1.0]).repeat(n // 2)  # every face, both ways
+    plant = pushed(plant, toward)
+    assert rank(plant, "push", "Mustache") == 1 and rank(plant, "lead_push", "Mustache") == 1
+    assert RANKERS["push"](plant.table, torch.arange(n))[shortcut] == pytest.approx(0.5)
+    # the moved share counts the rival's faces, whichever way they moved
+    plant.table.flip_loss[:, rival] = toward[:, rival].abs()
+    plant.table.flip_loss[:, shortcut] = toward[:, shortcut].abs()
+    assert rank(plant, "moved", "Bangs") == 1
+    # a push away from the positive class counts as much as one toward it
+    plant.table.toward[:, shortcut] *= -1
+    assert rank(plant, "push", "Mustache") == 1
+    # and its probes go with them into a subset
+    assert torch.equal(subset(plant.table, [0, 2]).toward, toward[[0, 2]])
+
+
 def test_each_declared_round_names_a_headline_and_a_section_the_tool_accepts() -> None:
     for declared in DECLARED.values():
         assert declared.headline in RANKERS
@@ -243,7 +275,7 @@ def test_the_seventh_round_declared_the_flip_loss_alone_and_wider_calibrate_marg
 
 
 @pytest.mark.parametrize(
-    "half", ["test8", "test9", "test10", "test11", "test12", "test13", "test14"]
+    "half", ["test8", "test9", "test10", "test11", "test12", "test13", "test14", "test15"]
 )
 def test_the_eighth_and_ninth_rounds_declared_what_fairness_yaml_ships(half: str) -> None:
     from benchmarks.validity.heldout_scoring import SHIPPED
@@ -252,12 +284,14 @@ def test_the_eighth_and_ninth_rounds_declared_what_fairness_yaml_ships(half: str
     declared = DECLARED[half]
     shipped = load_policy(SHIPPED).gates.regression
     # the cap on each probe's flip loss was chosen after round 11 and declared for round 12
-    capped = half in ("test12", "test13", "test14")
+    capped = half in ("test12", "test13", "test14", "test15")
     then = shipped if capped else shipped.model_copy(update={"flip_loss_cap": None})
     assert declared.regression() == then
     assert (declared.section.get("flip_loss_cap") == 1.0) is capped
-    # the moved share became the lead after round 12; the rounds before declared the flip rate
-    assert declared.headline == ("lead" if half in ("test13", "test14") else "lead_rate")
+    # the moved share became the lead after round 12, the push after round 14; the rounds
+    # before declared the flip rate
+    lead = {"test13": "lead", "test14": "lead", "test15": "lead_push"}.get(half, "lead_rate")
+    assert declared.headline == lead
     assert declared.section["flip_loss_relative_increase"] == 3.0
     assert declared.calibrate_margins() == MARGINS
     # the relative allowance spares a seed that moves an attribute's loss 3-fold, not 5-fold
