@@ -55,9 +55,10 @@ MAX_LABEL_LEAK = 0.07
 # probes a label on 5% of faces has about 3.
 MIN_LEAK_CLASS = 8
 # The loss change (in the task's loss units: nats for the classifiers' cross-entropy) from which
-# a flip counts a probe in full in the moved share, the figure a report leads with. Chosen on the
-# held-out suite's twelve seen rounds: at 0.08-0.3 it ranks 37-38 of 39 planted shortcuts first
-# (0.2: 37, every one in the top 3), the flip rate 34, the flip loss without a bound 34.
+# a flip counts a probe in full in the moved share, the figure a report leads with where there is
+# no push (targets that are not binary, reports before it). Chosen on the held-out suite's twelve
+# seen rounds: at 0.08-0.3 it ranks 37-38 of 39 planted shortcuts first (0.2: 37, every one in
+# the top 3), the flip rate 34, the flip loss without a bound 34.
 MOVE = 0.2
 # The signed loss change from which a flip counts a probe in full in the push, the figure a
 # binary target's report leads with (a move toward the positive answer counts +1, away -1).

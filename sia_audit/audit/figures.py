@@ -12,11 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from torch import Tensor
+
 from sia_audit import defaults
 from sia_audit.generators.flips import label_changers, label_partners
 from sia_audit.metrics import BootstrapConfig
 from sia_audit.metrics import attribute_effect as effect_estimates
-from sia_audit.metrics.counterfactual import counterfactual_flips
+from sia_audit.metrics.counterfactual import counterfactual_flips, toward_positive
 from sia_audit.metrics.editability import Editability
 from sia_audit.metrics.estimate import EmptyMetricError
 from sia_audit.metrics.path import path_attribution
@@ -36,6 +38,8 @@ class Inputs:
     # label, on average over the probes (the largest over frozen attributes); empty without an
     # editability check.
     label_leak: Mapping[str, float] = field(default_factory=dict)
+    # A binary target's truth per probe (1: the positive class), for the push; None otherwise.
+    positive: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,17 @@ def _flips(p: ProbeData, i: Inputs) -> Any | None:
     }
     changers = label_changers(i.names, i.frozen, leaky)  # their flip changes the label too
     kept = [k and a not in changers for a, k in zip(i.names, i.included, strict=True)]
+    toward = None
+    if i.positive is not None and p.a0 is not None:
+        toward = toward_positive(p.flip_loss, p.a0, i.positive)
     return counterfactual_flips(
-        p.flip_loss, p.flip_changed, kept, names=i.names, config=i.config, label_leak=leaky
+        p.flip_loss,
+        p.flip_changed,
+        kept,
+        names=i.names,
+        config=i.config,
+        label_leak=leaky,
+        toward=toward,
     )
 
 
@@ -115,9 +128,16 @@ def attribute_figures(
     frozen: Sequence[str],
     config: BootstrapConfig,
     editability: Editability | None = None,
+    positive: Tensor | None = None,
 ) -> dict[str, Any | None]:
-    """Every row's figure for the main attack's per-probe data, by block name."""
+    """Every row's figure for the main attack's per-probe data, by block name (`positive`: a
+    binary target's truth per probe, for the push)."""
     inputs = Inputs(
-        tuple(names), list(included), tuple(frozen), config, label_leak(editability, frozen)
+        tuple(names),
+        list(included),
+        tuple(frozen),
+        config,
+        label_leak(editability, frozen),
+        positive,
     )
     return {row.block: row.compute(main, inputs) for row in ROWS}

@@ -33,6 +33,7 @@ from sia_audit.metrics.editability import Editability
 from sia_audit.probes.interface import ProbeSet
 from sia_audit.results import AttackSummary, AuditResult, GalleryItem, ProbeData
 from sia_audit.targets.contract import Target
+from sia_audit.targets.tasks.binary import BinaryTask
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def measure(
         frozen,
         b,
         None if editability is None else editability.editability,
+        positive=target.task.labels(probes).cpu() if isinstance(target.task, BinaryTask) else None,
     )
     single = None
     if config.single_attribute:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import itertools
 import shutil
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import click
@@ -60,9 +61,10 @@ def top3(
     values: Sequence[Estimate],
     then: Sequence[Estimate] = (),
     unmeasurable: Collection[str] = (),
+    signs: Mapping[str, int] = MappingProxyType({}),
 ) -> str:
     """The three largest measurable values in the report's order (ties broken by `then`), with
-    their names."""
+    their names (and the sign `signs` gives a name, where it gives one)."""
     ranked = sorted(
         (
             (n, e, t.value if t else 0.0)
@@ -71,7 +73,8 @@ def top3(
         ),
         key=lambda p: lead_order(p[1].value, p[2]),
     )
-    return ", ".join(f"{name} {e.value:.3f}" for name, e, _ in ranked[:3])
+    sign = {name: "+" if v > 0 else "-" for name, v in signs.items()}
+    return ", ".join(f"{name} {sign.get(name, '')}{e.value:.3f}" for name, e, _ in ranked[:3])
 
 
 def _fresh_output(out: Path) -> None:
@@ -141,10 +144,18 @@ def demo(out: Path, count: int | None, threads: int | None) -> None:
     sens, weighted = outcome.result.sensitivity, outcome.result.weighted
     flips = outcome.result.figures.get("counterfactual_flips")
 
+    if flips is not None and flips.push:
+        label = sens.excluded[0] if len(sens.excluded) == 1 else "the positive class"
+        click.echo(
+            "measurable attributes whose flip moves its answer one way on the most faces (push, "
+            f"the report's lead; + toward {label} as the attribute turns on, - away): "
+            + top3(flips.attributes, flips.push, flips.loss, sens.unmeasurable, flips.push_toward)
+        )
     if flips is not None:
         click.echo(
-            "measurable attributes whose flip moves its loss on the most faces (moved share, the "
-            f"report's lead): {top3(flips.attributes, flips.moved, flips.loss, sens.unmeasurable)}"
+            "measurable attributes whose flip moves its loss on the most faces (moved share"
+            + ("" if flips.push else ", the report's lead")
+            + f"): {top3(flips.attributes, flips.moved, flips.loss, sens.unmeasurable)}"
         )
         click.echo(
             "measurable attributes whose flip most often changes its answer (flip rate): "

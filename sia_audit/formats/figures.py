@@ -55,6 +55,9 @@ class SensitivityRow:
     protected: bool
     unmeasurable: bool  # the generator cannot draw it (editability check)
     figures: Mapping[str, Figure | None]  # by column key; None where it has no value (h)
+    # Which way turning it on moves a binary target's answer ("toward Eyeglasses", "away from
+    # Eyeglasses"); "" where the report holds no push for it.
+    toward: str = ""
 
     @property
     def s(self) -> Figure:
@@ -163,12 +166,14 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
     held = [(f, v) for f in PER_ATTRIBUTE if (v := f.read(report))]
     held.sort(key=lambda item: item[0] is not lead)  # the headline first, the rest in order
     names = ordered(report, lead)
+    toward = push_directions(report)
     rows = tuple(
         SensitivityRow(
             attribute=a,
             protected=a in protected,
             unmeasurable=a in unmeasurable,
             figures={f.key: figure(values.get(a), f.digits, a) for f, values in held},
+            toward=toward.get(a, ""),
         )
         for a in names
     )
@@ -214,6 +219,16 @@ def sensitivity_view(report: ReportRecord) -> SensitivityView:
         has_histogram=any(a not in unmeasurable for a in sens.attributes),
         label_leak=_label_leak(report),
     )
+
+
+def push_directions(report: ReportRecord) -> dict[str, str]:
+    """Per attribute with a push: which way turning it on moves the answer, in words (the
+    label is a binary target's one frozen attribute)."""
+    block = report.block(BY_KEY["push"].block)
+    signs = getattr(block, "push_toward", {})
+    frozen = report.sensitivity.excluded
+    label = frozen[0] if len(frozen) == 1 else "the positive class"
+    return {a: f"toward {label}" if v > 0 else f"away from {label}" for a, v in signs.items()}
 
 
 def _label_leak(report: ReportRecord) -> tuple[tuple[str, str], ...]:

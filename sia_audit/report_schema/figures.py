@@ -147,6 +147,9 @@ class AttributeBlock(Reader):
     # The flips' attributes left out because their flip moves the label's classifier reading,
     # by that much on average (absent before they were left out; empty in other blocks).
     label_leak: Mapping[str, float] = field(default_factory=dict)
+    # The flips' push direction per attribute: +1 where turning it on moves a binary target's
+    # answer toward the positive class, -1 away (absent before the push; empty elsewhere).
+    push_toward: Mapping[str, float] = field(default_factory=dict)
 
     def get(self, key: str) -> Mapping[str, EstimateRecord] | None:
         return self.estimates.get(key)
@@ -156,7 +159,7 @@ class AttributeBlock(Reader):
         found: dict[str, Mapping[str, EstimateRecord]] = {}
         scalars: dict[str, EstimateRecord] = {}
         for key in d.obj:
-            if key in ("n", "attributes", "excluded", "label_leak"):
+            if key in ("n", "attributes", "excluded", "label_leak", "push_toward"):
                 continue
             node = d.node(key)
             if "value" in node.obj:  # one estimate
@@ -170,6 +173,7 @@ class AttributeBlock(Reader):
             estimates=found,
             scalars=scalars,
             label_leak=_numbers(d, "label_leak"),
+            push_toward=_numbers(d, "push_toward"),
         )
 
 

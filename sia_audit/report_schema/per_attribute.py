@@ -42,6 +42,11 @@ class AttributeFigure:
 
 PER_ATTRIBUTE: tuple[AttributeFigure, ...] = (
     AttributeFigure(
+        "push", "counterfactual_flips", "push", "push", "push (one way, over the faces)",
+        "how consistently flipping it alone moves the answer one way (toward or away from the "
+        f"positive class), each face in full from a loss change of {defaults.PUSH_MOVE:g} on", 3,
+    ),
+    AttributeFigure(
         "moved", "counterfactual_flips", "moved", "moved", "moved share (faces one flip moves)",
         "the share of faces whose loss flipping it alone moves, each in full from a change of "
         f"{defaults.MOVE:g} on", 3,
@@ -90,16 +95,18 @@ BY_GATE = {f.gate: f for f in PER_ATTRIBUTE if f.gate is not None and not f.norm
 
 # The figure a report leads with (orders its table, draws the chart's first panel, heads the
 # summary): the first of these that the report holds for every attribute it did not leave out.
-# The moved share asks the target directly (flip one attribute through the generator, see how
-# many faces' loss it moves); on the held-out suite's models of other architectures and training
-# loops it ranked planted shortcuts first more often than the flip rate, SIA's w and s
-# (docs/validity.md). A flip that redraws the label (Bald or Young on a hair colour) is left out
-# of the flip figures (audit.figures), so it sorts last. Reports written before the moved share
-# lead with the flip rate. The paper's s stays beside it.
-HEADLINE = ("moved", "flip_rate", "w", "s")
+# The push and the moved share ask the target directly (flip one attribute through the
+# generator, see how it answers); the push (binary targets) counts only moves that go one way,
+# so a large change of the image that moves the answer both ways does not lead. On the held-out
+# suite's models of other architectures and training loops they ranked planted shortcuts first
+# more often than the flip rate, SIA's w and s (docs/validity.md). A flip that redraws the label
+# (Bald or Young on a hair colour) is left out of the flip figures (audit.figures), so it sorts
+# last. Other targets, and reports written before the push, lead with the moved share; reports
+# before that with the flip rate. The paper's s stays beside it.
+HEADLINE = ("push", "moved", "flip_rate", "w", "s")
 # Where the headline ties (the flip rate is a count over the probes), the order falls to this
 # figure of the same flips.
-TIEBREAK = {"moved": "flip_loss", "flip_rate": "flip_loss"}
+TIEBREAK = {"push": "flip_loss", "moved": "flip_loss", "flip_rate": "flip_loss"}
 
 
 def headline(report: ReportRecord) -> AttributeFigure:

@@ -51,9 +51,11 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
     # neighbours within 0.01 of the threshold, not pinned here).
     assert [g for g in failed if g.startswith("weighted")] == ["weighted_sensitivity[Mustache]"]
     assert {"sensitivity s[Mustache]", "sdar(s)"} <= set(failed)
-    # The moved share, the figure the report leads with, ranks it first, as do the flip rate, w
-    # and s.
+    # The push, the figure the report leads with, ranks it first (turning a moustache on moves
+    # the answer toward Eyeglasses, as planted), as do the moved share, the flip rate, w and s.
+    assert report["figures"]["counterfactual_flips"]["push_toward"]["Mustache"] == 1
     for block in (
+        report["figures"]["counterfactual_flips"]["push"],
         report["figures"]["counterfactual_flips"]["moved"],
         report["figures"]["counterfactual_flips"]["rate"],
         report["figures"]["weighted_sensitivity"]["w"],
@@ -68,11 +70,15 @@ def test_demo_catches_the_planted_mustache_shortcut(demo) -> None:
     assert "as a pull request on its truthful control" in output
     assert "and, against the control, its regression gate" in output
     lead = re.search(
-        r"whose flip moves its loss on the most faces \(moved share, the report's lead\): "
-        r"(\w+) ",
+        r"whose flip moves its answer one way on the most faces \(push, the report's lead; "
+        r"\+ toward Eyeglasses as the attribute turns on, - away\): (\w+) \+",
         output,
     )
     assert lead and lead[1] == "Mustache", output
+    moved = re.search(
+        r"whose flip moves its loss on the most faces \(moved share\): (\w+) ", output
+    )
+    assert moved and moved[1] == "Mustache", output
     rate = re.search(r"whose flip most often changes its answer \(flip rate\): (\w+) ", output)
     assert rate and rate[1] == "Mustache", output
 

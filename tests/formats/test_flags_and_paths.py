@@ -183,6 +183,51 @@ def test_counterfactual_flips_get_their_columns_from_the_one_table(data: dict[st
     assert rates == sorted(rates, reverse=True)
 
 
+def test_a_binary_target_s_push_leads_and_says_which_way_each_attribute_moves_it(
+    data: dict[str, Any],
+) -> None:
+    from sia_audit.metrics.counterfactual import counterfactual_flips, toward_positive
+
+    d = with_flags_and_paths(data)
+    names = d["figures"]["sensitivity"]["attributes"]
+    g = torch.Generator().manual_seed(2)
+    loss = torch.rand(8, len(names), generator=g) - 0.5
+    a0 = (torch.rand(8, len(names), generator=g) > 0.5).float()
+    positive = torch.tensor([0.0, 1.0] * 4)
+    flips = counterfactual_flips(
+        loss,
+        torch.rand(8, len(names), generator=g) > 0.7,
+        names=names,
+        config=BootstrapConfig(resamples=50),
+        toward=toward_positive(loss, a0, positive),
+    )
+    assert set(flips.push_toward.values()) == {-1, 1}  # the fixture has both directions
+    d["figures"]["counterfactual_flips"] = flips.as_dict()
+    view = views.build(d)
+    assert view.sensitivity.lead.key == "push" and keys(view)[:2] == ["push", "moved"]
+    push = [flips.push[flips.attributes.index(r.attribute)].value for r in view.sensitivity.rows]
+    assert push == sorted(push, reverse=True)
+    label = d["figures"]["sensitivity"]["excluded"]
+    assert len(label) == 1  # a binary target's one frozen attribute: its label
+    for r in view.sensitivity.rows:
+        way = "toward" if flips.push_toward[r.attribute] > 0 else "away from"
+        assert r.toward == f"{way} {label[0]}"
+    page = html.render(as_report(d)).decode()
+    top = view.sensitivity.rows[0]
+    assert f'<br><span class="interval">on: {top.toward}</span>' in page
+    text = markdown.render(as_report(d)).decode()
+    leans = text.split("leans on most (push:")[1].split("\n")[0]
+    assert f"`{top.attribute}`" in leans and f"(turned on: {top.toward})" in leans
+    # a target that is not binary has no push: the moved share leads, with no direction
+    del (
+        d["figures"]["counterfactual_flips"]["push"],
+        d["figures"]["counterfactual_flips"]["push_toward"],
+    )
+    other = views.build(d)
+    assert other.sensitivity.lead.key == "moved"
+    assert all(r.toward == "" for r in other.sensitivity.rows)
+
+
 def test_flips_that_redraw_the_label_are_listed_last_with_their_move(data: dict[str, Any]) -> None:
     from sia_audit.metrics.counterfactual import counterfactual_flips
 

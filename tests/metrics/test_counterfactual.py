@@ -87,3 +87,61 @@ def test_the_change_is_paired_by_probe_id() -> None:
     assert diff.of("a").value == pytest.approx(0.25)
     assert diff.of("b").value == 0 and diff.loss[0].value == pytest.approx(0.0)
     assert diff.of("a").definition.startswith("Change head - baseline")
+
+
+def test_toward_positive_signs_each_loss_change_by_the_way_the_answer_moves() -> None:
+    from sia_audit.metrics.counterfactual import toward_positive
+
+    # a binary cross-entropy falls as the logit rises on a positive face and rises on a negative
+    loss = torch.tensor([[-0.3, 0.3], [0.3, -0.3]])
+    a0 = torch.tensor([[0.0, 1.0], [0.0, 0.5]])  # face 0: a turns on, b turns off
+    positive = torch.tensor([1.0, 0.0])
+    t = toward_positive(loss, a0, positive)
+    # face 0 is positive: a's flip lowered its loss as a turned on (toward +); b's flip raised
+    # it as b turned off, so turning b on moves the answer toward + as well
+    assert t[0].tolist() == pytest.approx([0.3, 0.3])
+    # face 1 is negative: a's flip raised its loss (the answer moved toward +) as a turned on;
+    # b sits at 0.5, where a flip has no direction
+    assert t[1].tolist() == pytest.approx([0.3, 0.0])
+    with pytest.raises(ValueError, match="expected a0"):
+        toward_positive(loss, a0[:, :1], positive)
+
+
+def test_the_push_is_the_size_of_the_mean_move_and_keeps_its_direction() -> None:
+    from sia_audit.metrics.counterfactual import toward_positive
+
+    loss = torch.tensor([[0.5, -0.5], [-0.5, 0.5], [0.5, 0.5], [-0.5, 0.02]])
+    changed = torch.zeros(4, 2, dtype=torch.bool)
+    a0 = torch.zeros(4, 2)  # every flip turns its attribute on
+    positive = torch.tensor([0.0, 1.0, 0.0, 1.0])
+    toward = toward_positive(loss, a0, positive)
+    flips = counterfactual_flips(loss, changed, names=("a", "b"), config=CONFIG, toward=toward)
+    assert pytest.approx(0.05) == defaults.PUSH_MOVE
+    # a: every face's answer moved toward + past the bound (the loss fell on the positive ones)
+    assert flips.push[0].value == pytest.approx(1.0) and flips.push_toward["a"] == 1
+    # b: -1, -1, +1 and 0.02 / 0.05 of a face away (-0.4): a mean of -0.35, away from +
+    assert flips.push[1].value == pytest.approx(0.35)
+    assert flips.push_toward["b"] == -1
+    assert flips.push[1].low <= flips.push[1].value <= flips.push[1].high
+    assert flips.push[0].definition.startswith("Push of a")
+    written = flips.as_dict()
+    assert written["push_toward"] == {"a": 1, "b": -1}
+    assert written["push"]["a"]["value"] == pytest.approx(1.0)
+    # without the signed moves (a target that is not binary) there is no push to write
+    assert "push" not in counterfactual_flips(loss, changed, config=CONFIG).as_dict()
+
+
+def test_a_large_change_that_moves_the_answer_both_ways_pushes_less_than_a_small_one_way() -> None:
+    from sia_audit.metrics.counterfactual import toward_positive
+
+    n = 40
+    positive = (torch.arange(n) % 2).float()
+    a0 = torch.zeros(n, 2)
+    big = torch.where(torch.arange(n) % 4 < 2, 2.0, -2.0)  # every face moved far, both ways
+    small = torch.where(positive > 0, -0.1, 0.1)  # every face a little, always toward +
+    loss = torch.stack([big, small], dim=1)
+    toward = toward_positive(loss, a0, positive)
+    flips = counterfactual_flips(loss, torch.zeros(n, 2, dtype=torch.bool), config=CONFIG,
+                                 toward=toward)  # fmt: skip
+    assert flips.moved[0].value == pytest.approx(1.0) and flips.moved[1].value == pytest.approx(0.5)
+    assert flips.push[0].value < 0.1 and flips.push[1].value == pytest.approx(1.0)
