@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from benchmarks.validity.heldout_rounds import lead_rows, margin_rows, section_rows, size_rows
 from sia_audit.policy.gates import RegressionSection
 from tests.benchmarks.validity.test_heldout_scoring import audit
@@ -46,13 +48,18 @@ def test_lead_rows_count_plants_led_by_their_shortcut_per_round_and_pooled() -> 
     control = audit("c1", "control", 1, None, "control")
     plant = audit("p", "plant", 1, "Mustache", "weak")  # Mustache's flips move its answers most
     other = dataclasses.replace(plant, shortcut="Bangs")  # named a shortcut that does not lead
-    second = rank(other, "lead", "Bangs")
-    assert second > 1 and rank(other, "lead_rate", "Bangs") > 1
+    second = rank(other, "lead_push", "Bangs")
+    assert second > 1 and rank(other, "lead", "Bangs") > 1 and rank(other, "lead_rate", "Bangs") > 1
     assert lead_rows({"one": [control, plant], "two": [control, other]})[2:] == [
-        "| one | 1 | 1/1 | 1/1 | 1/1 |",
-        f"| two | 1 | 0/1 | {int(second <= 3)}/1 | 0/1 |",
-        f"| **all** | 2 | 1/2 | {1 + int(second <= 3)}/2 | 1/2 |",
+        "| one | 1 | 1/1 | 1/1 | 1/1 | 1/1 |",
+        f"| two | 1 | 0/1 | {int(second <= 3)}/1 | 0/1 | 0/1 |",
+        f"| **all** | 2 | 1/2 | {1 + int(second <= 3)}/2 | 1/2 | 1/2 |",
     ]
+    # a plant the push leads and the moved share does not counts in the first column only
+    loss = plant.table.flip_loss.clone()
+    loss[:, 1] = torch.tensor([1.0, -1.0]).repeat(32)  # Bangs moves every face, both ways
+    both = dataclasses.replace(plant, table=dataclasses.replace(plant.table, flip_loss=loss))
+    assert lead_rows({"one": [control, both]})[2] == "| one | 1 | 1/1 | 1/1 | 0/1 | 1/1 |"
 
 
 def test_size_rows_pool_the_rounds_per_probe_count() -> None:

@@ -11,6 +11,7 @@ from benchmarks.validity.heldout_scoring import (
     DECLARED,
     RANKERS,
     Audit,
+    ScoredTable,
     choice_lines,
     chunks,
     decide,
@@ -23,20 +24,19 @@ from benchmarks.validity.heldout_scoring import (
 )
 from sia_audit import defaults
 from sia_audit.gates.calibrate import MARGINS
-from sia_audit.gates.regression import ProbeTable
 from sia_audit.metrics.weighted import WeightedInputs
 from sia_audit.policy.gates import RegressionSection
 
 NAMES = ("Bald", "Bangs", "Eyeglasses", "Mustache", "Smiling")
 
 
-def table(shortcut: str | None, n: int = 64, seed: int = 0) -> ProbeTable:
+def table(shortcut: str | None, n: int = 64, seed: int = 0) -> ScoredTable:
     g = torch.Generator().manual_seed(seed)
     changed = torch.rand(n, len(NAMES), generator=g) < 0.02
     if shortcut is not None:
         changed[::3, NAMES.index(shortcut)] = True
     delta = torch.rand(n, len(NAMES), generator=g, dtype=torch.float64) * 0.2
-    return ProbeTable(
+    return ScoredTable(
         names=tuple(f"p{i}" for i in range(n)),
         attributes=NAMES,
         frozen=("Eyeglasses",),
@@ -47,6 +47,7 @@ def table(shortcut: str | None, n: int = 64, seed: int = 0) -> ProbeTable:
         weighted=WeightedInputs(delta, delta * 0.1, torch.ones(n, dtype=torch.float64)),
         flip_loss=changed.double(),
         flip_changed=changed,
+        toward=changed.double(),  # every flip that moves the answer moves it toward +
     )
 
 
@@ -175,13 +176,7 @@ def test_the_lead_counts_faces_moved_so_one_huge_change_does_not_win() -> None:
 
 def pushed(plant: Audit, toward: torch.Tensor) -> Audit:
     """The plant with its flips' signed moves (`toward_positive`) set."""
-    import dataclasses
-
-    from benchmarks.validity.heldout_scoring import ScoredTable
-
-    t = plant.table
-    fields = {f.name: getattr(t, f.name) for f in dataclasses.fields(t)}
-    return dataclasses.replace(plant, table=ScoredTable(**fields, toward=toward))
+    return dataclasses.replace(plant, table=dataclasses.replace(plant.table, toward=toward))
 
 
 def test_the_push_counts_moves_one_way_so_a_rival_that_moves_both_ways_does_not_lead() -> None:
