@@ -62,7 +62,7 @@ MIN_LEAK_CLASS = 8
 MOVE = 0.2
 # The signed loss change from which a flip counts a probe in full in the push, the figure a
 # binary target's report leads with (a move toward the positive answer counts +1, away -1).
-# Chosen on the held-out suite's fourteen seen rounds: from 0.02 to 0.1 it ranks all 45 planted
+# Chosen on the held-out suite's fourteen seen rounds: from 0.01 to 0.1 it ranks all 45 planted
 # shortcuts first (the moved share 42), 0.05 most steadily (in 99.8% of bootstrap resamples of
 # the probes on average, and in at least 94% of them for every plant).
 PUSH_MOVE = 0.05
