@@ -238,7 +238,10 @@ Declared before any of its models was trained. Pilot controls (seed 1, outside t
 cache, not kept; the loop without its blur) saw that the network trains: Young 0.96 held-out
 clean accuracy by step 225, Smiling 0.95 by 225 (0.78 at 250, mid-schedule), Bushy_Eyebrows
 0.97 by 150, Wearing_Lipstick 1.00 by 125; without batch norm it answered the majority class
-for 150 steps, and a conv-stem ViT for 100.
+for 150 steps, and a conv-stem ViT for 100. Bushy_Eyebrows on Smiling was used too much at
+every pull down to 0.7 and made a weak plant at the weaker pull 0.6. It made six plants, all
+weak (Smiling, Bangs and Bushy_Eyebrows on Young; Brown_Hair, Bald and Bushy_Eyebrows on
+Smiling), was audited and scored once (docs/logs/heldout_scoring_test15.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into

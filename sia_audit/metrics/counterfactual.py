@@ -12,8 +12,9 @@ the flips the editability check draws) and the target is read on G(x0, a') again
 - the push (binary targets): which way the flip moves the target's answer. Each probe's loss
   change is signed + where turning the attribute on moves the answer toward the positive class
   (or turning it off moves it away) and - otherwise, counted in full from `PUSH_MOVE` on; the
-  push is the size of the mean. A target that takes the attribute for the label moves the same way on every
-  face; one that merely reacts to a large change of the image moves both ways, and those cancel.
+  push is the size of the mean. A target that takes the attribute for the label moves the same
+  way on every face; one that merely reacts to a large change of the image moves both ways,
+  and those cancel.
 
 No attack is involved: it measures what the target does when only k changes, so a model that
 leans on a shortcut changes its answer where a truthful one does not. The label's own attribute
