@@ -243,6 +243,20 @@ every pull down to 0.7 and made a weak plant at the weaker pull 0.6. It made six
 weak (Smiling, Bangs and Bushy_Eyebrows on Young; Brown_Hair, Bald and Bushy_Eyebrows on
 Smiling), was audited and scored once (docs/logs/heldout_scoring_test15.log) and is seen now.
 
+The sixteenth round, `test16`, tests the same rules again (nothing was chosen after round 15),
+for more plants under the push and more null pairs under the regression section that failed
+one of round 15's: two labels that made plants on four and more networks, each with three
+shortcuts no round planted on it (searched in order, one process per label), on a network
+family no round used (Network in Network: 1x1 convolutions, no fully connected layer) and a
+sixteenth loop (AMSGrad with an inverse square-root schedule, and saturation jitter).
+
+- test16: labels Wearing_Lipstick, Bushy_Eyebrows; Network in Network with batch norm
+  (amsgrad-saturation).
+
+Declared before any of its models was trained. Pilot controls (seed 1, outside the suite's
+cache, not kept; the loop without its saturation jitter) saw that the network trains:
+Bushy_Eyebrows 0.91 held-out clean accuracy by step 50, Wearing_Lipstick 0.97.
+
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
 an unchanged recipe). A plant is realistic when held-out clean accuracy >= 0.90 and accuracy
@@ -256,7 +270,7 @@ from dataclasses import dataclass
 
 HALVES = (
     "choose", "test", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10",
-    "test11", "test12", "test13", "test14", "test15",
+    "test11", "test12", "test13", "test14", "test15", "test16",
 )  # fmt: skip
 
 
@@ -288,6 +302,7 @@ ARCHS = (
     Arch("cnx", "convnext_atto", "adadelta-steps", "test13"),
     Arch("vgg", "vgg11_quarter", "sgd-rotate", "test14"),
     Arch("alx", "alexnet_quarter", "adafactor-blur", "test15"),
+    Arch("nin", "nin_bn", "amsgrad-saturation", "test16"),
 )
 
 # Per label, the half and two shortcuts from other regions of the face (none hidden by the
@@ -355,6 +370,10 @@ REUSED: dict[str, dict[str, tuple[str, ...]]] = {
     "test15": {
         "Young": ("Smiling", "Bangs", "Bushy_Eyebrows"),
         "Smiling": ("Bushy_Eyebrows", "Brown_Hair", "Bald"),
+    },
+    "test16": {
+        "Wearing_Lipstick": ("Black_Hair", "Bald", "Male"),
+        "Bushy_Eyebrows": ("Black_Hair", "Mouth_Slightly_Open", "No_Beard"),
     },
 }
 CONTROL_SEEDS = (1, 2)

@@ -106,6 +106,13 @@ repeated), contrast x U(0.9, 1.1) and brightness + U(-0.05, 0.05) in [0, 1] unit
 - Gaussian blur after the shared augmentation: half the images blurred by a separable 5 x 5
   Gaussian of width U(0.3, 1.2) px (border pixels repeated);
 - plain BCE, gradients clipped to norm 1.
+`fit_amsgrad_saturation` (Adam's AMSGrad variant, the transformer schedule, colour saturation):
+- Adam at 1e-3 with AMSGrad (the running maximum of the second moment), no weight decay;
+- linear warm-up over the first 5% of the planned steps, then the rate falls as the inverse
+  square root of the step (the schedule of "Attention is all you need");
+- saturation jitter after the shared augmentation: each image's colours moved toward their own
+  grey (BT.601 luma) or away from it by a factor U(0.6, 1.4), clipped to the pixel range;
+- plain BCE, no clipping.
 """
 
 from __future__ import annotations
@@ -178,6 +185,10 @@ ADAFACTOR_WARMUP = 0.1  # share of the planned steps the rate rises over, then c
 BLUR_P = 0.5  # the share of images blurred
 BLUR_SIGMA = (0.3, 1.2)  # a blurred image's Gaussian width, drawn uniformly, in pixels
 BLUR_RADIUS = 2  # the kernel's half width (5 x 5)
+AMSGRAD_LR = 1e-3
+AMSGRAD_WARMUP = 0.05  # share of the planned steps the rate rises over, then 1 / sqrt(step)
+SATURATION = (0.6, 1.4)  # each image's colour saturation scaled by a factor drawn uniformly
+LUMA = (0.299, 0.587, 0.114)  # the grey an image desaturates toward (ITU-R BT.601)
 
 
 def augment(x: Tensor, rng: torch.Generator) -> Tensor:
@@ -269,6 +280,17 @@ def blur(x: Tensor, rng: torch.Generator) -> Tensor:
     y = F.conv2d(y, k[:, None, None, :], groups=n * c)  # along the rows
     y = F.conv2d(y, k[:, None, :, None], groups=n * c)  # along the columns
     return torch.where(blurred[:, None, None, None], y.reshape(n, c, h, w), x)
+
+
+def saturate(x: Tensor, rng: torch.Generator) -> Tensor:
+    """Each image's colour saturation scaled by a factor drawn uniformly in SATURATION: every
+    pixel moved toward (below 1) or away from (above 1) its own grey, clipped to the pixel range
+    (images normalised with mean = std = 0.5)."""
+    factor = SATURATION[0] + (SATURATION[1] - SATURATION[0]) * torch.rand(x.shape[0], generator=rng)
+    u = (x + 1) / 2
+    grey = (u * torch.tensor(LUMA, dtype=x.dtype)[None, :, None, None]).sum(dim=1, keepdim=True)
+    u = (grey + factor[:, None, None, None].to(x.dtype) * (u - grey)).clamp(0.0, 1.0)
+    return u * 2 - 1
 
 
 def _decay_groups(model: nn.Module, decay: float) -> list[dict]:
@@ -391,6 +413,16 @@ def _adafactor_warmup(model: nn.Module, steps: int) -> tuple[Optimizer, LRSchedu
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+def _amsgrad_rsqrt(model: nn.Module, steps: int) -> tuple[Optimizer, LRScheduler]:
+    opt = torch.optim.Adam(model.parameters(), lr=AMSGRAD_LR, amsgrad=True)
+    warm = max(1, round(AMSGRAD_WARMUP * steps))
+
+    def factor(i: int) -> float:  # i: steps taken so far
+        return (i + 1) / warm if i < warm else (warm / (i + 1)) ** 0.5
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def cutmix(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random.Random):
     """One box, the same for the whole batch, pasted from a shuffled partner of each image; each
     label mixed with its partner's by the share of the image the box covers."""
@@ -418,8 +450,8 @@ def mixup(x: Tensor, y: Tensor, alpha: float, rng: torch.Generator, draw: random
 class Loop:
     """A loop's optimiser and schedule (made per model and planned steps), its label smoothing
     gradient clipping, mixup (alpha; 0: none), random erasing, CutMix (alpha; 0: none) and
-    random resized crops, Gaussian pixel noise, rotations and blur; called with `fit`'s
-    signature."""
+    random resized crops, Gaussian pixel noise, rotations, blur and saturation; called with
+    `fit`'s signature."""
 
     optimiser: Callable[[nn.Module, int], tuple[Optimizer, LRScheduler]]
     smoothing: float
@@ -431,6 +463,7 @@ class Loop:
     noise: bool = False
     turn: bool = False
     blurs: bool = False
+    saturates: bool = False
 
     def __call__(
         self,
@@ -463,6 +496,8 @@ class Loop:
                 x = rotate(x, rng)
             if self.blurs:
                 x = blur(x, rng)
+            if self.saturates:
+                x = saturate(x, rng)
             if self.erasing:
                 x = erase(x, rng)
             target = batch.y * (1 - self.smoothing) + 0.5 * self.smoothing
@@ -504,3 +539,4 @@ fit_adamw_noise = Loop(_adamw_onecycle, 0.0, None, noise=True)
 fit_adadelta_steps = Loop(_adadelta_steps, 0.0, None)
 fit_sgd_rotate = Loop(_sgd_exponential, 0.0, None, turn=True)
 fit_adafactor_blur = Loop(_adafactor_warmup, 0.0, 1.0, blurs=True)
+fit_amsgrad_saturation = Loop(_amsgrad_rsqrt, 0.0, None, saturates=True)

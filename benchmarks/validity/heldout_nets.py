@@ -201,6 +201,39 @@ def alexnet_quarter() -> nn.Module:
     return OneLogit(net)
 
 
+class NetworkInNetwork(nn.Module):
+    """Network in Network (Lin, Chen and Yan, 2013) with batch norm, 0.12M parameters: three
+    "mlpconv" blocks (a k x k convolution, then two 1x1 convolutions: a small MLP slid over the
+    image), max-pools and dropout between them, and no fully connected layer: the last 1x1
+    convolution gives one map, averaged over the image into the logit. The first convolution
+    (5 x 5, 48 channels) runs at stride 2: at stride 1 a training step of 64 faces took 1.7 s
+    here, at 2 0.6 s. Pilot controls (seed 1, outside the cache; the loop without its saturation
+    jitter) reached 0.91 held-out clean accuracy on Bushy_Eyebrows and 0.97 on Wearing_Lipstick
+    by step 50."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def mlpconv(c_in: int, widths: tuple[int, int, int], k: int, stride: int = 1) -> list:
+            a, b, c = widths
+            return [
+                nn.Conv2d(c_in, a, k, stride, k // 2), nn.BatchNorm2d(a), nn.ReLU(True),
+                nn.Conv2d(a, b, 1), nn.BatchNorm2d(b), nn.ReLU(True),
+                nn.Conv2d(b, c, 1),
+            ]  # fmt: skip
+
+        self.features = nn.Sequential(
+            *mlpconv(3, (48, 40, 24), 5, 2), nn.BatchNorm2d(24), nn.ReLU(True),
+            nn.MaxPool2d(3, 2, 1), nn.Dropout(0.3),
+            *mlpconv(24, (64, 64, 64), 5), nn.BatchNorm2d(64), nn.ReLU(True),
+            nn.MaxPool2d(3, 2, 1), nn.Dropout(0.3),
+            *mlpconv(64, (96, 96, 1), 3),
+        )  # fmt: skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(x).mean(dim=(2, 3))[:, 0]
+
+
 NETS: dict[str, Callable[[], nn.Module]] = {
     "cnn": SmallCNN,
     "mobilenet_v3_small": mobilenet_v3_small,
@@ -219,4 +252,5 @@ NETS: dict[str, Callable[[], nn.Module]] = {
     "convnext_atto": convnext_atto,
     "vgg11_quarter": vgg11_quarter,
     "alexnet_quarter": alexnet_quarter,
+    "nin_bn": NetworkInNetwork,
 }

@@ -716,6 +716,8 @@ DECLARED["test13"] = dataclasses.replace(DECLARED["test12"], headline="lead")
 DECLARED["test14"] = DECLARED["test13"]
 # The fifteenth: the push as the lead (chosen on the fourteen seen rounds), the rest as round 14.
 DECLARED["test15"] = dataclasses.replace(DECLARED["test14"], headline="lead_push")
+# The sixteenth, the same again (round 15 changed nothing): the push and the section on more models.
+DECLARED["test16"] = DECLARED["test15"]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from benchmarks.validity.heldout_loop import (
     fit_adamax_restarts,
     fit_adamw_aug,
     fit_adamw_noise,
+    fit_amsgrad_saturation,
     fit_nadam_cutmix,
     fit_radam_smooth,
     fit_rmsprop_aug,
@@ -86,6 +87,7 @@ LOOPS = {
     "adadelta-steps": fit_adadelta_steps,
     "sgd-rotate": fit_sgd_rotate,
     "adafactor-blur": fit_adafactor_blur,
+    "amsgrad-saturation": fit_amsgrad_saturation,
 }
 AUDIT_POLICY = """version: 1
 probes: {source: builtin:synthfaces, count: 256, seed: 0, size: 64}

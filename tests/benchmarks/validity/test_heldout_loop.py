@@ -23,6 +23,7 @@ from benchmarks.validity.heldout_loop import (
     fit_adamax_restarts,
     fit_adamw_aug,
     fit_adamw_noise,
+    fit_amsgrad_saturation,
     fit_nadam_cutmix,
     fit_radam_smooth,
     fit_rmsprop_aug,
@@ -32,13 +33,14 @@ from benchmarks.validity.heldout_loop import (
     mixup,
     resized_crop,
     rotate,
+    saturate,
 )
 from scripts.training import Batch
 
 LOOPS = [fit_sgd_aug, fit_adamw_aug, fit_rmsprop_aug, fit_sgd_mixup, fit_adam_erase,
          fit_nadam_cutmix, fit_radam_smooth, fit_adamax_restarts, fit_adam_plateau,
          fit_adagrad_crop, fit_adamw_noise, fit_adadelta_steps, fit_sgd_rotate,
-         fit_adafactor_blur]  # fmt: skip
+         fit_adafactor_blur, fit_amsgrad_saturation]  # fmt: skip
 
 
 class Brightness(nn.Module):
@@ -372,6 +374,7 @@ def test_rotations_turn_by_at_most_the_stated_angle_about_the_centre() -> None:
         ("add_noise", fit_adamw_noise, fit_adagrad_crop),
         ("rotate", fit_sgd_rotate, fit_sgd_aug),
         ("blur", fit_adafactor_blur, fit_sgd_rotate),
+        ("saturate", fit_amsgrad_saturation, fit_adafactor_blur),
     ],
 )
 def test_only_its_own_loop_applies_an_augmentation(
@@ -418,3 +421,37 @@ def test_blur_smooths_about_half_the_images_and_keeps_their_mean() -> None:
     assert torch.allclose(blur(flat.expand(8, -1, -1, -1).clone(), g), flat.expand(8, -1, -1, -1))
     assert out[changed][inner].mean() == pytest.approx(float(x[changed][inner].mean()), abs=0.01)
     assert torch.equal(out, blur(x, torch.Generator().manual_seed(1)))
+
+
+def test_amsgrad_warms_up_over_a_twentieth_then_falls_as_one_over_root_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rates = rates_of(monkeypatch, torch.optim.Adam)
+    fit_amsgrad_saturation(Brightness(), batches, 100, lambda line: None, name="toy")
+    peak = heldout_loop.AMSGRAD_LR
+    assert len(rates) == 100
+    assert rates[:5] == pytest.approx([peak * (i + 1) / 5 for i in range(5)])
+    assert rates[5] == pytest.approx(peak * (5 / 6) ** 0.5)
+    assert rates[-1] == pytest.approx(peak * (5 / 100) ** 0.5)  # falls by sqrt(20) by the end
+
+
+def test_the_amsgrad_loop_keeps_the_second_moment_s_maximum() -> None:
+    opt, _ = heldout_loop._amsgrad_rsqrt(Brightness(), 10)
+    assert opt.param_groups[0]["amsgrad"] is True and opt.param_groups[0]["weight_decay"] == 0
+
+
+def test_saturation_keeps_grey_and_each_pixel_s_luma_and_scales_colour() -> None:
+    g = torch.Generator().manual_seed(0)
+    grey = torch.rand(64, 1, 8, 8, generator=g).expand(-1, 3, -1, -1) * 2 - 1
+    assert torch.allclose(saturate(grey, g), grey, atol=1e-6)  # a grey image has no colour
+    x = torch.rand(256, 3, 8, 8, generator=g) * 0.5 - 0.25  # mid colours: nothing clipped
+    out = saturate(x, torch.Generator().manual_seed(1))
+    luma = torch.tensor(heldout_loop.LUMA)[None, :, None, None]
+    assert torch.allclose((out * luma).sum(1), (x * luma).sum(1), atol=1e-5)
+    spread = lambda t: (t - (t * luma).sum(1, keepdim=True)).flatten(1).norm(dim=1)  # noqa: E731
+    factor = spread(out) / spread(x)  # one factor per image
+    low, high = heldout_loop.SATURATION
+    assert factor.min() >= low - 1e-4 and factor.max() <= high + 1e-4
+    assert factor.min() < low + 0.05 and factor.max() > high - 0.05  # the draw spans the range
+    assert torch.equal(out, saturate(x, torch.Generator().manual_seed(1)))
+    assert saturate(torch.ones(2, 3, 4, 4), g).max() <= 1.0  # clipped to the pixel range

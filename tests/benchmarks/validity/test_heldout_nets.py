@@ -60,3 +60,14 @@ def test_alexnet_has_its_large_kernels_batch_norm_and_a_7x7_map_pooled_to_4x4() 
     with torch.no_grad():
         assert net.net.features(torch.rand(1, 3, 64, 64)).shape == (1, 64, 7, 7)
         assert net.eval()(torch.rand(2, 3, 64, 64)).shape == (2,)
+
+
+def test_network_in_network_has_mlpconv_blocks_and_no_fully_connected_layer() -> None:
+    net = NETS["nin_bn"]()
+    assert not any(isinstance(m, nn.Linear) for m in net.modules())
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert [m.kernel_size[0] for m in convs] == [5, 1, 1, 5, 1, 1, 3, 1, 1]
+    assert convs[0].stride == (2, 2) and convs[-1].out_channels == 1
+    with torch.no_grad():
+        assert net.features(torch.rand(1, 3, 64, 64)).shape == (1, 1, 8, 8)
+        assert net.eval()(torch.rand(2, 3, 64, 64)).shape == (2,)

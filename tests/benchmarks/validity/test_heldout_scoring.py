@@ -270,7 +270,8 @@ def test_the_seventh_round_declared_the_flip_loss_alone_and_wider_calibrate_marg
 
 
 @pytest.mark.parametrize(
-    "half", ["test8", "test9", "test10", "test11", "test12", "test13", "test14", "test15"]
+    "half",
+    ["test8", "test9", "test10", "test11", "test12", "test13", "test14", "test15", "test16"],
 )
 def test_the_eighth_and_ninth_rounds_declared_what_fairness_yaml_ships(half: str) -> None:
     from benchmarks.validity.heldout_scoring import SHIPPED
@@ -279,13 +280,14 @@ def test_the_eighth_and_ninth_rounds_declared_what_fairness_yaml_ships(half: str
     declared = DECLARED[half]
     shipped = load_policy(SHIPPED).gates.regression
     # the cap on each probe's flip loss was chosen after round 11 and declared for round 12
-    capped = half in ("test12", "test13", "test14", "test15")
+    capped = half in ("test12", "test13", "test14", "test15", "test16")
     then = shipped if capped else shipped.model_copy(update={"flip_loss_cap": None})
     assert declared.regression() == then
     assert (declared.section.get("flip_loss_cap") == 1.0) is capped
     # the moved share became the lead after round 12, the push after round 14; the rounds
     # before declared the flip rate
-    lead = {"test13": "lead", "test14": "lead", "test15": "lead_push"}.get(half, "lead_rate")
+    leads = {"test13": "lead", "test14": "lead", "test15": "lead_push", "test16": "lead_push"}
+    lead = leads.get(half, "lead_rate")
     assert declared.headline == lead
     assert declared.section["flip_loss_relative_increase"] == 3.0
     assert declared.calibrate_margins() == MARGINS
