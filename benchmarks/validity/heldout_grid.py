@@ -255,7 +255,11 @@ sixteenth loop (AMSGrad with an inverse square-root schedule, and saturation jit
 
 Declared before any of its models was trained. Pilot controls (seed 1, outside the suite's
 cache, not kept; the loop without its saturation jitter) saw that the network trains:
-Bushy_Eyebrows 0.91 held-out clean accuracy by step 50, Wearing_Lipstick 0.97.
+Bushy_Eyebrows 0.91 held-out clean accuracy by step 50, Wearing_Lipstick 0.97. Bushy_Eyebrows
+was stopped for time midway through its first control, before any model of the round was saved
+or audited; `train --label Wearing_Lipstick` trained the round. It made two plants (Black_Hair
+strong, Male weak; none for Bald), was audited and scored once
+(docs/logs/heldout_scoring_test16.log) and is seen now.
 
 Per label and architecture: two truthful controls (seeds 1 and 2: the null pair) and two
 planted shortcuts (seed 1, like the first control: a pull request that brings a shortcut into
