@@ -393,13 +393,21 @@ def test_only_its_own_loop_applies_an_augmentation(
     assert len(calls) == 3
 
 
+def rates_over_100_steps(
+    monkeypatch: pytest.MonkeyPatch, optimiser: type[torch.optim.Optimizer], loop: Callable
+) -> list[float]:
+    """The learning rate of each of the 100 steps `loop` takes on the toy task."""
+    rates = rates_of(monkeypatch, optimiser)
+    loop(Brightness(), batches, 100, lambda line: None, name="toy")
+    assert len(rates) == 100
+    return rates
+
+
 def test_adafactor_warms_up_over_a_tenth_then_falls_by_a_cosine_to_zero(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rates = rates_of(monkeypatch, torch.optim.Adafactor)
-    fit_adafactor_blur(Brightness(), batches, 100, lambda line: None, name="toy")
+    rates = rates_over_100_steps(monkeypatch, torch.optim.Adafactor, fit_adafactor_blur)
     peak = heldout_loop.ADAFACTOR_LR
-    assert len(rates) == 100
     assert rates[:10] == pytest.approx([peak * (i + 1) / 10 for i in range(10)])
     assert rates[10] == pytest.approx(peak)
     assert rates[55] == pytest.approx(peak * 0.5 * (1 + math.cos(math.pi * 45 / 90)))
@@ -426,10 +434,8 @@ def test_blur_smooths_about_half_the_images_and_keeps_their_mean() -> None:
 def test_amsgrad_warms_up_over_a_twentieth_then_falls_as_one_over_root_step(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rates = rates_of(monkeypatch, torch.optim.Adam)
-    fit_amsgrad_saturation(Brightness(), batches, 100, lambda line: None, name="toy")
+    rates = rates_over_100_steps(monkeypatch, torch.optim.Adam, fit_amsgrad_saturation)
     peak = heldout_loop.AMSGRAD_LR
-    assert len(rates) == 100
     assert rates[:5] == pytest.approx([peak * (i + 1) / 5 for i in range(5)])
     assert rates[5] == pytest.approx(peak * (5 / 6) ** 0.5)
     assert rates[-1] == pytest.approx(peak * (5 / 100) ** 0.5)  # falls by sqrt(20) by the end
